@@ -1,0 +1,29 @@
+from pathlib import Path
+
+import pytest
+
+from pricing.data import generate
+from pricing.data.prepare import prepare
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL_SAMPLE = FIXTURES / "online_retail_sample.csv"
+
+
+@pytest.fixture(scope="session")
+def generated_200k() -> generate.Generated:
+    return generate.generate(rows=200_000, seed=7)
+
+
+@pytest.fixture(scope="session")
+def small_raw(tmp_path_factory) -> Path:
+    """A small generated raw file on disk, with its truth beside it."""
+    out = tmp_path_factory.mktemp("raw")
+    generate.write(generate.generate(rows=30_000, seed=3), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_prepared(small_raw, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("processed")
+    prepare(small_raw / "online_retail.csv", out)
+    return out
