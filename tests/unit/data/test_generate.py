@@ -1,0 +1,191 @@
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pricing.data import generate as G
+
+
+@pytest.fixture(scope="module")
+def lines(generated_200k) -> pd.DataFrame:
+    t = generated_200k.transactions
+    return t.assign(date=pd.to_datetime(t["InvoiceDate"], format="%m/%d/%Y %H:%M"))
+
+
+def share(mask) -> float:
+    return float(np.mean(mask))
+
+
+def test_the_same_seed_writes_identical_bytes_and_another_seed_does_not(tmp_path):
+    for name, seed in (("a", 11), ("b", 11), ("c", 12)):
+        G.write(G.generate(rows=5_000, seed=seed), tmp_path / name)
+    for file in ("online_retail.csv", "ground_truth.csv", "ground_truth_customers.csv"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    assert (tmp_path / "a" / "online_retail.csv").read_bytes() != (tmp_path / "c" / "online_retail.csv").read_bytes()
+
+
+def test_the_file_has_the_real_exports_columns_and_date_format(tmp_path):
+    paths = G.write(G.generate(rows=2_000, seed=1), tmp_path)
+    header, first = paths["transactions"].read_text().splitlines()[:2]
+    assert header == "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+    assert re.search(r",1?\d/[1-3]?\d/201[01] 1?\d:\d\d,", first)  # 12/1/2010 8:26: no zero padding
+
+
+def test_it_writes_exactly_the_rows_asked_for(generated_200k):
+    assert len(generated_200k.transactions) == 200_000
+
+
+def test_dirt_comes_at_the_real_files_rates(lines):
+    assert share(lines["CustomerID"].isna()) == pytest.approx(0.25, abs=0.02)
+    assert share(lines["Description"].isna()) == pytest.approx(0.003, abs=0.001)
+    assert share(lines.drop(columns="date").duplicated()) == pytest.approx(0.01, abs=0.004)
+    assert share(lines["InvoiceNo"].str.startswith("C")) == pytest.approx(0.017, abs=0.003)
+    adjustments = (lines["UnitPrice"] == 0) & lines["Description"].notna() & (lines["Quantity"] < 0)
+    assert share(adjustments) == pytest.approx(0.0025, abs=0.001)
+    assert set(lines.loc[adjustments, "Description"]) <= set(G.ADJUSTMENT_REASONS)
+    assert lines.loc[adjustments, "CustomerID"].isna().all()
+
+
+def test_cancellations_mirror_an_earlier_sale(lines):
+    cancels = lines[lines["InvoiceNo"].str.startswith("C") & lines["StockCode"].str.match(r"^\d{5}")]
+    assert (cancels["Quantity"] < 0).all()
+    sales = lines[~lines["InvoiceNo"].str.startswith("C") & (lines["Quantity"] > 0)]
+    keys = ["CustomerID", "StockCode", "UnitPrice"]
+    matched = cancels.merge(sales[keys + ["date"]].rename(columns={"date": "sold"}), on=keys)
+    earlier = matched[matched["sold"] <= matched["date"]].drop_duplicates(subset=["InvoiceNo", "StockCode"])
+    assert len(earlier) >= 0.99 * len(cancels.drop_duplicates(subset=["InvoiceNo", "StockCode"]))
+
+
+def test_bad_debt_and_huge_lines_are_there(lines):
+    bad_debt = lines[lines["InvoiceNo"].str.startswith("A")]
+    assert len(bad_debt) >= 2 and (bad_debt["StockCode"] == "B").all() and (bad_debt["UnitPrice"] < 0).sum() >= 2
+    huge = lines[(lines["Quantity"] >= 10_000) & ~lines["InvoiceNo"].str.startswith("C")]
+    assert len(huge) >= 1
+    for _, sale in huge.iterrows():
+        undo = lines[lines["InvoiceNo"].str.startswith("C") & (lines["Quantity"] == -sale["Quantity"])
+                     & (lines["StockCode"] == sale["StockCode"])]
+        assert (undo["date"].dt.date == sale["date"].date()).any()
+
+
+def test_non_product_codes_come_at_realistic_rates_and_prices(lines):
+    codes = lines["StockCode"].value_counts()
+    for code, (_, rate) in G.NON_PRODUCT.items():
+        expected = max(1, round(rate * len(lines)))
+        assert codes.get(code, 0) == expected, code
+    post = lines.loc[lines["StockCode"] == "POST", "UnitPrice"]
+    assert post.between(10, 50).all()
+    assert (lines.loc[lines["StockCode"] == "C2", "UnitPrice"] == 50).all()
+    assert (lines.loc[lines["StockCode"] == "POST", "Country"] != "United Kingdom").all()
+
+
+def test_products_customers_and_invoices_look_like_the_real_file(lines):
+    products = lines[~lines["StockCode"].isin(list(G.NON_PRODUCT) + ["B"])]
+    assert products["StockCode"].str.fullmatch(r"\d{5}[A-Z]?").all()
+    described = products["Description"].dropna()
+    assert (described[products["UnitPrice"] > 0] == described[products["UnitPrice"] > 0].str.upper()).all()
+    ids = lines["CustomerID"].dropna()
+    assert ids.between(12_346, 18_287).all()
+    per_invoice = lines.groupby("InvoiceNo").agg(customers=("CustomerID", "nunique"), countries=("Country", "nunique"))
+    assert (per_invoice["customers"] <= 1).all() and (per_invoice["countries"] == 1).all()
+    assert len(lines) / lines["InvoiceNo"].nunique() == pytest.approx(21, abs=3)
+
+
+def test_countries_follow_the_real_mix(lines):
+    shares = lines["Country"].value_counts(normalize=True)
+    assert lines["Country"].nunique() == 38
+    assert shares["United Kingdom"] == pytest.approx(0.914, abs=0.012)
+    assert list(shares.index[1:4].sort_values()) == ["EIRE", "France", "Germany"]
+    for country in ("Germany", "France", "EIRE"):
+        assert 0.010 <= shares[country] <= 0.025, country
+
+
+def test_quantities_and_prices_have_the_real_centre_and_tail(lines):
+    assert lines["Quantity"].median() == 3
+    sales = lines[~lines["InvoiceNo"].str.startswith("C") & lines["CustomerID"].notna() & (lines["UnitPrice"] > 0)]
+    assert 5 <= sales["Quantity"].median() <= 7  # the real file: 6 after the usual cleaning
+    assert lines["Quantity"].quantile(0.99) > 5 * lines["Quantity"].median()
+    assert 1.6 <= lines["UnitPrice"].median() <= 2.5
+    assert lines["UnitPrice"].quantile(0.99) > 5 * lines["UnitPrice"].median()
+
+
+def test_the_calendar_is_the_real_shops(lines):
+    d = lines["date"]
+    assert d.min() >= pd.Timestamp("2010-12-01") and d.max() < pd.Timestamp("2011-12-10")
+    assert (d.dt.day_of_week != 5).all()
+    assert not d.between(pd.Timestamp("2010-12-24"), pd.Timestamp("2011-01-04")).any()
+    assert d.dt.hour.between(7, 20).all()
+    monthly = d.dt.to_period("M").value_counts()
+    assert monthly[pd.Period("2011-11")] / monthly[pd.Period("2011-02")] == pytest.approx(2.9, abs=0.35)
+    assert monthly[pd.Period("2011-09")] < monthly[pd.Period("2011-10")] < monthly[pd.Period("2011-11")]
+
+
+def test_at_full_size_the_counts_of_codes_and_customers_match():
+    t = G.generate(seed=0).transactions
+    assert len(t) == G.REAL_ROWS
+    assert t["StockCode"].nunique() == pytest.approx(4_070, rel=0.03)
+    assert t["CustomerID"].nunique() == pytest.approx(4_372, rel=0.03)
+
+
+def _sale_lines_with_truth(generated: G.Generated) -> pd.DataFrame:
+    t = generated.transactions
+    sales = t[~t["InvoiceNo"].str.startswith("C") & (t["Quantity"] > 0) & (t["UnitPrice"] > 0)
+              & t["StockCode"].isin(generated.ground_truth["stockcode"]) & (t["Quantity"] < 10_000)]
+    sales = sales.drop_duplicates()
+    truth = generated.ground_truth.set_index("stockcode").loc[sales["StockCode"]]
+    segment = (sales["CustomerID"].map(generated.customers.set_index("customer_id")["segment"])
+               .fillna("guest").to_numpy())
+    date = pd.to_datetime(sales["InvoiceDate"], format="%m/%d/%Y %H:%M")
+    mu = G.true_expected_quantity(sales["UnitPrice"], truth["theta"], truth["amplitude"], segment,
+                                  sales["Country"], date.dt.month, date.dt.day_of_week)
+    return sales.assign(mu=mu, segment=segment)
+
+
+def test_observed_quantities_average_to_the_documented_truth(generated_200k):
+    sales = _sale_lines_with_truth(generated_200k)
+    assert (sales["mu"] >= 1).all()
+    for segment, group in sales.groupby("segment"):
+        assert group["Quantity"].mean() / group["mu"].mean() == pytest.approx(1.0, abs=0.03), segment
+    # and along price: cheap and dear halves of each product's range both match
+    rank = sales.groupby("StockCode")["UnitPrice"].rank(pct=True)
+    for half in (rank <= 0.5, rank > 0.5):
+        assert sales.loc[half, "Quantity"].mean() / sales.loc[half, "mu"].mean() == pytest.approx(1.0, abs=0.03)
+
+
+def test_the_recorded_optimum_maximises_true_revenue_within_the_historical_range(generated_200k):
+    truth = generated_200k.ground_truth.sample(200, random_state=0)
+    for row in truth.itertuples():
+        grid = np.linspace(row.price_min, row.price_max, 2001)
+        revenue = grid * G.true_expected_quantity(grid, row.theta, row.amplitude, "retail", "Germany", 3, 1)
+        assert grid[np.argmax(revenue)] == pytest.approx(row.optimal_price, abs=(row.price_max - row.price_min) / 1000)
+    assert truth["optimum_interior"].mean() > 0.5
+
+
+def test_prices_move_within_the_documented_band_and_vary_over_time(generated_200k):
+    sales = _sale_lines_with_truth(generated_200k)
+    base = generated_200k.ground_truth.set_index("stockcode").loc[sales["StockCode"], "base_price"].to_numpy()
+    ratio = sales["UnitPrice"].to_numpy() / base
+    assert ratio.min() >= G.MIN_PRICE_FACTOR - 0.06 and ratio.max() <= G.MAX_PRICE_FACTOR + 0.06
+    distinct = sales.groupby("StockCode")["UnitPrice"].nunique()
+    assert (distinct[sales["StockCode"].value_counts().reindex(distinct.index) >= 50] >= 3).mean() > 0.9
+
+
+@pytest.mark.parametrize("confounding, expect_discount", [(0.5, True), (0.0, False)])
+def test_the_wholesale_tier_discount_is_the_documented_confounder(confounding, expect_discount):
+    generated = G.generate(rows=60_000, seed=5, confounding=confounding)
+    sales = _sale_lines_with_truth(generated)
+    base = generated.ground_truth.set_index("stockcode").loc[sales["StockCode"], "base_price"].to_numpy()
+    sales = sales.assign(ratio=sales["UnitPrice"].to_numpy() / base)
+    gap = sales.groupby("segment")["ratio"].median()
+    discount = 1 - gap["wholesale"] / gap["retail"]
+    if expect_discount:
+        assert discount > 0.08
+    else:
+        assert abs(discount) < 0.02
+
+
+def test_it_refuses_settings_it_cannot_honour():
+    with pytest.raises(ValueError, match="rows"):
+        G.generate(rows=10)
+    with pytest.raises(ValueError, match="confounding"):
+        G.generate(rows=5_000, confounding=2)
