@@ -85,8 +85,11 @@ class Preprocessor:
     def from_json(cls, text: str) -> Preprocessor:
         raw = json.loads(text)
         return cls(
-            numeric=tuple(raw["numeric"]), means=tuple(raw["means"]), scales=tuple(raw["scales"]),
-            categories={k: tuple(v) for k, v in raw["categories"].items()}, products=tuple(raw["products"]),
+            numeric=tuple(raw["numeric"]),
+            means=tuple(raw["means"]),
+            scales=tuple(raw["scales"]),
+            categories={k: tuple(v) for k, v in raw["categories"].items()},
+            products=tuple(raw["products"]),
         )
 
 

@@ -13,10 +13,22 @@ import pandas as pd
 
 TARGET = "log_quantity"
 PRICE_FEATURES = ("unit_price", "log_price", "price_ratio", "log_price_ratio", "price_to_max")
-PRODUCT_FEATURES = ("product_log_price_median", "product_log_lines", "product_mean_log_quantity",
-                    "product_log_price_spread")
-CONTEXT_NUMERIC = ("is_guest", "customer_known", "customer_prev_log_lines", "customer_prev_log_invoices",
-                   "customer_prev_mean_log_quantity", "month_sin", "month_cos", "hour")
+PRODUCT_FEATURES = (
+    "product_log_price_median",
+    "product_log_lines",
+    "product_mean_log_quantity",
+    "product_log_price_spread",
+)
+CONTEXT_NUMERIC = (
+    "is_guest",
+    "customer_known",
+    "customer_prev_log_lines",
+    "customer_prev_log_invoices",
+    "customer_prev_mean_log_quantity",
+    "month_sin",
+    "month_cos",
+    "hour",
+)
 CONTEXT_CATEGORICAL = ("country", "weekday")
 PRODUCT_ID = "stockcode"  # high cardinality: how it is encoded is the model's choice
 NUMERIC_FEATURES = PRICE_FEATURES + PRODUCT_FEATURES + CONTEXT_NUMERIC
@@ -38,30 +50,34 @@ def price_features(price, price_median, price_max) -> pd.DataFrame:
     """Every price-dependent feature, for any prices; the product's statistics broadcast against them."""
     price = np.asarray(price, dtype=float)
     ratio = price / np.asarray(price_median, dtype=float)
-    return pd.DataFrame({
-        "unit_price": price,
-        "log_price": np.log(price),
-        "price_ratio": ratio,
-        "log_price_ratio": np.log(ratio),
-        "price_to_max": price / np.asarray(price_max, dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "unit_price": price,
+            "log_price": np.log(price),
+            "price_ratio": ratio,
+            "log_price_ratio": np.log(ratio),
+            "price_to_max": price / np.asarray(price_max, dtype=float),
+        }
+    )
 
 
 def product_table(train: pd.DataFrame) -> pd.DataFrame:
     """Per stockcode statistics of the training window: the only source of product-level features."""
     frame = train.assign(log_q=log_quantity(train["quantity"]))
     grouped = frame.groupby("stockcode", sort=True)
-    table = pd.DataFrame({
-        "description": grouped["description"].agg(lambda s: s.mode().iat[0]),
-        "price_min": grouped["unit_price"].min(),
-        "price_median": grouped["unit_price"].median(),
-        "price_max": grouped["unit_price"].max(),
-        "lines": grouped.size(),
-        "units": grouped["quantity"].sum(),
-        "mean_log_quantity": grouped["log_q"].mean(),
-        "first_sold": grouped["invoice_date"].min(),
-        "last_sold": grouped["invoice_date"].max(),
-    })
+    table = pd.DataFrame(
+        {
+            "description": grouped["description"].agg(lambda s: s.mode().iat[0]),
+            "price_min": grouped["unit_price"].min(),
+            "price_median": grouped["unit_price"].median(),
+            "price_max": grouped["unit_price"].max(),
+            "lines": grouped.size(),
+            "units": grouped["quantity"].sum(),
+            "mean_log_quantity": grouped["log_q"].mean(),
+            "first_sold": grouped["invoice_date"].min(),
+            "last_sold": grouped["invoice_date"].max(),
+        }
+    )
     table.index = table.index.astype(str)
     table.index.name = "stockcode"
     table["product_log_price_median"] = np.log(table["price_median"])
@@ -81,15 +97,19 @@ def customer_history(rows: pd.DataFrame) -> pd.DataFrame:
     """Per (customer, month): the customer's lines, invoices and mean log quantity in earlier months only."""
     known = rows[rows["customer_id"].notna()]
     month = known["invoice_date"].dt.to_period("M")
-    monthly = (known.assign(month=month, log_q=log_quantity(known["quantity"]))
-               .groupby(["customer_id", "month"], sort=True)
-               .agg(lines=("log_q", "size"), invoices=("invoice", "nunique"), sum_log_q=("log_q", "sum")))
+    monthly = (
+        known.assign(month=month, log_q=log_quantity(known["quantity"]))
+        .groupby(["customer_id", "month"], sort=True)
+        .agg(lines=("log_q", "size"), invoices=("invoice", "nunique"), sum_log_q=("log_q", "sum"))
+    )
     before = monthly.groupby(level="customer_id").cumsum() - monthly  # strictly earlier months
-    return pd.DataFrame({
-        "customer_prev_log_lines": np.log1p(before["lines"]),
-        "customer_prev_log_invoices": np.log1p(before["invoices"]),
-        "customer_prev_mean_log_quantity": (before["sum_log_q"] / before["lines"].where(before["lines"] > 0)),
-    })
+    return pd.DataFrame(
+        {
+            "customer_prev_log_lines": np.log1p(before["lines"]),
+            "customer_prev_log_invoices": np.log1p(before["invoices"]),
+            "customer_prev_mean_log_quantity": (before["sum_log_q"] / before["lines"].where(before["lines"] > 0)),
+        }
+    )
 
 
 def context_features(rows: pd.DataFrame, history: pd.DataFrame, fill_log_quantity: float) -> pd.DataFrame:
@@ -100,32 +120,39 @@ def context_features(rows: pd.DataFrame, history: pd.DataFrame, fill_log_quantit
     is_guest = rows["customer_id"].isna().to_numpy()
     lines = past["customer_prev_log_lines"].fillna(0.0).to_numpy()
     month = date.dt.month.to_numpy()
-    return pd.DataFrame({
-        "is_guest": is_guest.astype(float),
-        "customer_known": (lines > 0).astype(float),
-        "customer_prev_log_lines": lines,
-        "customer_prev_log_invoices": past["customer_prev_log_invoices"].fillna(0.0).to_numpy(),
-        # no history: the training window's mean, so the value says "average" rather than "zero units"
-        "customer_prev_mean_log_quantity": past["customer_prev_mean_log_quantity"].fillna(fill_log_quantity)
-        .to_numpy(),
-        "month_sin": np.sin(2 * np.pi * month / 12),
-        "month_cos": np.cos(2 * np.pi * month / 12),
-        "hour": date.dt.hour.to_numpy().astype(float),
-        "country": rows["country"].astype(str).to_numpy(),
-        "weekday": date.dt.day_of_week.astype(str).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "is_guest": is_guest.astype(float),
+            "customer_known": (lines > 0).astype(float),
+            "customer_prev_log_lines": lines,
+            "customer_prev_log_invoices": past["customer_prev_log_invoices"].fillna(0.0).to_numpy(),
+            # no history: the training window's mean, so the value says "average" rather than "zero units"
+            "customer_prev_mean_log_quantity": past["customer_prev_mean_log_quantity"]
+            .fillna(fill_log_quantity)
+            .to_numpy(),
+            "month_sin": np.sin(2 * np.pi * month / 12),
+            "month_cos": np.cos(2 * np.pi * month / 12),
+            "hour": date.dt.hour.to_numpy().astype(float),
+            "country": rows["country"].astype(str).to_numpy(),
+            "weekday": date.dt.day_of_week.astype(str).to_numpy(),
+        }
+    )
 
 
-def build_features(rows: pd.DataFrame, products: pd.DataFrame, history: pd.DataFrame,
-                   fill_log_quantity: float) -> pd.DataFrame:
+def build_features(
+    rows: pd.DataFrame, products: pd.DataFrame, history: pd.DataFrame, fill_log_quantity: float
+) -> pd.DataFrame:
     """Model-ready rows: FEATURES, the target, and META columns. Rows of unknown products are dropped."""
     rows = rows[rows["stockcode"].isin(products.index)].reset_index(drop=True)
     product = products.loc[rows["stockcode"]]
-    frame = pd.concat([
-        price_features(rows["unit_price"], product["price_median"], product["price_max"]),
-        product_features(rows["stockcode"], products),
-        context_features(rows, history, fill_log_quantity),
-    ], axis=1)
+    frame = pd.concat(
+        [
+            price_features(rows["unit_price"], product["price_median"], product["price_max"]),
+            product_features(rows["stockcode"], products),
+            context_features(rows, history, fill_log_quantity),
+        ],
+        axis=1,
+    )
     frame[PRODUCT_ID] = rows["stockcode"].astype(str).to_numpy()
     frame[TARGET] = log_quantity(rows["quantity"])
     for column in META:
@@ -156,8 +183,10 @@ def fit_preprocessor(train: pd.DataFrame):
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    transformer = ColumnTransformer([
-        ("numeric", StandardScaler(), list(NUMERIC_FEATURES)),
-        ("context", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(CONTEXT_CATEGORICAL)),
-    ])
+    transformer = ColumnTransformer(
+        [
+            ("numeric", StandardScaler(), list(NUMERIC_FEATURES)),
+            ("context", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(CONTEXT_CATEGORICAL)),
+        ]
+    )
     return transformer.fit(train[list(NUMERIC_FEATURES + CONTEXT_CATEGORICAL)])

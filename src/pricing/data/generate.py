@@ -38,25 +38,57 @@ CUSTOMER_ID_RANGE = (12_346, 18_287)
 
 # name, share of lines, share of customers (the real file's figures, rounded)
 COUNTRIES: tuple[tuple[str, float, float], ...] = (
-    ("United Kingdom", 0.9143, 0.9035), ("Germany", 0.0175, 0.0217), ("France", 0.0158, 0.0199),
-    ("EIRE", 0.0151, 0.0007), ("Spain", 0.0047, 0.0071), ("Netherlands", 0.0044, 0.0021),
-    ("Belgium", 0.0038, 0.0057), ("Switzerland", 0.0037, 0.0048), ("Portugal", 0.0028, 0.0043),
-    ("Australia", 0.0023, 0.0021), ("Norway", 0.0020, 0.0023), ("Italy", 0.0015, 0.0034),
-    ("Channel Islands", 0.0014, 0.0021), ("Finland", 0.0013, 0.0027), ("Cyprus", 0.0011, 0.0018),
-    ("Sweden", 0.00085, 0.0018), ("Unspecified", 0.00082, 0.0009), ("Austria", 0.00074, 0.0025),
-    ("Denmark", 0.00072, 0.0021), ("Japan", 0.00066, 0.0018), ("Poland", 0.00063, 0.0014),
-    ("Israel", 0.00055, 0.0009), ("USA", 0.00054, 0.0009), ("Hong Kong", 0.00053, 0.0),
-    ("Singapore", 0.00042, 0.0002), ("Iceland", 0.00034, 0.0002), ("Canada", 0.00028, 0.0009),
-    ("Greece", 0.00027, 0.0009), ("Malta", 0.00023, 0.0005), ("United Arab Emirates", 0.00013, 0.0005),
-    ("European Community", 0.00011, 0.0002), ("RSA", 0.00011, 0.0002), ("Lebanon", 0.00008, 0.0002),
-    ("Lithuania", 0.00007, 0.0002), ("Brazil", 0.00006, 0.0002), ("Czech Republic", 0.00006, 0.0002),
-    ("Bahrain", 0.00004, 0.0005), ("Saudi Arabia", 0.00002, 0.0002),
+    ("United Kingdom", 0.9143, 0.9035),
+    ("Germany", 0.0175, 0.0217),
+    ("France", 0.0158, 0.0199),
+    ("EIRE", 0.0151, 0.0007),
+    ("Spain", 0.0047, 0.0071),
+    ("Netherlands", 0.0044, 0.0021),
+    ("Belgium", 0.0038, 0.0057),
+    ("Switzerland", 0.0037, 0.0048),
+    ("Portugal", 0.0028, 0.0043),
+    ("Australia", 0.0023, 0.0021),
+    ("Norway", 0.0020, 0.0023),
+    ("Italy", 0.0015, 0.0034),
+    ("Channel Islands", 0.0014, 0.0021),
+    ("Finland", 0.0013, 0.0027),
+    ("Cyprus", 0.0011, 0.0018),
+    ("Sweden", 0.00085, 0.0018),
+    ("Unspecified", 0.00082, 0.0009),
+    ("Austria", 0.00074, 0.0025),
+    ("Denmark", 0.00072, 0.0021),
+    ("Japan", 0.00066, 0.0018),
+    ("Poland", 0.00063, 0.0014),
+    ("Israel", 0.00055, 0.0009),
+    ("USA", 0.00054, 0.0009),
+    ("Hong Kong", 0.00053, 0.0),
+    ("Singapore", 0.00042, 0.0002),
+    ("Iceland", 0.00034, 0.0002),
+    ("Canada", 0.00028, 0.0009),
+    ("Greece", 0.00027, 0.0009),
+    ("Malta", 0.00023, 0.0005),
+    ("United Arab Emirates", 0.00013, 0.0005),
+    ("European Community", 0.00011, 0.0002),
+    ("RSA", 0.00011, 0.0002),
+    ("Lebanon", 0.00008, 0.0002),
+    ("Lithuania", 0.00007, 0.0002),
+    ("Brazil", 0.00006, 0.0002),
+    ("Czech Republic", 0.00006, 0.0002),
+    ("Bahrain", 0.00004, 0.0005),
+    ("Saudi Arabia", 0.00002, 0.0002),
 )
 COUNTRY_NAMES = tuple(name for name, _, _ in COUNTRIES)
 UK = 0
 # where guests (no CustomerID) shop from
-GUEST_COUNTRIES = {"United Kingdom": 0.95, "EIRE": 0.015, "Hong Kong": 0.012, "Unspecified": 0.008,
-                   "France": 0.008, "Switzerland": 0.004, "Israel": 0.003}
+GUEST_COUNTRIES = {
+    "United Kingdom": 0.95,
+    "EIRE": 0.015,
+    "Hong Kong": 0.012,
+    "Unspecified": 0.008,
+    "France": 0.008,
+    "Switzerland": 0.004,
+    "Israel": 0.003,
+}
 
 # ---- the demand truth -------------------------------------------------------------------------------
 SEGMENTS = ("guest", "retail", "wholesale")
@@ -76,14 +108,12 @@ SMALL_PICK_SHARE = np.array([0.6, 0.25, 0.25])  # guest, retail, wholesale
 SMALL_PICK_EXTRA = 0.4
 QUANTITY_DISPERSION = np.array([0.5, 0.5, 0.5])
 MIN_EXPECTED_QUANTITY = 1.0 + SMALL_PICK_EXTRA * SMALL_PICK_SHARE.max() + 0.05  # keeps both parts >= 1
-MIN_CONTEXT_MULTIPLIER = (SEGMENT_MULTIPLIER["guest"] * min(WEEKDAY_MULTIPLIER)
-                          * (1 - SEASON_AMPLITUDE))
+MIN_CONTEXT_MULTIPLIER = SEGMENT_MULTIPLIER["guest"] * min(WEEKDAY_MULTIPLIER) * (1 - SEASON_AMPLITUDE)
 
 
 def country_multiplier(country: np.ndarray | str) -> np.ndarray:
     country = np.asarray(country, dtype=object)
-    return np.where(country == "United Kingdom", 1.0,
-                    np.where(country == "EIRE", EIRE_MULTIPLIER, FOREIGN_MULTIPLIER))
+    return np.where(country == "United Kingdom", 1.0, np.where(country == "EIRE", EIRE_MULTIPLIER, FOREIGN_MULTIPLIER))
 
 
 def season_multiplier(month: np.ndarray | int) -> np.ndarray:
@@ -93,15 +123,22 @@ def season_multiplier(month: np.ndarray | int) -> np.ndarray:
 def context_multiplier(segment, country, month, weekday) -> np.ndarray:
     """m(context): a product-free scale on expected quantity. `weekday` is Monday=0."""
     seg = np.vectorize(SEGMENT_MULTIPLIER.__getitem__, otypes=[float])(np.asarray(segment, dtype=object))
-    return (seg * country_multiplier(country) * season_multiplier(month)
-            * np.asarray(WEEKDAY_MULTIPLIER)[np.asarray(weekday)])
+    return (
+        seg
+        * country_multiplier(country)
+        * season_multiplier(month)
+        * np.asarray(WEEKDAY_MULTIPLIER)[np.asarray(weekday)]
+    )
 
 
 def true_expected_quantity(price, theta, amplitude, segment, country, month, weekday) -> np.ndarray:
     """The true E[quantity | invoice line] for any price and context (all arguments broadcast)."""
     price = np.asarray(price, dtype=float)
-    return (np.asarray(amplitude) * np.exp(-price / np.asarray(theta))
-            * context_multiplier(segment, country, month, weekday))
+    return (
+        np.asarray(amplitude)
+        * np.exp(-price / np.asarray(theta))
+        * context_multiplier(segment, country, month, weekday)
+    )
 
 
 # ---- shape of the file ------------------------------------------------------------------------------
@@ -116,36 +153,169 @@ CANCELLED_LINES_PER_INVOICE = 2.4
 WHOLESALE_SHARE = {"home": 0.18, "abroad": 0.35}
 # stockcode: (description, share of lines); prices and placement are in _non_product_lines
 NON_PRODUCT = {
-    "POST": ("POSTAGE", 0.00232), "DOT": ("DOTCOM POSTAGE", 0.00131), "M": ("Manual", 0.00105),
-    "C2": ("CARRIAGE", 0.000266), "D": ("Discount", 0.000142), "S": ("SAMPLES", 0.000116),
-    "BANK CHARGES": ("Bank Charges", 0.0000683), "AMAZONFEE": ("AMAZON FEE", 0.0000627),
-    "CRUK": ("CRUK Commission", 0.0000295), "PADS": ("PADS TO MATCH ALL CUSHIONS", 0.0000074),
+    "POST": ("POSTAGE", 0.00232),
+    "DOT": ("DOTCOM POSTAGE", 0.00131),
+    "M": ("Manual", 0.00105),
+    "C2": ("CARRIAGE", 0.000266),
+    "D": ("Discount", 0.000142),
+    "S": ("SAMPLES", 0.000116),
+    "BANK CHARGES": ("Bank Charges", 0.0000683),
+    "AMAZONFEE": ("AMAZON FEE", 0.0000627),
+    "CRUK": ("CRUK Commission", 0.0000295),
+    "PADS": ("PADS TO MATCH ALL CUSHIONS", 0.0000074),
 }
-ADJUSTMENT_REASONS = ("damaged", "lost", "check", "?", "wet damaged", "smashed", "thrown away",
-                      "missing", "sold as set on dotcom", "crushed")
+ADJUSTMENT_REASONS = (
+    "damaged",
+    "lost",
+    "check",
+    "?",
+    "wet damaged",
+    "smashed",
+    "thrown away",
+    "missing",
+    "sold as set on dotcom",
+    "crushed",
+)
 # lines per day, relative to February (per trading day; November is ~2.9x February over the month)
-MONTH_WEIGHT = {(2010, 12): 1.45, (2011, 1): 1.25, (2011, 2): 1.0, (2011, 3): 1.2, (2011, 4): 1.15,
-                (2011, 5): 1.25, (2011, 6): 1.25, (2011, 7): 1.3, (2011, 8): 1.2, (2011, 9): 1.8,
-                (2011, 10): 2.1, (2011, 11): 2.68, (2011, 12): 2.6}
+MONTH_WEIGHT = {
+    (2010, 12): 1.45,
+    (2011, 1): 1.25,
+    (2011, 2): 1.0,
+    (2011, 3): 1.2,
+    (2011, 4): 1.15,
+    (2011, 5): 1.25,
+    (2011, 6): 1.25,
+    (2011, 7): 1.3,
+    (2011, 8): 1.2,
+    (2011, 9): 1.8,
+    (2011, 10): 2.1,
+    (2011, 11): 2.68,
+    (2011, 12): 2.6,
+}
 WEEKDAY_WEIGHT = (0.95, 1.05, 1.0, 1.15, 0.85, 0.0, 0.75)
-HOUR_WEIGHT = {7: 0.01, 8: 0.05, 9: 0.08, 10: 0.12, 11: 0.14, 12: 0.16, 13: 0.14, 14: 0.12,
-               15: 0.09, 16: 0.05, 17: 0.02, 18: 0.01, 19: 0.006, 20: 0.004}
+HOUR_WEIGHT = {
+    7: 0.01,
+    8: 0.05,
+    9: 0.08,
+    10: 0.12,
+    11: 0.14,
+    12: 0.16,
+    13: 0.14,
+    14: 0.12,
+    15: 0.09,
+    16: 0.05,
+    17: 0.02,
+    18: 0.01,
+    19: 0.006,
+    20: 0.004,
+}
 
-_COLOURS = ("WHITE", "RED", "PINK", "BLUE", "GREEN", "IVORY", "CREAM", "BLACK", "SILVER", "GOLD",
-            "PURPLE", "ORANGE", "YELLOW", "PASTEL", "VINTAGE", "RETRO")
-_THEMES = ("HANGING HEART", "POLKADOT", "REGENCY", "SPACEBOY", "DOLLY GIRL", "CIRCUS PARADE",
-           "UNION FLAG", "PAISLEY PARK", "WOODLAND", "SKULLS", "BIRDIE", "CHRISTMAS", "STRAWBERRY",
-           "ROSE", "DAISY", "LOVE", "HEART OF WICKER", "GINGHAM", "SCANDINAVIAN", "ENGLISH ROSE",
-           "JAM MAKING", "DOILY", "BAROQUE", "APOTHECARY")
-_NOUNS = ("T-LIGHT HOLDER", "METAL LANTERN", "COAT HANGER", "HOT WATER BOTTLE", "CAKE STAND",
-          "TEA CUP AND SAUCER", "LUNCH BAG", "JUMBO BAG", "MUG", "CANDLE", "PHOTO FRAME", "CLOCK",
-          "NOTEBOOK", "WRAP", "BUNTING", "CUSHION COVER", "DOORMAT", "STORAGE JAR", "TRINKET BOX",
-          "PARASOL", "PAPER NAPKINS", "CAKE CASES", "CHOPPING BOARD", "LUGGAGE TAG", "PURSE",
-          "WALL ART", "SIGN", "PLATE", "BOWL", "JUG", "MIRROR", "GARLAND", "BELL", "KEY RING",
-          "ALARM CLOCK", "SHOPPING BAG", "HAND WARMER", "PENCILS", "STICKER SHEET", "BIRD ORNAMENT",
-          "DRAWER KNOB", "TISSUES", "PARTY BAG", "BAKING SET", "TEA TOWEL", "APRON", "BOTTLE",
-          "FRIDGE MAGNETS", "PICNIC BASKET", "WATERING CAN", "PLACEMATS", "COASTER", "SPOTTY BUNTING",
-          "GIFT TAPE", "JIGSAW", "PAINT SET", "PLAYING CARDS", "CHALKBOARD", "DOOR STOP", "SOAP DISH")
+_COLOURS = (
+    "WHITE",
+    "RED",
+    "PINK",
+    "BLUE",
+    "GREEN",
+    "IVORY",
+    "CREAM",
+    "BLACK",
+    "SILVER",
+    "GOLD",
+    "PURPLE",
+    "ORANGE",
+    "YELLOW",
+    "PASTEL",
+    "VINTAGE",
+    "RETRO",
+)
+_THEMES = (
+    "HANGING HEART",
+    "POLKADOT",
+    "REGENCY",
+    "SPACEBOY",
+    "DOLLY GIRL",
+    "CIRCUS PARADE",
+    "UNION FLAG",
+    "PAISLEY PARK",
+    "WOODLAND",
+    "SKULLS",
+    "BIRDIE",
+    "CHRISTMAS",
+    "STRAWBERRY",
+    "ROSE",
+    "DAISY",
+    "LOVE",
+    "HEART OF WICKER",
+    "GINGHAM",
+    "SCANDINAVIAN",
+    "ENGLISH ROSE",
+    "JAM MAKING",
+    "DOILY",
+    "BAROQUE",
+    "APOTHECARY",
+)
+_NOUNS = (
+    "T-LIGHT HOLDER",
+    "METAL LANTERN",
+    "COAT HANGER",
+    "HOT WATER BOTTLE",
+    "CAKE STAND",
+    "TEA CUP AND SAUCER",
+    "LUNCH BAG",
+    "JUMBO BAG",
+    "MUG",
+    "CANDLE",
+    "PHOTO FRAME",
+    "CLOCK",
+    "NOTEBOOK",
+    "WRAP",
+    "BUNTING",
+    "CUSHION COVER",
+    "DOORMAT",
+    "STORAGE JAR",
+    "TRINKET BOX",
+    "PARASOL",
+    "PAPER NAPKINS",
+    "CAKE CASES",
+    "CHOPPING BOARD",
+    "LUGGAGE TAG",
+    "PURSE",
+    "WALL ART",
+    "SIGN",
+    "PLATE",
+    "BOWL",
+    "JUG",
+    "MIRROR",
+    "GARLAND",
+    "BELL",
+    "KEY RING",
+    "ALARM CLOCK",
+    "SHOPPING BAG",
+    "HAND WARMER",
+    "PENCILS",
+    "STICKER SHEET",
+    "BIRD ORNAMENT",
+    "DRAWER KNOB",
+    "TISSUES",
+    "PARTY BAG",
+    "BAKING SET",
+    "TEA TOWEL",
+    "APRON",
+    "BOTTLE",
+    "FRIDGE MAGNETS",
+    "PICNIC BASKET",
+    "WATERING CAN",
+    "PLACEMATS",
+    "COASTER",
+    "SPOTTY BUNTING",
+    "GIFT TAPE",
+    "JIGSAW",
+    "PAINT SET",
+    "PLAYING CARDS",
+    "CHALKBOARD",
+    "DOOR STOP",
+    "SOAP DISH",
+)
 
 
 @dataclass(frozen=True)
@@ -165,8 +335,11 @@ def generate(rows: int = REAL_ROWS, seed: int = 0, confounding: float = 0.5) -> 
 
 def write(generated: Generated, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"transactions": out_dir / "online_retail.csv", "ground_truth": out_dir / "ground_truth.csv",
-             "customers": out_dir / "ground_truth_customers.csv"}
+    paths = {
+        "transactions": out_dir / "online_retail.csv",
+        "ground_truth": out_dir / "ground_truth.csv",
+        "customers": out_dir / "ground_truth_customers.csv",
+    }
     # %.15g prints 2.55 as "2.55" and 18.0 as "18", as the real export does
     generated.transactions.to_csv(paths["transactions"], index=False, float_format="%.15g", lineterminator="\n")
     generated.ground_truth.to_csv(paths["ground_truth"], index=False, float_format="%.15g", lineterminator="\n")
@@ -181,8 +354,7 @@ def load_ground_truth(path: Path) -> pd.DataFrame:
 class _Lines:
     """Column-wise accumulator of invoice lines, joined once at the end."""
 
-    COLUMNS = ("doc", "pos", "sub", "product", "stockcode", "description", "quantity", "price",
-               "customer", "country")
+    COLUMNS = ("doc", "pos", "sub", "product", "stockcode", "description", "quantity", "price", "customer", "country")
 
     def __init__(self) -> None:
         self.blocks: list[dict[str, np.ndarray]] = []
@@ -192,16 +364,16 @@ class _Lines:
         for name in self.COLUMNS:
             value = columns[name] if name in columns else _DEFAULTS[name]
             arr = np.asarray(value)
-            block[name] = np.full(n, value, dtype=arr.dtype if arr.dtype != object else object) \
-                if arr.ndim == 0 else arr
+            block[name] = (
+                np.full(n, value, dtype=arr.dtype if arr.dtype != object else object) if arr.ndim == 0 else arr
+            )
         self.blocks.append(block)
 
     def concat(self) -> dict[str, np.ndarray]:
         return {name: np.concatenate([b[name] for b in self.blocks]) for name in self.COLUMNS}
 
 
-_DEFAULTS = {"pos": 0, "sub": 0, "product": -1, "stockcode": None, "description": None, "customer": 0,
-             "country": UK}
+_DEFAULTS = {"pos": 0, "sub": 0, "product": -1, "stockcode": None, "description": None, "customer": 0, "country": UK}
 
 
 class _Builder:
@@ -246,13 +418,22 @@ class _Builder:
         self.make_customers()
         n = self.rows
         counts = {
-            "duplicate": round(DUPLICATE_RATE * n), "cancel": round(CANCELLATION_RATE * n),
-            "adjust": max(1, round(ADJUSTMENT_RATE * n)), "nodesc": max(1, round(NO_DESCRIPTION_RATE * n)),
-            "baddebt": 3, "huge": 2 * max(1, round(n / 270_000)),
+            "duplicate": round(DUPLICATE_RATE * n),
+            "cancel": round(CANCELLATION_RATE * n),
+            "adjust": max(1, round(ADJUSTMENT_RATE * n)),
+            "nodesc": max(1, round(NO_DESCRIPTION_RATE * n)),
+            "baddebt": 3,
+            "huge": 2 * max(1, round(n / 270_000)),
         }
         non_product = {code: max(1, round(rate * n)) for code, (_, rate) in NON_PRODUCT.items()}
-        guestless_extras = (counts["adjust"] + counts["nodesc"] + counts["baddebt"] + non_product["DOT"]
-                            + non_product["AMAZONFEE"] + non_product["S"])
+        guestless_extras = (
+            counts["adjust"]
+            + counts["nodesc"]
+            + counts["baddebt"]
+            + non_product["DOT"]
+            + non_product["AMAZONFEE"]
+            + non_product["S"]
+        )
         sale_lines = n - sum(counts.values()) - sum(non_product.values())
         guest_lines = max(1, round(GUEST_LINE_SHARE * n) - guestless_extras)
         customer_lines = sale_lines - guest_lines
@@ -275,21 +456,23 @@ class _Builder:
         names = rng.choice(len(_COLOURS) * len(_THEMES) * len(_NOUNS), size=n, replace=False)
         c, rest = np.divmod(names, len(_THEMES) * len(_NOUNS))
         t, o = np.divmod(rest, len(_NOUNS))
-        self.descriptions = np.array([f"{_COLOURS[i]} {_THEMES[j]} {_NOUNS[k]}" for i, j, k in zip(c, t, o)],
-                                     dtype=object)
+        self.descriptions = np.array(
+            [f"{_COLOURS[i]} {_THEMES[j]} {_NOUNS[k]}" for i, j, k in zip(c, t, o)], dtype=object
+        )
         base = np.round(np.clip(rng.lognormal(np.log(2.9), 0.85, n), 0.19, 250.0), 2)
         self.base_price = base
         self.theta = base * rng.uniform(0.78, 1.1, n)
         # smallest amplitude keeping E[q] >= MIN_EXPECTED_QUANTITY at the highest price in the quietest context
         amp_min = MIN_EXPECTED_QUANTITY / (np.exp(-MAX_PRICE_FACTOR * base / self.theta) * MIN_CONTEXT_MULTIPLIER)
         self.amplitude = amp_min * rng.uniform(*AMPLITUDE_HEADROOM, n)
-        popularity = rng.lognormal(0.0, 1.1, n) * base ** -0.5
+        popularity = rng.lognormal(0.0, 1.1, n) * base**-0.5
         self.popularity = popularity / popularity.sum()
         # price schedule: list-price changes on random days, promotion weeks, all within [0.6, 1.5] x base
         n_days = len(self.days)
         self.list_start = rng.uniform(0.9, 1.1, n)
-        self.change_day = np.where(rng.random((n, 3)) < np.array([0.7, 0.45, 0.2]),
-                                   rng.integers(0, n_days, (n, 3)), n_days + 1)
+        self.change_day = np.where(
+            rng.random((n, 3)) < np.array([0.7, 0.45, 0.2]), rng.integers(0, n_days, (n, 3)), n_days + 1
+        )
         self.change_factor = rng.uniform(0.85, 1.2, (n, 3))
         n_weeks = n_days // 6 + 2
         self.promo_weeks = rng.random((n, n_weeks)) < rng.uniform(0.03, 0.15, n)[:, None]
@@ -316,7 +499,7 @@ class _Builder:
             return np.zeros(0, dtype=np.int64)
         draws = 1 + _negative_binomial(self.rng, np.full(int(total / mean * 1.3) + 10, mean - 1.0), 0.9)
         cut = int(np.searchsorted(np.cumsum(draws), total))
-        sizes = draws[:cut + 1].copy()
+        sizes = draws[: cut + 1].copy()
         sizes[-1] -= sizes.sum() - total
         return sizes[sizes > 0]
 
@@ -329,7 +512,8 @@ class _Builder:
         guest_names = list(GUEST_COUNTRIES)
         gp = np.array(list(GUEST_COUNTRIES.values()))
         guest_country = np.array([COUNTRY_NAMES.index(c) for c in guest_names])[
-            rng.choice(len(guest_names), n_guest, p=gp / gp.sum())]
+            rng.choice(len(guest_names), n_guest, p=gp / gp.sum())
+        ]
         # customers: each invoice's country by the real line shares; within a country every customer
         # shops at least once where there are invoices enough, then by activity
         line_share = np.array([s for _, s, _ in COUNTRIES])
@@ -368,13 +552,27 @@ class _Builder:
         price = self.price_at(product, line_day, segment)
         months = np.array([d.month for d in self.days])[line_day]
         weekdays = np.array([d.weekday() for d in self.days])[line_day]
-        mu = true_expected_quantity(price, self.theta[product], self.amplitude[product],
-                                    np.array(SEGMENTS, dtype=object)[segment],
-                                    np.array(COUNTRY_NAMES, dtype=object)[country], months, weekdays)
+        mu = true_expected_quantity(
+            price,
+            self.theta[product],
+            self.amplitude[product],
+            np.array(SEGMENTS, dtype=object)[segment],
+            np.array(COUNTRY_NAMES, dtype=object)[country],
+            months,
+            weekdays,
+        )
         quantity = _sample_quantity(rng, mu, segment)
         cust_id = np.where(inv_customer[line_inv] >= 0, self.customer_ids[np.maximum(inv_customer[line_inv], 0)], 0)
-        self.lines.add(len(line_doc), doc=line_doc, pos=pos, product=product, quantity=quantity,
-                       price=price, customer=cust_id, country=country)
+        self.lines.add(
+            len(line_doc),
+            doc=line_doc,
+            pos=pos,
+            product=product,
+            quantity=quantity,
+            price=price,
+            customer=cust_id,
+            country=country,
+        )
         self.sale_count = len(line_doc)
         self.sale_sizes = sizes
         self.sale_docs = docs
@@ -383,7 +581,8 @@ class _Builder:
 
     def price_at(self, product: np.ndarray, day: np.ndarray, segment: np.ndarray) -> np.ndarray:
         factor = self.list_start[product] * np.prod(
-            np.where(day[:, None] >= self.change_day[product], self.change_factor[product], 1.0), axis=1)
+            np.where(day[:, None] >= self.change_day[product], self.change_factor[product], 1.0), axis=1
+        )
         promo = self.promo_weeks[product, day // 6]
         factor = factor * np.where(promo, self.promo_depth[product], 1.0)
         tier = 1.0 - 0.3 * self.confounding  # bulk buyers' discount: the confounder
@@ -409,8 +608,9 @@ class _Builder:
         sale = self.new_docs(day, minute)
         cancel = self.new_docs(day, minute + rng.integers(5, 120, pairs), prefix="C")
         for docs, sign in ((sale, 1), (cancel, -1)):
-            self.lines.add(pairs, doc=docs, product=product, quantity=sign * qty, price=price,
-                           customer=customer, country=country)
+            self.lines.add(
+                pairs, doc=docs, product=product, quantity=sign * qty, price=price, customer=customer, country=country
+            )
 
     def cancellations(self, n: int) -> None:
         """Cancel lines mirroring earlier customer sales, grouped into C-invoices per source invoice."""
@@ -418,8 +618,9 @@ class _Builder:
         sales = self._sale_line_table()
         # cancel a few lines of each chosen invoice, as customers do
         customer_docs = np.unique(sales["doc"][sales["customer"] > 0])
-        chosen = rng.choice(customer_docs, size=max(1, min(len(customer_docs), round(n / CANCELLED_LINES_PER_INVOICE))),
-                            replace=False)
+        chosen = rng.choice(
+            customer_docs, size=max(1, min(len(customer_docs), round(n / CANCELLED_LINES_PER_INVOICE))), replace=False
+        )
         candidates = np.flatnonzero(np.isin(sales["doc"], chosen))
         src = np.sort(rng.choice(candidates, size=min(n, len(candidates)), replace=False))
         src_doc = sales["doc"][src]
@@ -428,36 +629,61 @@ class _Builder:
         doc_minute = np.concatenate(self.doc_minute)
         offset = rng.geometric(0.35, len(uniq)) - 1
         day = np.minimum(doc_day[uniq] + offset, len(self.days) - 1)
-        minute = np.where(offset == 0, np.minimum(doc_minute[uniq] + rng.integers(5, 240, len(uniq)), 20 * 60 + 59),
-                          self.random_minutes(len(uniq)))
+        minute = np.where(
+            offset == 0,
+            np.minimum(doc_minute[uniq] + rng.integers(5, 240, len(uniq)), 20 * 60 + 59),
+            self.random_minutes(len(uniq)),
+        )
         docs = self.new_docs(day, minute, prefix="C")
         qty = sales["quantity"][src]
         partial = rng.random(len(src)) < 0.2
         cancelled = np.where(partial, rng.integers(1, qty + 1), qty)
-        self.lines.add(len(src), doc=docs[inverse], pos=sales["pos"][src], product=sales["product"][src],
-                       quantity=-cancelled, price=sales["price"][src], customer=sales["customer"][src],
-                       country=sales["country"][src])
+        self.lines.add(
+            len(src),
+            doc=docs[inverse],
+            pos=sales["pos"][src],
+            product=sales["product"][src],
+            quantity=-cancelled,
+            price=sales["price"][src],
+            customer=sales["customer"][src],
+            country=sales["country"][src],
+        )
 
     def stock_adjustments(self, n_adjust: int, n_nodesc: int) -> None:
         """Warehouse write-offs: own invoice, price 0, no customer; some with no description at all."""
         rng = self.rng
         product = rng.integers(0, self.n_products, n_adjust)
-        self.lines.add(n_adjust, doc=self.new_docs(self.random_days(n_adjust)), product=product,
-                       description=rng.choice(np.array(ADJUSTMENT_REASONS, dtype=object), n_adjust),
-                       quantity=-(rng.geometric(0.08, n_adjust)), price=0.0)
+        self.lines.add(
+            n_adjust,
+            doc=self.new_docs(self.random_days(n_adjust)),
+            product=product,
+            description=rng.choice(np.array(ADJUSTMENT_REASONS, dtype=object), n_adjust),
+            quantity=-(rng.geometric(0.08, n_adjust)),
+            price=0.0,
+        )
         product = rng.integers(0, self.n_products, n_nodesc)
         sign = np.where(rng.random(n_nodesc) < 0.7, -1, 1)
-        self.lines.add(n_nodesc, doc=self.new_docs(self.random_days(n_nodesc)), product=product,
-                       description=np.full(n_nodesc, "", dtype=object),
-                       quantity=sign * rng.geometric(0.05, n_nodesc), price=0.0)
+        self.lines.add(
+            n_nodesc,
+            doc=self.new_docs(self.random_days(n_nodesc)),
+            product=product,
+            description=np.full(n_nodesc, "", dtype=object),
+            quantity=sign * rng.geometric(0.05, n_nodesc),
+            price=0.0,
+        )
 
     def bad_debt(self) -> None:
         day = int(np.searchsorted(np.array(self.days), date(2011, 8, 12)))
         amount = round(float(self.rng.uniform(5_000, 15_000)), 2)
         docs = self.new_docs(np.full(3, day), np.array([14 * 60 + 50, 14 * 60 + 51, 14 * 60 + 52]), prefix="A")
-        self.lines.add(3, doc=docs, stockcode=np.full(3, "B", dtype=object),
-                       description=np.full(3, "Adjust bad debt", dtype=object), quantity=np.ones(3, np.int64),
-                       price=np.array([amount, -amount, -amount]))
+        self.lines.add(
+            3,
+            doc=docs,
+            stockcode=np.full(3, "B", dtype=object),
+            description=np.full(3, "Adjust bad debt", dtype=object),
+            quantity=np.ones(3, np.int64),
+            price=np.array([amount, -amount, -amount]),
+        )
 
     def non_product_lines(self, counts: dict[str, int]) -> None:
         rng = self.rng
@@ -471,19 +697,30 @@ class _Builder:
             pool = pool if len(pool) else np.arange(len(docs))
             inv = rng.choice(pool, n)
             first_line = np.cumsum(sizes) - sizes
-            self.lines.add(n, doc=docs[inv], pos=sizes[inv], stockcode=np.full(n, code, dtype=object),
-                           description=np.full(n, NON_PRODUCT[code][0], dtype=object), quantity=quantity,
-                           price=np.round(price, 2), customer=customers["customer"][first_line[inv]],
-                           country=self.sale_country[inv])
+            self.lines.add(
+                n,
+                doc=docs[inv],
+                pos=sizes[inv],
+                stockcode=np.full(n, code, dtype=object),
+                description=np.full(n, NON_PRODUCT[code][0], dtype=object),
+                quantity=quantity,
+                price=np.round(price, 2),
+                customer=customers["customer"][first_line[inv]],
+                country=self.sale_country[inv],
+            )
 
         def own_invoice(code: str, n: int, quantity, price, with_customer: bool, prefix: str) -> None:
             pick = rng.integers(0, self.n_customers, n)
-            self.lines.add(n, doc=self.new_docs(self.random_days(n), prefix=prefix),
-                           stockcode=np.full(n, code, dtype=object),
-                           description=np.full(n, NON_PRODUCT[code][0], dtype=object), quantity=quantity,
-                           price=np.round(price, 2),
-                           customer=self.customer_ids[pick] if with_customer else 0,
-                           country=self.customer_country[pick] if with_customer else UK)
+            self.lines.add(
+                n,
+                doc=self.new_docs(self.random_days(n), prefix=prefix),
+                stockcode=np.full(n, code, dtype=object),
+                description=np.full(n, NON_PRODUCT[code][0], dtype=object),
+                quantity=quantity,
+                price=np.round(price, 2),
+                customer=self.customer_ids[pick] if with_customer else 0,
+                country=self.customer_country[pick] if with_customer else UK,
+            )
 
         n = counts["POST"]
         attach("POST", n, abroad, rng.integers(1, 7, n), rng.choice([15.0, 18.0, 28.0, 40.0], n))
@@ -491,8 +728,13 @@ class _Builder:
         attach("DOT", n, guest, np.ones(n, np.int64), rng.lognormal(np.log(120), 0.9, n))
         n_manual = counts["M"]
         n_refund = n_manual // 5
-        attach("M", n_manual - n_refund, customer_inv, rng.integers(1, 13, n_manual - n_refund),
-               rng.lognormal(np.log(2.5), 1.3, n_manual - n_refund))
+        attach(
+            "M",
+            n_manual - n_refund,
+            customer_inv,
+            rng.integers(1, 13, n_manual - n_refund),
+            rng.lognormal(np.log(2.5), 1.3, n_manual - n_refund),
+        )
         own_invoice("M", n_refund, -np.ones(n_refund, np.int64), rng.lognormal(np.log(5), 1.3, n_refund), True, "C")
         eire = customer_inv[self.sale_country[customer_inv] == COUNTRY_NAMES.index("EIRE")]
         n = counts["C2"]
@@ -533,23 +775,36 @@ class _Builder:
         is_product = lines["product"] >= 0
         product = np.maximum(lines["product"], 0)
         stockcode = np.where(is_product & (lines["stockcode"] == None), self.codes[product], lines["stockcode"])  # noqa: E711
-        description = np.where(is_product & (lines["description"] == None), self.descriptions[product],  # noqa: E711
-                               lines["description"])
+        description = np.where(
+            is_product & (lines["description"] == None),
+            self.descriptions[product],  # noqa: E711
+            lines["description"],
+        )
         description = np.where(description == "", None, description)
         row_order = np.lexsort((lines["sub"], lines["pos"], number[lines["doc"]]))
         customer = pd.array(np.where(lines["customer"] > 0, lines["customer"], 0), dtype="Int64")
         customer[lines["customer"] <= 0] = pd.NA
-        frame = pd.DataFrame({
-            "InvoiceNo": invoice[lines["doc"]], "StockCode": stockcode, "Description": description,
-            "Quantity": lines["quantity"].astype(np.int64), "InvoiceDate": stamp[lines["doc"]],
-            "UnitPrice": lines["price"].astype(float), "CustomerID": customer,
-            "Country": np.array(COUNTRY_NAMES, dtype=object)[lines["country"]],
-        }).iloc[row_order].reset_index(drop=True)
+        frame = (
+            pd.DataFrame(
+                {
+                    "InvoiceNo": invoice[lines["doc"]],
+                    "StockCode": stockcode,
+                    "Description": description,
+                    "Quantity": lines["quantity"].astype(np.int64),
+                    "InvoiceDate": stamp[lines["doc"]],
+                    "UnitPrice": lines["price"].astype(float),
+                    "CustomerID": customer,
+                    "Country": np.array(COUNTRY_NAMES, dtype=object)[lines["country"]],
+                }
+            )
+            .iloc[row_order]
+            .reset_index(drop=True)
+        )
         return Generated(frame, self.ground_truth(lines), self.customers())
 
     def ground_truth(self, lines: dict[str, np.ndarray]) -> pd.DataFrame:
         sale = (lines["product"] >= 0) & (lines["quantity"] > 0) & (lines["price"] > 0)
-        sale[self.sale_count:] = False  # only genuine sale lines define the historical range
+        sale[self.sale_count :] = False  # only genuine sale lines define the historical range
         frame = pd.DataFrame({"product": lines["product"][sale], "price": lines["price"][sale]})
         stats = frame.groupby("product")["price"].agg(["min", "max", "size"]).reindex(range(self.n_products))
         lo = stats["min"].to_numpy()
@@ -558,20 +813,29 @@ class _Builder:
         lo = np.where(unseen, np.round(MIN_PRICE_FACTOR * self.base_price, 2), lo)
         hi = np.where(unseen, np.round(MAX_PRICE_FACTOR * self.base_price, 2), hi)
         optimum = np.clip(self.theta, lo, hi)
-        return pd.DataFrame({
-            "stockcode": self.codes, "description": self.descriptions, "base_price": self.base_price,
-            "theta": np.round(self.theta, 6), "amplitude": np.round(self.amplitude, 6),
-            "price_min": lo, "price_max": hi, "optimal_price": np.round(optimum, 6),
-            "optimum_interior": (self.theta > lo) & (self.theta < hi),
-            "sale_lines": stats["size"].fillna(0).astype(np.int64).to_numpy(),
-        })
+        return pd.DataFrame(
+            {
+                "stockcode": self.codes,
+                "description": self.descriptions,
+                "base_price": self.base_price,
+                "theta": np.round(self.theta, 6),
+                "amplitude": np.round(self.amplitude, 6),
+                "price_min": lo,
+                "price_max": hi,
+                "optimal_price": np.round(optimum, 6),
+                "optimum_interior": (self.theta > lo) & (self.theta < hi),
+                "sale_lines": stats["size"].fillna(0).astype(np.int64).to_numpy(),
+            }
+        )
 
     def customers(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "customer_id": self.customer_ids,
-            "country": np.array(COUNTRY_NAMES, dtype=object)[self.customer_country],
-            "segment": np.array(SEGMENTS, dtype=object)[self.customer_segment],
-        })
+        return pd.DataFrame(
+            {
+                "customer_id": self.customer_ids,
+                "country": np.array(COUNTRY_NAMES, dtype=object)[self.customer_country],
+                "segment": np.array(SEGMENTS, dtype=object)[self.customer_segment],
+            }
+        )
 
 
 def _sample_quantity(rng: np.random.Generator, mu: np.ndarray, segment: np.ndarray) -> np.ndarray:

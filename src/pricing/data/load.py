@@ -10,29 +10,64 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CANONICAL = ("invoice", "stockcode", "description", "quantity", "invoice_date", "unit_price", "customer_id",
-             "country")
+CANONICAL = ("invoice", "stockcode", "description", "quantity", "invoice_date", "unit_price", "customer_id", "country")
 # source column names, lower-cased with spaces and underscores removed -> canonical name
 _ALIASES = {
-    "invoiceno": "invoice", "invoice": "invoice", "stockcode": "stockcode", "description": "description",
-    "quantity": "quantity", "invoicedate": "invoice_date", "unitprice": "unit_price", "price": "unit_price",
-    "customerid": "customer_id", "country": "country",
+    "invoiceno": "invoice",
+    "invoice": "invoice",
+    "stockcode": "stockcode",
+    "description": "description",
+    "quantity": "quantity",
+    "invoicedate": "invoice_date",
+    "unitprice": "unit_price",
+    "price": "unit_price",
+    "customerid": "customer_id",
+    "country": "country",
 }
 # explicit formats, tried in order: the CSV export, its two-digit-year variant, ISO (Online Retail II CSVs)
 DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
-NON_PRODUCT_CODES = frozenset({"POST", "DOT", "M", "C2", "D", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS",
-                               "B", "ADJUST", "ADJUST2", "TEST001", "TEST002"})
+NON_PRODUCT_CODES = frozenset(
+    {
+        "POST",
+        "DOT",
+        "M",
+        "C2",
+        "D",
+        "S",
+        "BANK CHARGES",
+        "AMAZONFEE",
+        "CRUK",
+        "PADS",
+        "B",
+        "ADJUST",
+        "ADJUST2",
+        "TEST001",
+        "TEST002",
+    }
+)
 # a mislabelled code still betrays itself by its description ("POST POSTAGE" under a product code)
 _NON_PRODUCT_DESCRIPTION = re.compile(
     r"\bPOSTAGE\b|^CARRIAGE$|^MANUAL$|^DISCOUNT$|^SAMPLES$|^BANK CHARGES$|^AMAZON FEE$|^CRUK COMMISSION$"
-    r"|^ADJUST BAD DEBT$|^PADS TO MATCH ALL CUSHIONS$", re.IGNORECASE)
+    r"|^ADJUST BAD DEBT$|^PADS TO MATCH ALL CUSHIONS$",
+    re.IGNORECASE,
+)
 _PRODUCT_CODE = re.compile(r"^\d{5}[A-Z]{0,3}$", re.IGNORECASE)
 
 # the reasons a row is dropped, in the order they are tested; a row counts under the first that applies
-DROP_REASONS = ("malformed_line", "unparsable_value", "cancellation", "bad_debt", "non_product",
-                "missing_description", "stock_adjustment", "non_positive_price", "non_positive_quantity",
-                "cancelled_same_day", "duplicate")
+DROP_REASONS = (
+    "malformed_line",
+    "unparsable_value",
+    "cancellation",
+    "bad_debt",
+    "non_product",
+    "missing_description",
+    "stock_adjustment",
+    "non_positive_price",
+    "non_positive_quantity",
+    "cancelled_same_day",
+    "duplicate",
+)
 
 
 class DataError(Exception):
@@ -68,8 +103,9 @@ def read_raw(path: Path) -> RawRead:
     except DataError:
         raise
     except Exception as exc:  # any parser failure becomes the one-line reason the CLI prints
-        raise DataError(f"cannot read {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") \
-            from exc
+        raise DataError(
+            f"cannot read {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
 
 
 def _read_csv(path: Path) -> RawRead:
@@ -86,11 +122,13 @@ def _read_csv(path: Path) -> RawRead:
         header = handle.readline().decode("utf-8-sig", errors="replace").strip().split(",")
     table = csv.read_csv(
         path,
-        read_options=csv.ReadOptions(encoding="utf8" if _is_utf8(path) else "latin1", block_size=1 << 24,
-                                     use_threads=False),  # threads would hide the line numbers
+        read_options=csv.ReadOptions(
+            encoding="utf8" if _is_utf8(path) else "latin1", block_size=1 << 24, use_threads=False
+        ),  # threads would hide the line numbers
         parse_options=csv.ParseOptions(invalid_row_handler=skip),
-        convert_options=csv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=True,
-                                           null_values=[""]),
+        convert_options=csv.ConvertOptions(
+            column_types={h: pa.string() for h in header}, strings_can_be_null=True, null_values=[""]
+        ),
     )
     frame = _rename(table.to_pandas(), path)
     return RawRead(frame, len(frame) + len(malformed), sorted(malformed))
@@ -131,10 +169,16 @@ def canonicalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     customer = pd.to_numeric(frame["customer_id"], errors="coerce")
     out["customer_id"] = customer.round().astype("Int64")
     out["country"] = _text(frame["country"]).str.strip()
-    unparsable = (out["invoice"].isna() | out["stockcode"].isna() | out["quantity"].isna()
-                  | out["invoice_date"].isna() | out["unit_price"].isna() | out["country"].isna()
-                  | (out["quantity"] != out["quantity"].round())
-                  | (frame["customer_id"].notna() & customer.isna()))
+    unparsable = (
+        out["invoice"].isna()
+        | out["stockcode"].isna()
+        | out["quantity"].isna()
+        | out["invoice_date"].isna()
+        | out["unit_price"].isna()
+        | out["country"].isna()
+        | (out["quantity"] != out["quantity"].round())
+        | (frame["customer_id"].notna() & customer.isna())
+    )
     out["quantity"] = out["quantity"].where(~unparsable, 0).astype(np.int64)
     return out, unparsable
 

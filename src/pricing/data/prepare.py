@@ -48,16 +48,23 @@ def build_tables(cleaned: pd.DataFrame, windows: SplitWindows) -> tuple[dict[str
         tables[name] = F.build_features(rows, products, history, fill)
         unseen[name] = int(len(rows) - len(tables[name]))
     report = {
-        "val_start": str(windows.val_start.date()), "test_start": str(windows.test_start.date()),
+        "val_start": str(windows.val_start.date()),
+        "test_start": str(windows.test_start.date()),
         "rows": {name: len(tables[name]) for name in SPLITS},
         "dropped_unseen_product": unseen,  # val/test rows of products never sold in the training window
-        "products": len(products), "fill_log_quantity": fill,
+        "products": len(products),
+        "fill_log_quantity": fill,
     }
     return tables, products, report
 
 
-def prepare(raw: Path, out_dir: Path, val_days: int = 28, test_days: int = 28,
-            on_stage: Callable[[str], object] = lambda name: None) -> dict:
+def prepare(
+    raw: Path,
+    out_dir: Path,
+    val_days: int = 28,
+    test_days: int = 28,
+    on_stage: Callable[[str], object] = lambda name: None,
+) -> dict:
     cleaned = load(raw)
     if cleaned.frame.empty:
         raise ValueError(f"{raw}: no usable rows after cleaning")

@@ -28,8 +28,9 @@ def test_a_held_out_row_keyed_to_its_own_product_at_its_own_price_is_unchanged(t
     """The serving path (key the context to a product, set a price) reproduces the stored features."""
     test = tables["test"]
     for stockcode, rows in list(test.groupby("stockcode"))[:25]:
-        served = F.with_price(F.key_to_product(rows[list(F.FEATURES)], stockcode, products), rows["unit_price"],
-                              products)
+        served = F.with_price(
+            F.key_to_product(rows[list(F.FEATURES)], stockcode, products), rows["unit_price"], products
+        )
         pd.testing.assert_frame_equal(served, rows[list(F.FEATURES)])
 
 
@@ -78,8 +79,9 @@ def test_no_test_window_row_influences_any_training_feature(small_raw):
     month_start = windows.test_start.to_period("M").start_time
     same_month = tampered[(tampered["invoice_date"] >= month_start) & ~in_test & tampered["customer_id"].notna()]
     assert len(same_month) > 50
-    returning = same_month.assign(invoice_date=windows.test_start + pd.Timedelta(hours=10),
-                                  quantity=same_month["quantity"] * 50)
+    returning = same_month.assign(
+        invoice_date=windows.test_start + pd.Timedelta(hours=10), quantity=same_month["quantity"] * 50
+    )
     tampered = pd.concat([tampered, extra, returning], ignore_index=True).sort_values("invoice_date", kind="stable")
     changed, changed_products, _ = build_tables(tampered.reset_index(drop=True), windows)
 

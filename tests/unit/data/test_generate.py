@@ -63,8 +63,11 @@ def test_bad_debt_and_huge_lines_are_there(lines):
     huge = lines[(lines["Quantity"] >= 10_000) & ~lines["InvoiceNo"].str.startswith("C")]
     assert len(huge) >= 1
     for _, sale in huge.iterrows():
-        undo = lines[lines["InvoiceNo"].str.startswith("C") & (lines["Quantity"] == -sale["Quantity"])
-                     & (lines["StockCode"] == sale["StockCode"])]
+        undo = lines[
+            lines["InvoiceNo"].str.startswith("C")
+            & (lines["Quantity"] == -sale["Quantity"])
+            & (lines["StockCode"] == sale["StockCode"])
+        ]
         assert (undo["date"].dt.date == sale["date"].date()).any()
 
 
@@ -129,15 +132,28 @@ def test_at_full_size_the_counts_of_codes_and_customers_match():
 
 def _sale_lines_with_truth(generated: G.Generated) -> pd.DataFrame:
     t = generated.transactions
-    sales = t[~t["InvoiceNo"].str.startswith("C") & (t["Quantity"] > 0) & (t["UnitPrice"] > 0)
-              & t["StockCode"].isin(generated.ground_truth["stockcode"]) & (t["Quantity"] < 10_000)]
+    sales = t[
+        ~t["InvoiceNo"].str.startswith("C")
+        & (t["Quantity"] > 0)
+        & (t["UnitPrice"] > 0)
+        & t["StockCode"].isin(generated.ground_truth["stockcode"])
+        & (t["Quantity"] < 10_000)
+    ]
     sales = sales.drop_duplicates()
     truth = generated.ground_truth.set_index("stockcode").loc[sales["StockCode"]]
-    segment = (sales["CustomerID"].map(generated.customers.set_index("customer_id")["segment"])
-               .fillna("guest").to_numpy())
+    segment = (
+        sales["CustomerID"].map(generated.customers.set_index("customer_id")["segment"]).fillna("guest").to_numpy()
+    )
     date = pd.to_datetime(sales["InvoiceDate"], format="%m/%d/%Y %H:%M")
-    mu = G.true_expected_quantity(sales["UnitPrice"], truth["theta"], truth["amplitude"], segment,
-                                  sales["Country"], date.dt.month, date.dt.day_of_week)
+    mu = G.true_expected_quantity(
+        sales["UnitPrice"],
+        truth["theta"],
+        truth["amplitude"],
+        segment,
+        sales["Country"],
+        date.dt.month,
+        date.dt.day_of_week,
+    )
     return sales.assign(mu=mu, segment=segment)
 
 

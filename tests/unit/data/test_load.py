@@ -17,8 +17,12 @@ def test_the_real_sample_loads_with_exactly_its_known_skips():
     cleaned = L.load(REAL_SAMPLE)
     report = cleaned.report
     assert report["rows_read"] == 183
-    assert report["dropped"] == {**dict.fromkeys(L.DROP_REASONS, 0), "malformed_line": 4, "cancellation": 1,
-                                 "non_product": 1}
+    assert report["dropped"] == {
+        **dict.fromkeys(L.DROP_REASONS, 0),
+        "malformed_line": 4,
+        "cancellation": 1,
+        "non_product": 1,
+    }
     assert report["rows_kept"] == 177 == len(cleaned.frame)
     assert report["malformed_line_numbers"] == malformed_line_numbers(REAL_SAMPLE)
     assert not cleaned.frame["description"].str.contains("POSTAGE").any()
@@ -30,7 +34,12 @@ def test_the_canonical_frame_has_typed_columns():
     assert list(frame.columns) == list(L.CANONICAL)
     first = frame.iloc[0]
     assert (first["invoice"], first["stockcode"], first["quantity"], first["unit_price"], first["customer_id"]) == (
-        "536365", "85123A", 6, 2.55, 17850)
+        "536365",
+        "85123A",
+        6,
+        2.55,
+        17850,
+    )
     assert first["invoice_date"] == pd.Timestamp("2010-12-01 08:26")
     assert first["description"] == "WHITE HANGING HEART T-LIGHT HOLDER"
 
@@ -44,8 +53,18 @@ def write_online_retail_ii_xlsx(frame: pd.DataFrame, path) -> None:
         invoice = int(row.invoice) if row.invoice.isdigit() else row.invoice
         code = int(row.stockcode) if row.stockcode.isdigit() else row.stockcode
         customer = None if pd.isna(row.customer_id) else float(row.customer_id)
-        sheet.append([invoice, code, row.description, int(row.quantity), row.invoice_date.to_pydatetime(),
-                      float(row.unit_price), customer, row.country])
+        sheet.append(
+            [
+                invoice,
+                code,
+                row.description,
+                int(row.quantity),
+                row.invoice_date.to_pydatetime(),
+                float(row.unit_price),
+                customer,
+                row.country,
+            ]
+        )
     book.save(path)
 
 
@@ -103,8 +122,15 @@ def test_generated_dirt_lands_under_its_reasons_and_every_row_is_accounted_for(s
     report = L.load(small_raw / "online_retail.csv").report
     assert report["rows_read"] == 30_000
     assert report["rows_read"] == report["rows_kept"] + sum(report["dropped"].values())
-    for reason in ("cancellation", "bad_debt", "non_product", "missing_description", "stock_adjustment",
-                   "duplicate", "cancelled_same_day"):
+    for reason in (
+        "cancellation",
+        "bad_debt",
+        "non_product",
+        "missing_description",
+        "stock_adjustment",
+        "duplicate",
+        "cancelled_same_day",
+    ):
         assert report["dropped"][reason] > 0, reason
     assert report["dropped"]["bad_debt"] == 3
 
@@ -115,13 +141,20 @@ def test_a_huge_line_cancelled_the_same_day_is_not_kept_as_demand(small_raw):
 
 
 def test_a_cancellation_on_another_day_leaves_the_sale_alone():
-    frame = pd.DataFrame({
-        "invoice": ["1", "C2", "3", "C4"], "stockcode": ["10001"] * 4, "description": ["A"] * 4,
-        "quantity": [5, -5, 7, -7], "customer_id": pd.array([1, 1, 1, 1], dtype="Int64"),
-        "invoice_date": pd.to_datetime(["2011-01-03 10:00", "2011-01-04 10:00", "2011-01-05 10:00",
-                                        "2011-01-05 11:00"]),
-        "unit_price": [1.0] * 4, "country": ["United Kingdom"] * 4,
-    })
+    frame = pd.DataFrame(
+        {
+            "invoice": ["1", "C2", "3", "C4"],
+            "stockcode": ["10001"] * 4,
+            "description": ["A"] * 4,
+            "quantity": [5, -5, 7, -7],
+            "customer_id": pd.array([1, 1, 1, 1], dtype="Int64"),
+            "invoice_date": pd.to_datetime(
+                ["2011-01-03 10:00", "2011-01-04 10:00", "2011-01-05 10:00", "2011-01-05 11:00"]
+            ),
+            "unit_price": [1.0] * 4,
+            "country": ["United Kingdom"] * 4,
+        }
+    )
     cleaned = L.clean(L.RawRead(frame[list(L.CANONICAL)], 4))
     assert list(cleaned.frame["invoice"]) == ["1"]
     assert cleaned.report["dropped"]["cancelled_same_day"] == 1

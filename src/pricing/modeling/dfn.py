@@ -1,0 +1,260 @@
+"""The primary model: a PyTorch feed-forward network with the estimator contract `fit(X, y)` / `predict(X)`.
+
+X is the preprocessor's matrix: dense columns, then the product's vocabulary index. The product enters
+through `product_encoding`: a learned embedding, its binary code, or one-hot (done as an embedding as wide as
+the first layer, which is exactly a linear layer on the one-hot vector without materialising it).
+Persistence is a state_dict (read back with `weights_only=True`) plus the architecture as JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from pricing.preprocess import binary_code
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "radam")
+ENCODINGS = ("embedding", "binary", "onehot")
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training produced a NaN or infinite loss; the run is unusable."""
+
+
+@dataclass(frozen=True)
+class DFNConfig:
+    units: tuple[int, ...] = (256, 128, 64)  # one entry per hidden layer
+    dropout: float = 0.1
+    batch_norm: bool = True
+    product_encoding: str = "embedding"
+    embedding_dim: int = 16
+    optimizer: str = "adamw"
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    batch_size: int = 1024
+    max_epochs: int = 40
+    patience: int = 4
+    min_delta: float = 1e-4
+    grad_clip: float = 1.0
+    seed: int = 0
+    time_limit_s: float | None = None  # stop after the epoch that crosses it
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.product_encoding not in ENCODINGS:
+            raise ValueError(f"product_encoding must be one of {ENCODINGS}, got {self.product_encoding!r}")
+        if not self.units:
+            raise ValueError("the network needs at least one hidden layer")
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> DFNConfig:
+        raw = dict(raw)
+        raw["units"] = tuple(raw["units"])
+        return cls(**raw)
+
+
+class DFNNetwork(nn.Module):
+    def __init__(self, n_dense: int, n_products: int, config: DFNConfig) -> None:
+        super().__init__()
+        self.encoding = config.product_encoding
+        self.n_products = n_products
+        first = config.units[0]
+        if self.encoding == "embedding":
+            self.product = nn.Embedding(n_products, config.embedding_dim)
+            n_in = n_dense + config.embedding_dim
+        elif self.encoding == "binary":
+            self.product = None
+            n_in = n_dense + binary_code(np.zeros(1), n_products).shape[1]
+        else:  # onehot: its first-layer weights, looked up instead of multiplied
+            self.product = nn.Embedding(n_products, first)
+            nn.init.zeros_(self.product.weight)
+            n_in = n_dense
+        layers: list[nn.Module] = []
+        for width in config.units:
+            layers.append(nn.Linear(n_in, width))
+            if config.batch_norm:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(nn.ReLU())
+            if config.dropout > 0:
+                layers.append(nn.Dropout(config.dropout))
+            n_in = width
+        self.hidden = nn.ModuleList(layers)
+        self.out = nn.Linear(n_in, 1)
+
+    def forward(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
+        if self.encoding == "embedding":
+            x = torch.cat([dense, self.product(product)], dim=1)
+        elif self.encoding == "binary":
+            bits = ((product[:, None] >> torch.arange(self._bits(), device=product.device)) & 1) * 2 - 1
+            x = torch.cat([dense, bits.to(dense.dtype)], dim=1)
+        else:
+            x = dense
+        for i, layer in enumerate(self.hidden):
+            x = layer(x)
+            if i == 0 and self.encoding == "onehot":
+                x = x + self.product(product)
+        return self.out(x).squeeze(1)
+
+    def _bits(self) -> int:
+        return binary_code(np.zeros(1), self.n_products).shape[1]
+
+
+@dataclass
+class TrainingHistory:
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+class DFNRegressor:
+    """fit(X, y) -> self, predict(X); X = dense columns + product index (last column); y = log1p(quantity)."""
+
+    def __init__(self, config: DFNConfig | None = None, n_products: int | None = None, **overrides) -> None:
+        self.config = replace(config or DFNConfig(), **overrides)
+        self.n_products = n_products
+        self.n_dense: int | None = None
+        self.network: DFNNetwork | None = None
+        self.history = TrainingHistory()
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        on_epoch: Callable[[int, float], None] | None = None,
+    ) -> DFNRegressor:
+        """Train with early stopping on (X_val, y_val), or on a 10% hold-out of X when none is given.
+
+        `on_epoch(epoch, val_loss)` is called after each epoch; it may raise to stop (Optuna's pruning)."""
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        if X_val is None:
+            order = rng.permutation(len(X))
+            cut = max(1, len(X) // 10)
+            X, y, X_val, y_val = X[order[cut:]], y[order[cut:]], X[order[:cut]], y[order[:cut]]
+        if self.n_products is None:
+            self.n_products = int(max(X[:, -1].max(), X_val[:, -1].max())) + 1
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.n_dense = X.shape[1] - 1
+        self.network = DFNNetwork(self.n_dense, self.n_products, cfg).to(device)
+        optimizer = _optimizer(cfg, self.network.parameters())
+        scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")  # AMP only where it helps
+        dense, product, target = _tensors(X, y, device)
+        val_dense, val_product, val_target = _tensors(X_val, y_val, device)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        loss_fn = nn.MSELoss()
+
+        best_loss, best_state, waited = math.inf, None, 0
+        started = time.perf_counter()
+        self.history = TrainingHistory()
+        for epoch in range(cfg.max_epochs):
+            self.network.train()
+            total, batches = 0.0, 0
+            for batch in torch.randperm(len(target), generator=generator).split(cfg.batch_size):
+                batch = batch.to(device)
+                if len(batch) < 2 and cfg.batch_norm:
+                    continue  # batch norm cannot normalise a single row
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, enabled=device.type == "cuda"):
+                    loss = loss_fn(self.network(dense[batch], product[batch]), target[batch])
+                if not torch.isfinite(loss):
+                    raise NonFiniteLoss(f"non-finite training loss at epoch {epoch} (lr={cfg.learning_rate})")
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(self.network.parameters(), cfg.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                total += float(loss)
+                batches += 1
+            val_loss = float(np.mean((self._predict_tensors(val_dense, val_product) - y_val) ** 2))
+            if not math.isfinite(val_loss):
+                raise NonFiniteLoss(f"non-finite validation loss at epoch {epoch}")
+            self.history.train_loss.append(total / max(batches, 1))
+            self.history.val_loss.append(val_loss)
+            if on_epoch is not None:
+                on_epoch(epoch, val_loss)
+            if val_loss < best_loss - cfg.min_delta:
+                best_loss, best_state, waited = val_loss, copy.deepcopy(self.network.state_dict()), 0
+                self.history.best_epoch = epoch
+            else:
+                waited += 1
+                if waited >= cfg.patience:
+                    self.history.stopped_early = True
+                    break
+            if cfg.time_limit_s is not None and time.perf_counter() - started > cfg.time_limit_s:
+                break
+        if best_state is not None:
+            self.network.load_state_dict(best_state)
+        self.history.seconds = time.perf_counter() - started
+        self.network.eval()
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.network is None:
+            raise RuntimeError("the network is not fitted")
+        device = next(self.network.parameters()).device
+        dense, product, _ = _tensors(X, None, device)
+        return self._predict_tensors(dense, product)
+
+    def _predict_tensors(self, dense: torch.Tensor, product: torch.Tensor, batch: int = 65_536) -> np.ndarray:
+        self.network.eval()
+        with torch.inference_mode():
+            parts = [self.network(dense[i : i + batch], product[i : i + batch]) for i in range(0, len(dense), batch)]
+        return torch.cat(parts).float().cpu().numpy().astype(np.float64)
+
+    # -- persistence -------------------------------------------------------------------------------
+    WEIGHTS = "network.pt"
+    ARCHITECTURE = "network.json"
+
+    def save(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        architecture = {"config": asdict(self.config), "n_products": self.n_products, "n_dense": self.n_dense}
+        torch.save(self.network.state_dict(), directory / self.WEIGHTS)
+        (directory / self.ARCHITECTURE).write_text(json.dumps(architecture, indent=1))
+        return [directory / self.WEIGHTS, directory / self.ARCHITECTURE]
+
+    @classmethod
+    def load(cls, directory: Path) -> DFNRegressor:
+        architecture = json.loads((directory / cls.ARCHITECTURE).read_text())
+        model = cls(DFNConfig.from_dict(architecture["config"]), n_products=architecture["n_products"])
+        model.n_dense = architecture["n_dense"]
+        model.network = DFNNetwork(architecture["n_dense"], architecture["n_products"], model.config)
+        state = torch.load(directory / cls.WEIGHTS, map_location="cpu", weights_only=True)
+        model.network.load_state_dict(state)
+        model.network.eval()
+        return model
+
+
+def _optimizer(cfg: DFNConfig, parameters) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            parameters, lr=cfg.learning_rate, momentum=0.9, weight_decay=cfg.weight_decay, nesterov=True
+        )
+    kinds = {
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "rmsprop": torch.optim.RMSprop,
+        "radam": torch.optim.RAdam,
+    }
+    return kinds[cfg.optimizer](parameters, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+
+
+def _tensors(X: np.ndarray, y: np.ndarray | None, device: torch.device):
+    dense = torch.as_tensor(np.ascontiguousarray(X[:, :-1], dtype=np.float32), device=device)
+    product = torch.as_tensor(X[:, -1].astype(np.int64), device=device)
+    target = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32), device=device)
+    return dense, product, target
