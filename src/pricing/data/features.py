@@ -157,7 +157,7 @@ def build_features(
     frame[TARGET] = log_quantity(rows["quantity"])
     for column in META:
         frame[column] = rows[column]
-    return frame[list(FEATURES) + [TARGET] + list(META)]
+    return frame[[*list(FEATURES), TARGET, *list(META)]]
 
 
 def key_to_product(contexts: pd.DataFrame, stockcode: str, products: pd.DataFrame) -> pd.DataFrame:

@@ -452,12 +452,12 @@ class _Builder:
         base_numbers = rng.choice(np.arange(10_002, 90_215), size=n, replace=False)
         letters = np.array(list("ABCDEFGHJKLMNPRSTW"))
         suffix = np.where(rng.random(n) < 0.3, rng.choice(letters, n), "")
-        self.codes = np.array([f"{b}{s}" for b, s in zip(base_numbers, suffix)], dtype=object)
+        self.codes = np.array([f"{b}{s}" for b, s in zip(base_numbers, suffix, strict=True)], dtype=object)
         names = rng.choice(len(_COLOURS) * len(_THEMES) * len(_NOUNS), size=n, replace=False)
         c, rest = np.divmod(names, len(_THEMES) * len(_NOUNS))
         t, o = np.divmod(rest, len(_NOUNS))
         self.descriptions = np.array(
-            [f"{_COLOURS[i]} {_THEMES[j]} {_NOUNS[k]}" for i, j, k in zip(c, t, o)], dtype=object
+            [f"{_COLOURS[i]} {_THEMES[j]} {_NOUNS[k]}" for i, j, k in zip(c, t, o, strict=True)], dtype=object
         )
         base = np.round(np.clip(rng.lognormal(np.log(2.9), 0.85, n), 0.19, 250.0), 2)
         self.base_price = base
@@ -769,15 +769,15 @@ class _Builder:
         order = np.lexsort((np.arange(self.n_docs), minute, day))
         number = np.empty(self.n_docs, dtype=np.int64)
         number[order] = FIRST_INVOICE + np.cumsum(1 + (rng.random(self.n_docs) < 0.4)) - 1
-        invoice = np.array([f"{p}{n}" for p, n in zip(prefix, number)], dtype=object)
-        stamp = np.array([_format_stamp(self.days[d], m) for d, m in zip(day, minute)], dtype=object)
+        invoice = np.array([f"{p}{n}" for p, n in zip(prefix, number, strict=True)], dtype=object)
+        stamp = np.array([_format_stamp(self.days[d], m) for d, m in zip(day, minute, strict=True)], dtype=object)
 
         is_product = lines["product"] >= 0
         product = np.maximum(lines["product"], 0)
         stockcode = np.where(is_product & (lines["stockcode"] == None), self.codes[product], lines["stockcode"])  # noqa: E711
         description = np.where(
-            is_product & (lines["description"] == None),
-            self.descriptions[product],  # noqa: E711
+            is_product & (lines["description"] is None),
+            self.descriptions[product],
             lines["description"],
         )
         description = np.where(description == "", None, description)

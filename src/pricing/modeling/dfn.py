@@ -154,7 +154,7 @@ class DFNRegressor:
         optimizer = _optimizer(cfg, self.network.parameters())
         scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")  # AMP only where it helps
         dense, product, target = _tensors(X, y, device)
-        val_dense, val_product, val_target = _tensors(X_val, y_val, device)
+        val_dense, val_product, _ = _tensors(X_val, None, device)
         generator = torch.Generator().manual_seed(cfg.seed)
         loss_fn = nn.MSELoss()
 

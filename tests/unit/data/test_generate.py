@@ -52,7 +52,7 @@ def test_cancellations_mirror_an_earlier_sale(lines):
     assert (cancels["Quantity"] < 0).all()
     sales = lines[~lines["InvoiceNo"].str.startswith("C") & (lines["Quantity"] > 0)]
     keys = ["CustomerID", "StockCode", "UnitPrice"]
-    matched = cancels.merge(sales[keys + ["date"]].rename(columns={"date": "sold"}), on=keys)
+    matched = cancels.merge(sales[[*keys, "date"]].rename(columns={"date": "sold"}), on=keys)
     earlier = matched[matched["sold"] <= matched["date"]].drop_duplicates(subset=["InvoiceNo", "StockCode"])
     assert len(earlier) >= 0.99 * len(cancels.drop_duplicates(subset=["InvoiceNo", "StockCode"]))
 
@@ -83,7 +83,7 @@ def test_non_product_codes_come_at_realistic_rates_and_prices(lines):
 
 
 def test_products_customers_and_invoices_look_like_the_real_file(lines):
-    products = lines[~lines["StockCode"].isin(list(G.NON_PRODUCT) + ["B"])]
+    products = lines[~lines["StockCode"].isin([*list(G.NON_PRODUCT), "B"])]
     assert products["StockCode"].str.fullmatch(r"\d{5}[A-Z]?").all()
     described = products["Description"].dropna()
     assert (described[products["UnitPrice"] > 0] == described[products["UnitPrice"] > 0].str.upper()).all()

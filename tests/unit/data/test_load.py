@@ -114,7 +114,7 @@ def test_an_unreadable_file_is_a_data_error(tmp_path):
     with pytest.raises(L.DataError, match="no such file"):
         L.load(tmp_path / "absent.csv")
     (tmp_path / "garbage.xlsx").write_bytes(b"not a workbook")
-    with pytest.raises(L.DataError, match="garbage.xlsx"):
+    with pytest.raises(L.DataError, match=r"garbage\.xlsx"):
         L.load(tmp_path / "garbage.xlsx")
 
 
