@@ -774,9 +774,9 @@ class _Builder:
 
         is_product = lines["product"] >= 0
         product = np.maximum(lines["product"], 0)
-        stockcode = np.where(is_product & (lines["stockcode"] == None), self.codes[product], lines["stockcode"])  # noqa: E711
+        stockcode = np.where(is_product & pd.isna(lines["stockcode"]), self.codes[product], lines["stockcode"])
         description = np.where(
-            is_product & (lines["description"] is None),
+            is_product & pd.isna(lines["description"]),
             self.descriptions[product],
             lines["description"],
         )
