@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 RAW := data/raw/online_retail.csv
 PROCESSED := data/processed
+BUNDLE := models/bundle
+STORE := models/production
 
-.PHONY: help install run data prepare test lint format lock clean
+.PHONY: help install system-deps run data prepare bundle test lint format lock clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +25,9 @@ $(STAMP):
 
 install: $(STAMP) ## create .venv and install pinned dependencies (pip; torch is the CPU build)
 
+system-deps: ## the Debian packages the tests need (redis-server), when missing
+	./scripts/install-system-deps.sh
+
 $(RAW): | $(STAMP)
 	$(BIN)/pricing generate --out-dir data/raw
 
@@ -33,11 +38,17 @@ $(PROCESSED)/data_quality.json: $(RAW) | $(STAMP)
 
 prepare: $(PROCESSED)/data_quality.json ## clean, split and build features (data/processed/)
 
-run: prepare ## set up, then run the data pipeline end to end
-	@echo "Data pipeline done: raw data and truth in data/raw/, feature tables in $(PROCESSED)/,"
-	@echo "data quality report in $(PROCESSED)/data_quality.json"
+$(STORE)/LATEST: $(PROCESSED)/data_quality.json | $(STAMP)
+	$(BIN)/pricing train --profile standard --data-dir $(PROCESSED) --bundle-dir $(BUNDLE)
+	$(BIN)/pricing publish --bundle-dir $(BUNDLE) --store $(STORE)
 
-test: $(STAMP) ## set up, then run the whole test suite
+bundle: $(STORE)/LATEST ## train the standard profile and publish it to the local store, unless one exists
+
+run: bundle ## set up, then run the pipeline end to end: data, training, a published bundle
+	@echo "Pipeline done: data in data/, bundle $$(cat $(STORE)/LATEST) published to $(STORE)/,"
+	@echo "metrics chart in reports/metrics.png, data quality in $(PROCESSED)/data_quality.json"
+
+test: $(STAMP) system-deps ## set up, then run the whole test suite
 	$(BIN)/pytest
 
 lint: $(STAMP) ## ruff checks and formatting; uv.lock in step with pyproject.toml

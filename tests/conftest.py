@@ -27,3 +27,16 @@ def small_prepared(small_raw, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("processed")
     prepare(small_raw / "online_retail.csv", out)
     return out
+
+
+@pytest.fixture(scope="session")
+def quick_bundle(small_prepared, tmp_path_factory) -> Path:
+    """A bundle trained with the quick profile on the small prepared data (about 20 s)."""
+    from pricing.modeling.train import train
+
+    out = tmp_path_factory.mktemp("bundle")
+    train(small_prepared, out / "bundle", "quick", reports_dir=out / "reports")
+    return out / "bundle"
+
+
+from tests.servers import moto_endpoint, redis_cluster, redis_server, s3_env  # noqa: E402,F401  (fixtures)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DIR = Path("data/processed")
+BUNDLE_DIR = Path("models/bundle")
+LOCAL_STORE = Path("models/production")
 
 
 def _default_raw() -> Path:
@@ -74,6 +76,58 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from pricing.modeling.train import summary_table, train
+
+    summary = train(
+        args.data_dir,
+        args.bundle_dir,
+        args.profile,
+        storage=args.storage,
+        refine=args.refine,
+        seed=args.seed,
+        reports_dir=args.reports_dir,
+    )
+    print(summary_table(summary))
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from pricing.store import open_store
+
+    store = open_store(args.store)
+    before = store.latest()
+    version = store.publish(args.bundle_dir)
+    state = "was already published" if before == version else "published"
+    print(f"bundle {version} {state}; LATEST -> {version} in {store!r}")
+    return 0
+
+
+def serve_app(app, host: str, port: int, threads: int = 8) -> int:
+    from waitress import serve
+
+    predictor = app.extensions["pricing"].predictor
+    print(f"serving on http://{host}:{port} with bundle {predictor.version if predictor else '(none: 503)'}")
+    serve(app, host=host, port=port, threads=threads, ident="pricing-service")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+    from dataclasses import replace
+
+    from pricing.api import create_app
+    from pricing.config import Settings
+
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = replace(Settings.from_env(), artifact_store=args.store) if args.store else Settings.from_env()
+    app = create_app(settings)
+    if args.cache_clear:
+        deleted = app.extensions["pricing"].cache.clear()
+        print(f"cache: deleted {deleted} pricing-service keys (nothing else)")
+    return serve_app(app, args.host, args.port, args.threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pricing", description="Revenue-maximising price recommendations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -101,6 +155,38 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--val-days", type=_positive_int, default=28, help="validation window in days")
     prep.add_argument("--test-days", type=_positive_int, default=28, help="test window (the last days) in days")
     prep.set_defaults(func=cmd_prepare)
+
+    tr = commands.add_parser("train", help="tune, fit and evaluate the four models; write a bundle")
+    tr.add_argument(
+        "--profile",
+        choices=["quick", "standard", "full"],
+        default="standard",
+        help="wall-clock budget: quick (tests, <3 min), standard (<15 min), full (<60 min)",
+    )
+    tr.add_argument("--data-dir", type=Path, default=PROCESSED_DIR, help="prepared data (default: %(default)s)")
+    tr.add_argument("--bundle-dir", type=Path, default=BUNDLE_DIR, help="bundle output (default: %(default)s)")
+    tr.add_argument("--reports-dir", type=Path, default=Path("reports"), help="charts and summary")
+    tr.add_argument(
+        "--storage",
+        help="Optuna storage shared by several tuning processes: an RDB URL "
+        "(sqlite:///tuning.db, postgresql://...) or journal:PATH",
+    )
+    tr.add_argument("--refine", action="store_true", help="grid refinement around the best network trial")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.set_defaults(func=cmd_train)
+
+    pub = commands.add_parser("publish", help="publish a bundle to a store (folder or s3://bucket/prefix)")
+    pub.add_argument("--bundle-dir", type=Path, default=BUNDLE_DIR, help="bundle to publish (default: %(default)s)")
+    pub.add_argument("--store", default=str(LOCAL_STORE), help="folder or s3://bucket/prefix (default: %(default)s)")
+    pub.set_defaults(func=cmd_publish)
+
+    srv = commands.add_parser("serve", help="serve the API with waitress")
+    srv.add_argument("--store", help="bundle store, folder or s3://bucket/prefix (default: $ARTIFACT_STORE)")
+    srv.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    srv.add_argument("--port", type=_positive_int, default=5002, help="port (default: %(default)s)")
+    srv.add_argument("--threads", type=_positive_int, default=8, help="worker threads (default: %(default)s)")
+    srv.add_argument("--cache-clear", action="store_true", help="delete this service's cache keys first")
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -113,11 +199,13 @@ def _positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pricing.bundle import BundleIntegrityError
     from pricing.data.load import DataError
+    from pricing.store import StoreError
 
     try:
         return args.func(args)
-    except (DataError, ValueError, OSError) as exc:
+    except (DataError, BundleIntegrityError, StoreError, ValueError, OSError) as exc:
         print(f"pricing {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

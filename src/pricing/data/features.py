@@ -176,17 +176,3 @@ def with_price(contexts: pd.DataFrame, price, products: pd.DataFrame) -> pd.Data
     prices = np.broadcast_to(np.asarray(price, dtype=float), (len(contexts),))
     priced[list(PRICE_FEATURES)] = price_features(prices, product["price_median"], product["price_max"]).to_numpy()
     return priced
-
-
-def fit_preprocessor(train: pd.DataFrame):
-    """Scaler for numeric features and one-hot for low-cardinality context, fitted on the training split only."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    transformer = ColumnTransformer(
-        [
-            ("numeric", StandardScaler(), list(NUMERIC_FEATURES)),
-            ("context", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(CONTEXT_CATEGORICAL)),
-        ]
-    )
-    return transformer.fit(train[list(NUMERIC_FEATURES + CONTEXT_CATEGORICAL)])

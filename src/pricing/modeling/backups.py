@@ -10,6 +10,7 @@ LightGBM's own text model, and for the scikit-learn models their fitted numbers 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -174,6 +175,7 @@ class KernelSVRModel:
         self.intercept = 0.0
 
     def fit(self, X, y, X_val=None, y_val=None) -> KernelSVRModel:
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.kernel_approximation import Nystroem
         from sklearn.svm import LinearSVR
 
@@ -183,6 +185,7 @@ class KernelSVRModel:
         if len(X) > cfg.max_rows:
             pick = rng.choice(len(X), cfg.max_rows, replace=False)
             X, y = X[pick], y[pick]
+        self.rows_seen = len(X)
         Z = _with_product_bits(X, self.n_products)
         feature_map = Nystroem(
             kernel="rbf", gamma=cfg.gamma, n_components=min(cfg.components, len(Z)), random_state=cfg.seed
@@ -196,23 +199,19 @@ class KernelSVRModel:
             random_state=cfg.seed,
             tol=1e-4,
         )
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             svr.fit(feature_map.transform(Z), y)
         self.converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        self.landmarks = feature_map.components_
-        self.normalization = feature_map.normalization_
+        self.landmarks = feature_map.components_.astype(np.float64)  # as JSON will give them back
+        self.normalization = feature_map.normalization_.astype(np.float64)
         self.coef, self.intercept = svr.coef_.astype(np.float64), float(np.ravel(svr.intercept_)[0])
         return self
 
     def predict(self, X, batch: int = 50_000) -> np.ndarray:
         out = np.empty(len(X))
         for start in range(0, len(X), batch):
-            Z = _with_product_bits(X[start : start + batch], self.n_products)
+            Z = _with_product_bits(X[start : start + batch], self.n_products).astype(np.float64)
             sq = (Z**2).sum(1)[:, None] + (self.landmarks**2).sum(1)[None, :] - 2 * Z @ self.landmarks.T
             features = np.exp(-self.config.gamma * np.maximum(sq, 0)) @ self.normalization.T
             out[start : start + batch] = features @ self.coef + self.intercept

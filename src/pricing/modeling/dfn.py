@@ -178,7 +178,7 @@ class DFNRegressor:
                 nn.utils.clip_grad_norm_(self.network.parameters(), cfg.grad_clip)
                 scaler.step(optimizer)
                 scaler.update()
-                total += float(loss)
+                total += float(loss.detach())
                 batches += 1
             val_loss = float(np.mean((self._predict_tensors(val_dense, val_product) - y_val) ** 2))
             if not math.isfinite(val_loss):

@@ -106,17 +106,6 @@ def test_customer_history_only_looks_at_earlier_months(small_raw):
     assert history.loc[(customer, months[2]), "customer_prev_log_lines"] == pytest.approx(np.log1p(len(earlier)))
 
 
-def test_the_preprocessor_is_fitted_on_the_training_split_only(tables):
-    preprocessor = F.fit_preprocessor(tables["train"])
-    scaler = preprocessor.named_transformers_["numeric"]
-    train_means = tables["train"][list(F.NUMERIC_FEATURES)].mean().to_numpy()
-    everything = pd.concat(tables.values())[list(F.NUMERIC_FEATURES)].mean().to_numpy()
-    assert np.allclose(scaler.mean_, train_means)
-    assert not np.allclose(scaler.mean_, everything)
-    encoded = preprocessor.transform(tables["test"])
-    assert np.isfinite(encoded).all()
-
-
 def test_val_and_test_rows_of_products_unseen_in_training_are_dropped(tables, products):
     for name in ("val", "test"):
         assert tables[name]["stockcode"].isin(products.index).all()

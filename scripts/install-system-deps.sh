@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the tests need, installed only when missing: redis-server (real Redis, standalone and
+# a 3-node cluster on loopback). Idempotent; run by `make test` and `make run`.
+set -euo pipefail
+packages=(redis-server)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# the tests start their own servers on free loopback ports; the packaged service is not needed
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+    $sudo systemctl stop redis-server || true
+fi

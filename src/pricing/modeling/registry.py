@@ -1,0 +1,16 @@
+"""Model name -> class. Each class loads itself from its bundle folder in its own safe format."""
+
+from __future__ import annotations
+
+
+def model_class(name: str):
+    if name == "network":
+        from pricing.modeling.dfn import DFNRegressor
+
+        return DFNRegressor
+    from pricing.modeling.backups import ElasticNetModel, KernelSVRModel, LightGBMModel
+
+    classes = {"lightgbm": LightGBMModel, "svr": KernelSVRModel, "elasticnet": ElasticNetModel}
+    if name not in classes:
+        raise KeyError(f"unknown model {name!r}")
+    return classes[name]

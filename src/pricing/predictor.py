@@ -1,0 +1,149 @@
+"""The loaded bundle at serving time: held-out contexts transformed once, models in priority order with
+fallback, and the price recommendation for one product."""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pricing.bundle import Bundle
+from pricing.data.features import PRICE_FEATURES, PRODUCT_FEATURES, price_features, product_features
+from pricing.sweep import SweepResult, price_grid, run_sweep
+
+log = logging.getLogger(__name__)
+
+
+class UnknownStockcode(LookupError):
+    pass
+
+
+class NoContexts(LookupError):
+    """No held-out context matches the requested country or customer."""
+
+
+class NoUsableModel(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    stockcode: str
+    result: SweepResult
+    model: str
+    samples: int
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class Predictor:
+    def __init__(self, bundle: Bundle, torch_threads: int | None = None) -> None:
+        self.version = bundle.version
+        self.preprocessor = bundle.preprocessor()
+        self.products = bundle.products()
+        contexts = bundle.contexts()
+        self.context_country = contexts["country"].astype(str).to_numpy()
+        self.context_customer = contexts["customer_id"].astype("Int64").to_numpy(dtype=float, na_value=np.nan)
+        self.contexts = self.preprocessor.transform(contexts)  # transformed once, keyed per request
+        numeric = list(self.preprocessor.numeric)
+        self.price_columns = [numeric.index(c) for c in PRICE_FEATURES]
+        self.product_columns = [numeric.index(c) for c in PRODUCT_FEATURES]
+        scaled = self.preprocessor.scale(
+            product_features(self.products.index, self.products).to_numpy(dtype=float), self.product_columns
+        )
+        self.product_rows = pd.Series(range(len(self.products)), index=self.products.index)
+        self.scaled_product = scaled.astype(np.float32)
+        self.product_index = self.preprocessor.product_index(self.products.index).astype(np.float32)
+        self.models: list[tuple[str, object]] = []
+        self.skipped: dict[str, str] = {}
+        if torch_threads or "network" in bundle.model_names():
+            import torch
+
+            torch.set_num_threads(torch_threads or usable_cpus())
+        for name in bundle.model_names():
+            try:
+                self.models.append((name, bundle.load_model(name)))
+            except Exception as exc:  # a broken model is skipped, never fatal: the next one serves
+                self.skipped[name] = f"{type(exc).__name__}: {exc}"
+                log.error("model %s skipped: %s", name, self.skipped[name])
+
+    @property
+    def model_names(self) -> list[str]:
+        return [name for name, _ in self.models]
+
+    def product(self, stockcode: str) -> pd.Series:
+        if stockcode not in self.product_rows.index:
+            raise UnknownStockcode(stockcode)
+        return self.products.loc[stockcode]
+
+    def keyed_contexts(
+        self, stockcode: str, samples: int, country: str | None = None, customer_id: int | None = None
+    ) -> np.ndarray:
+        """A deterministic sample of held-out contexts with every product-level column set to this product."""
+        row = self.product_rows[stockcode]
+        pool = np.arange(len(self.contexts))
+        if country is not None:
+            pool = pool[self.context_country[pool] == country]
+        if customer_id is not None:
+            pool = pool[self.context_customer[pool] == customer_id]
+        if len(pool) == 0:
+            raise NoContexts(
+                "no held-out context matches "
+                + (f"country {country!r}" if country is not None else f"customer {customer_id}")
+            )
+        seed = zlib.crc32(f"{stockcode}|{country}|{customer_id}".encode())
+        pick = np.random.default_rng(seed).choice(pool, size=min(samples, len(pool)), replace=False)
+        keyed = self.contexts[np.sort(pick)]
+        keyed[:, self.product_columns] = self.scaled_product[row]
+        keyed[:, -1] = self.product_index[row]
+        return keyed
+
+    def scaled_prices(self, stockcode: str, prices: np.ndarray) -> np.ndarray:
+        """Every price feature for each price, from the function training used, then scaled."""
+        product = self.product(stockcode)
+        raw = price_features(prices, product["price_median"], product["price_max"]).to_numpy(dtype=float)
+        return self.preprocessor.scale(raw, self.price_columns).astype(np.float32)
+
+    def predict_log(self, X: np.ndarray) -> tuple[str, np.ndarray]:
+        """The first model, in priority order, whose predictions are all finite."""
+        for name, model in self.models:
+            try:
+                prediction = model.predict(X)
+            except Exception as exc:
+                log.error("model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
+                continue
+            if np.isfinite(prediction).all():
+                return name, prediction
+            log.error("model %s gave non-finite predictions; falling back", name)
+        raise NoUsableModel("no usable model in bundle " + self.version)
+
+    def recommend(
+        self,
+        stockcode: str,
+        low: float,
+        high: float,
+        bins: int,
+        samples: int,
+        country: str | None = None,
+        customer_id: int | None = None,
+    ) -> Recommendation:
+        contexts = self.keyed_contexts(stockcode, samples, country, customer_id)
+        prices = price_grid(low, high, bins)
+        used: list[str] = []
+
+        def predict(X: np.ndarray) -> np.ndarray:
+            name, prediction = self.predict_log(X)
+            used.append(name)
+            return prediction
+
+        result = run_sweep(contexts, self.price_columns, prices, self.scaled_prices(stockcode, prices), predict)
+        return Recommendation(stockcode, result, used[0], len(contexts))

@@ -1,0 +1,275 @@
+import json
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from pricing.api import create_app
+from pricing.cache import MemoryCache
+from pricing.config import Settings
+from pricing.store import LocalStore
+
+CONTRACT = [
+    "stockcode",
+    "unit_price",
+    "quantity",
+    "quantity_min",
+    "quantity_max",
+    "predicted_sales",
+    "optimal_unit_price",
+    "max_predicted_sales",
+]
+
+
+@pytest.fixture(scope="module")
+def store(quick_bundle, tmp_path_factory):
+    local = LocalStore(tmp_path_factory.mktemp("store"))
+    local.publish(quick_bundle)
+    return local
+
+
+@pytest.fixture(scope="module")
+def app(store):
+    return create_app(Settings(env="test", artifact_store=str(store.root), cors_origins=("http://dash.example",)))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def top_products(app):
+    table = app.extensions["pricing"].predictor.products
+    return list(table.sort_values("lines", ascending=False).index[:10])
+
+
+def test_the_response_follows_the_contract(client, top_products):
+    code = top_products[0]
+    response = client.get(f"/v1/predict-price/{code}?num_price_bins=20&num_samples=200")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    rows = response.get_json()
+    assert len(rows) == 20 and all(list(row) == CONTRACT for row in rows)
+    assert {row["stockcode"] for row in rows} == {code}
+    best = max(rows, key=lambda r: r["predicted_sales"])
+    assert all(r["optimal_unit_price"] == best["unit_price"] for r in rows)
+    assert all(r["max_predicted_sales"] == best["predicted_sales"] for r in rows)
+    assert all(r["quantity_min"] <= r["quantity"] <= r["quantity_max"] for r in rows)
+    for header in ("X-Model", "X-Model-Version", "X-Cache", "Server-Timing"):
+        assert response.headers[header]
+    assert response.headers["X-Model"] == "network"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_default_range_is_the_products_history(client, app, top_products):
+    code = top_products[1]
+    product = app.extensions["pricing"].predictor.products.loc[code]
+    rows = client.get(f"/v1/predict-price/{code}").get_json()
+    assert len(rows) == 100
+    assert rows[0]["unit_price"] == pytest.approx(product["price_min"], abs=1e-4)
+    assert rows[-1]["unit_price"] == pytest.approx(product["price_max"], abs=1e-4)
+
+
+def test_the_curve_depends_on_price(client, top_products):
+    rows = client.get(f"/v1/predict-price/{top_products[0]}?num_price_bins=10").get_json()
+    quantities = [r["quantity"] for r in rows]
+    assert len(set(quantities)) > 1 and len({r["predicted_sales"] for r in rows}) == 10
+
+
+def test_the_curve_depends_on_the_product(client, top_products):
+    curves = {
+        code: tuple(
+            r["quantity"]
+            for r in client.get(f"/v1/predict-price/{code}?unitprice_min=1&unitprice_max=3&num_price_bins=5").get_json()
+        )
+        for code in top_products[:4]
+    }
+    assert len(set(curves.values())) == 4
+
+
+@pytest.mark.parametrize(
+    "query, status, fragment",
+    [
+        ("unitprice_min=abc", 400, "unitprice_min: not a number"),
+        ("unitprice_max=nan", 400, "unitprice_max: must be finite"),
+        ("unitprice_max=inf", 400, "unitprice_max: must be finite"),
+        ("unitprice_min=-1", 400, "unitprice_min: must be a positive price"),
+        ("unitprice_min=5&unitprice_max=2", 400, "must be below unitprice_max"),
+        ("num_price_bins=0", 400, "num_price_bins: must be within"),
+        ("num_price_bins=100000", 400, "num_price_bins: must be within"),
+        ("num_price_bins=2.5", 400, "num_price_bins: not an integer"),
+        ("num_samples=0", 400, "num_samples: must be within"),
+        ("num_samples=99999999", 400, "num_samples: must be within"),
+        ("num_samples=1&num_samples=2", 400, "num_samples: given more than once"),
+        ("country=Atlantis", 400, "country"),
+        ("customerid=abc", 400, "customerid: not an integer"),
+    ],
+)
+def test_bad_parameters_get_a_400_naming_the_parameter(client, top_products, query, status, fragment):
+    response = client.get(f"/v1/predict-price/{top_products[0]}?{query}")
+    assert response.status_code == status
+    assert fragment in response.get_json()["error"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_an_unknown_stockcode_is_a_404_with_a_message(client):
+    response = client.get("/v1/predict-price/NOPE1")
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "unknown stockcode 'NOPE1'"}
+
+
+def test_unknown_routes_and_methods_answer_json(client, top_products):
+    assert client.get("/v2/whatever").get_json() == {"error": "no such route"}
+    response = client.post(f"/v1/predict-price/{top_products[0]}")
+    assert response.status_code == 405 and response.get_json() == {"error": "method not allowed"}
+
+
+def test_a_second_identical_request_is_a_cache_hit_with_an_identical_body(client, top_products):
+    url = f"/v1/predict-price/{top_products[2]}?num_price_bins=15&num_samples=100"
+    first, second = client.get(url), client.get(url)
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
+    assert first.data == second.data
+    assert second.headers["X-Model"] == first.headers["X-Model"]
+
+
+def test_unknown_parameters_are_ignored_and_never_part_of_the_cache_key(client, top_products):
+    url = f"/v1/predict-price/{top_products[3]}?num_price_bins=12"
+    assert client.get(url).headers["X-Cache"] == "MISS"
+    again = client.get(url + "&utm_source=mail&foo=bar")
+    assert again.headers["X-Cache"] == "HIT"
+
+
+def test_defaults_and_their_explicit_values_share_one_entry(client, app, top_products):
+    code = top_products[4]
+    product = app.extensions["pricing"].predictor.products.loc[code]
+    assert client.get(f"/v1/predict-price/{code}").headers["X-Cache"] == "MISS"
+    explicit = client.get(
+        f"/v1/predict-price/{code}?unitprice_min={product['price_min']}"
+        f"&unitprice_max={product['price_max']}&num_price_bins=100&num_samples=1000"
+    )
+    assert explicit.headers["X-Cache"] == "HIT"
+
+
+def test_concurrent_identical_misses_compute_once(store, top_products):
+    app = create_app(Settings(env="test", artifact_store=str(store.root)), cache=MemoryCache())
+    predictor = app.extensions["pricing"].predictor
+    calls = []
+    original = predictor.recommend
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        threading.Event().wait(0.3)  # hold the computation so the others arrive while it runs
+        return original(*args, **kwargs)
+
+    predictor.recommend = counting
+    url = f"/v1/predict-price/{top_products[5]}?num_price_bins=8&num_samples=50"
+    results = []
+
+    def fetch():
+        results.append(app.test_client().get(url))
+
+    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert all(r.status_code == 200 for r in results) and len({r.data for r in results}) == 1
+
+
+def test_products_are_listed_searchable_and_paged(client, app):
+    page = client.get("/v1/products?page_size=5").get_json()
+    assert len(page["items"]) == 5 and page["total"] == len(app.extensions["pricing"].predictor.products)
+    lines = [item["lines"] for item in page["items"]]
+    assert lines == sorted(lines, reverse=True)
+    term = page["items"][0]["description"].split()[-1].lower()
+    found = client.get(f"/v1/products?q={term}").get_json()
+    assert found["total"] >= 1 and all(term in (i["description"] + i["stockcode"]).lower() for i in found["items"])
+    assert client.get("/v1/products?page_size=1000").status_code == 400
+
+
+def test_health_reports_the_bundle_the_models_and_the_cache(client, store):
+    body = client.get("/health").get_json()
+    assert body["status"] == "ok" and body["bundle_version"] == store.latest()
+    assert body["models"] == ["network", "lightgbm", "svr", "elasticnet"]
+    assert body["cache"]["backend"] == "memory"
+
+
+def test_openapi_describes_every_route_and_error(client):
+    spec = client.get("/openapi.json").get_json()
+    assert set(spec["paths"]) == {"/v1/predict-price/{stockcode}", "/v1/products", "/health", "/openapi.json"}
+    predict = spec["paths"]["/v1/predict-price/{stockcode}"]["get"]
+    assert {p["name"] for p in predict["parameters"]} == {
+        "stockcode",
+        "unitprice_min",
+        "unitprice_max",
+        "num_price_bins",
+        "num_samples",
+        "country",
+        "customerid",
+    }
+    assert {"200", "400", "404", "503"} <= set(predict["responses"])
+
+
+def test_cors_allows_only_the_configured_origins(client, top_products):
+    allowed = client.get("/health", headers={"Origin": "http://dash.example"})
+    assert allowed.headers.get("Access-Control-Allow-Origin") == "http://dash.example"
+    denied = client.get("/health", headers={"Origin": "http://evil.example"})
+    assert "Access-Control-Allow-Origin" not in denied.headers
+
+
+def corrupt(bundle_root, relpath):
+    path = bundle_root / relpath
+    path.write_bytes(path.read_bytes()[:-7] + b"garbage")
+
+
+def test_a_corrupted_network_file_is_served_by_lightgbm(store, tmp_path, top_products):
+    broken = LocalStore(tmp_path / "store")
+    shutil.copytree(store.root, broken.root)
+    corrupt(broken.root / store.latest(), "models/network/network.pt")
+    app = create_app(Settings(env="test", artifact_store=str(broken.root)))
+    response = app.test_client().get(f"/v1/predict-price/{top_products[0]}?num_price_bins=5")
+    assert response.status_code == 200 and response.headers["X-Model"] == "lightgbm"
+    health = app.test_client().get("/health").get_json()
+    assert health["status"] == "degraded" and health["skipped_models"] == ["network"]
+
+
+def test_non_finite_predictions_hand_over_to_the_next_model(app, top_products):
+    predictor = app.extensions["pricing"].predictor
+    name, network = predictor.models[0]
+
+    class Broken:
+        def predict(self, X):
+            return np.full(len(X), np.nan)
+
+    predictor.models[0] = (name, Broken())
+    try:
+        response = app.test_client().get(f"/v1/predict-price/{top_products[6]}?num_price_bins=6")
+    finally:
+        predictor.models[0] = (name, network)
+    assert response.status_code == 200 and response.headers["X-Model"] == "lightgbm"
+
+
+def test_no_usable_model_is_a_503_with_a_reason(store, tmp_path, top_products):
+    broken = LocalStore(tmp_path / "store")
+    shutil.copytree(store.root, broken.root)
+    version = store.latest()
+    manifest = json.loads((broken.root / version / "manifest.json").read_text())
+    for entry in manifest["models"].values():
+        for relpath in entry["files"]:
+            corrupt(broken.root / version, relpath)
+    client = create_app(Settings(env="test", artifact_store=str(broken.root))).test_client()
+    response = client.get(f"/v1/predict-price/{top_products[0]}")
+    assert response.status_code == 503 and "no usable model" in response.get_json()["error"]
+    assert client.get("/health").status_code == 503
+
+
+def test_no_bundle_at_start_up_is_a_503_without_paths(tmp_path, top_products):
+    client = create_app(Settings(env="test", artifact_store=str(tmp_path / "nothing-here"))).test_client()
+    response = client.get(f"/v1/predict-price/{top_products[0]}")
+    assert response.status_code == 503
+    body = response.get_data(as_text=True)
+    assert "no bundle is loaded" in body and str(tmp_path) not in body
+    health = client.get("/health")
+    assert health.status_code == 503 and str(tmp_path) not in health.get_data(as_text=True)

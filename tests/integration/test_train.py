@@ -1,0 +1,103 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pricing.bundle import open_bundle
+from pricing.modeling import tuning
+from pricing.modeling.dfn import DFNConfig
+from tests.unit.modeling.test_models import N_PRODUCTS, toy_data
+
+
+def test_the_quick_profile_trains_evaluates_and_publishes_end_to_end(small_prepared, tmp_path):
+    bundle_dir, reports, store = tmp_path / "bundle", tmp_path / "reports", tmp_path / "store"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pricing",
+            "train",
+            "--profile",
+            "quick",
+            "--data-dir",
+            str(small_prepared),
+            "--bundle-dir",
+            str(bundle_dir),
+            "--reports-dir",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("network", "lightgbm", "svr", "elasticnet", "baseline"):
+        assert name in done.stdout  # the summary table
+    bundle = open_bundle(bundle_dir)
+    assert (reports / "metrics.png").stat().st_size > 10_000
+    summary = json.loads((reports / "training_summary.json").read_text())
+    assert summary["version"] == bundle.version
+    assert {"tune network", "fit network", "tune lightgbm", "evaluate"} <= set(summary["timings_s"])
+    assert "| network |" in (bundle_dir / "model_card.md").read_text()
+
+    published = subprocess.run(
+        [sys.executable, "-m", "pricing", "publish", "--bundle-dir", str(bundle_dir), "--store", str(store)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert published.returncode == 0, published.stderr
+    assert (store / "LATEST").read_text().strip() == bundle.version
+
+
+def test_train_refuses_data_that_was_not_prepared(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pricing", "train", "--profile", "quick", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "train.parquet" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    X, y = toy_data(1_200)
+    X_val, y_val = toy_data(300, seed=5)
+    return X, y, X_val, y_val
+
+
+BASE = DFNConfig(units=(16,), max_epochs=2, batch_size=256)
+
+
+def test_several_tuning_processes_share_one_study_through_a_journal_file(tiny, tmp_path):
+    storage = f"journal:{tmp_path / 'tuning.journal'}"
+    for _ in range(2):  # two runs, as two processes or machines would, against one storage
+        _, summary = tuning.tune_network(
+            *tiny, N_PRODUCTS, BASE, trials=2, seconds=60, storage=storage, study_name="shared"
+        )
+    assert summary["trials"] == 4
+
+
+def test_several_tuning_processes_share_one_study_through_an_rdb(tiny, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'tuning.db'}"
+    tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=2, seconds=60, storage=storage, study_name="rdb")
+    _, summary = tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=1, seconds=60, storage=storage, study_name="rdb")
+    assert summary["trials"] == 3
+
+
+def test_refine_runs_a_grid_around_the_best_trial(tiny):
+    config, summary = tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=2, seconds=60, refine=True)
+    assert summary["refine"]["trials"] == 9
+    assert config.learning_rate > 0
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "svr", "elasticnet"])
+def test_backup_tuning_minimises_cross_validated_error(kind, tiny):
+    X, y, _, _ = tiny
+    params, summary = tuning.tune_backup(kind, X, y, N_PRODUCTS, calls=5, folds=2, seconds=60, svr_max_rows=800)
+    assert set(params) == {dim.name for dim in tuning.BACKUP_SPACES[kind]}
+    assert summary["calls"] == 5 and np.isfinite(summary["best_cv_mse"])
+    assert summary["best_cv_mse"] < np.var(y)

@@ -1,0 +1,128 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from pricing.modeling.backups import (
+    ElasticNetModel,
+    KernelSVRModel,
+    LightGBMConfig,
+    LightGBMModel,
+    SVRConfig,
+)
+from pricing.modeling.dfn import DFNConfig, DFNRegressor, NonFiniteLoss
+
+N_PRODUCTS = 40
+
+
+def toy_data(n: int, seed: int = 0, noise: float = 0.1):
+    """y depends on two dense columns and on the product: every model should find that."""
+    rng = np.random.default_rng(seed)
+    dense = rng.normal(size=(n, 6)).astype(np.float32)
+    product = rng.integers(1, N_PRODUCTS, n)
+    effect = np.linspace(-1, 1, N_PRODUCTS)
+    y = 1.5 + 0.8 * dense[:, 0] - 0.5 * dense[:, 1] ** 2 + effect[product] + noise * rng.normal(size=n)
+    return np.hstack([dense, product[:, None].astype(np.float32)]), y
+
+
+def small_network(**overrides) -> DFNRegressor:
+    config = DFNConfig(units=(32, 16), max_epochs=30, batch_size=128, learning_rate=3e-3, seed=0)
+    return DFNRegressor(config, n_products=N_PRODUCTS, **overrides)
+
+
+MODELS = {
+    "network-embedding": lambda: small_network(),
+    "network-binary": lambda: small_network(product_encoding="binary"),
+    "network-onehot": lambda: small_network(product_encoding="onehot"),
+    "lightgbm": lambda: LightGBMModel(LightGBMConfig(num_leaves=15, min_data_in_leaf=10)),
+    "svr": lambda: KernelSVRModel(SVRConfig(gamma=0.05, C=3.0, components=200), n_products=N_PRODUCTS),
+    "elasticnet": lambda: ElasticNetModel(n_products=N_PRODUCTS, alpha=1e-4),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_each_model_fits_and_beats_predicting_the_mean(name):
+    X, y = toy_data(3_000)
+    X_test, y_test = toy_data(1_000, seed=1)
+    model = MODELS[name]()
+    assert model.fit(X, y) is model
+    prediction = model.predict(X_test)
+    assert prediction.shape == (1_000,) and np.isfinite(prediction).all()
+    mse = np.mean((prediction - y_test) ** 2)
+    assert mse < 0.6 * np.var(y_test), f"{name}: mse {mse:.3f} vs variance {np.var(y_test):.3f}"
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_each_model_round_trips_through_its_saved_files(name, tmp_path):
+    X, y = toy_data(1_500)
+    model = MODELS[name]().fit(X, y)
+    files = model.save(tmp_path)
+    assert all(path.is_file() for path in files)
+    assert not any(path.suffix in (".pkl", ".pickle", ".joblib") for path in files)
+    loaded = type(model).load(tmp_path)
+    assert np.allclose(loaded.predict(X[:200]), model.predict(X[:200]), atol=1e-6)
+
+
+def test_early_stopping_stops_before_the_epoch_limit_on_a_plateau():
+    X, _ = toy_data(2_000)
+    noise = np.random.default_rng(3).normal(size=len(X))  # nothing to learn: validation loss plateaus
+    model = small_network(max_epochs=200, patience=3).fit(X, noise)
+    assert model.history.stopped_early
+    assert len(model.history.val_loss) < 200
+    assert len(model.history.val_loss) == model.history.best_epoch + 1 + 3
+
+
+def test_the_best_epoch_weights_are_kept_not_the_last():
+    X, y = toy_data(2_000)
+    X_val, y_val = toy_data(500, seed=2)
+    model = small_network(max_epochs=40, patience=3).fit(X, y, X_val, y_val)
+    final_val = np.mean((model.predict(X_val) - y_val) ** 2)
+    assert final_val == pytest.approx(min(model.history.val_loss), rel=1e-4)
+
+
+def test_a_non_finite_loss_stops_training_with_a_clear_error():
+    X, y = toy_data(500)
+    y[10] = np.nan
+    with pytest.raises(NonFiniteLoss, match="non-finite"):
+        small_network().fit(X, y)
+
+
+def test_the_same_seed_trains_the_same_network():
+    X, y = toy_data(1_000)
+    first = small_network(max_epochs=3).fit(X, y).predict(X[:50])
+    second = small_network(max_epochs=3).fit(X, y).predict(X[:50])
+    assert np.array_equal(first, second)
+
+
+def test_network_weights_are_read_without_unpickling_code(tmp_path):
+    X, y = toy_data(500)
+    model = small_network(max_epochs=2).fit(X, y)
+    model.save(tmp_path)
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this ran while loading",))
+
+    torch.save({"weights": Payload()}, tmp_path / DFNRegressor.WEIGHTS)
+    with pytest.raises(pickle.UnpicklingError):
+        DFNRegressor.load(tmp_path)
+
+
+def test_the_svr_sees_at_most_its_bounded_subsample():
+    X, y = toy_data(5_000)
+    model = KernelSVRModel(SVRConfig(max_rows=1_000, components=100), n_products=N_PRODUCTS).fit(X, y)
+    assert model.rows_seen == 1_000
+    assert model.landmarks.shape[0] == 100
+
+
+def test_a_config_with_an_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError, match="optimizer"):
+        DFNConfig(optimizer="lbfgs")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop", "sgd", "radam"])
+def test_every_optimizer_in_the_search_space_trains(optimizer):
+    X, y = toy_data(1_000)
+    model = small_network(optimizer=optimizer, max_epochs=3, learning_rate=1e-3).fit(X, y)
+    assert np.isfinite(model.history.val_loss).all()
