@@ -128,6 +128,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve_app(app, args.host, args.port, args.threads)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pricing.bench import run_bench, write_report
+
+    report = run_bench(args.store, products=args.requests)
+    write_report(report, args.out)
+    print(json.dumps({k: v for k, v in report.items() if k != "machine"}, indent=2))
+    print(f"report: {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pricing", description="Revenue-maximising price recommendations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -187,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--threads", type=_positive_int, default=8, help="worker threads (default: %(default)s)")
     srv.add_argument("--cache-clear", action="store_true", help="delete this service's cache keys first")
     srv.set_defaults(func=cmd_serve)
+
+    bench = commands.add_parser("bench", help="measure serving speed (in-process, HTTP, cold start, memory)")
+    bench.add_argument("--store", default=str(LOCAL_STORE), help="bundle store (default: %(default)s)")
+    bench.add_argument("--out", type=Path, default=Path("reports/bench.json"), help="JSON report")
+    bench.add_argument("--requests", type=_positive_int, default=30, help="products timed (default: %(default)s)")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 
 from pricing.bundle import Bundle
 from pricing.data.features import PRICE_FEATURES, PRODUCT_FEATURES, price_features, product_features
-from pricing.sweep import SweepResult, price_grid, run_sweep
+from pricing.sweep import SweepResult, aggregate, price_grid, sweep_matrix
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ class Predictor:
         self.product_index = self.preprocessor.product_index(self.products.index).astype(np.float32)
         self.models: list[tuple[str, object]] = []
         self.skipped: dict[str, str] = {}
+        # Every model call runs on this one thread: torch's CPU thread pool then exists once, instead of once
+        # (with its own memory) per server thread, and concurrent sweeps queue instead of oversubscribing.
+        self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         if torch_threads or "network" in bundle.model_names():
             import torch
 
@@ -113,11 +117,18 @@ class Predictor:
         raw = price_features(prices, product["price_median"], product["price_max"]).to_numpy(dtype=float)
         return self.preprocessor.scale(raw, self.price_columns).astype(np.float32)
 
-    def predict_log(self, X: np.ndarray) -> tuple[str, np.ndarray]:
-        """The first model, in priority order, whose predictions are all finite."""
+    def predict_grid(self, contexts: np.ndarray, scaled_prices: np.ndarray) -> tuple[str, np.ndarray]:
+        """Log quantities for every context at every price (bin-major) from the first model, in priority
+        order, that predicts and whose predictions are all finite."""
+        matrix = None
         for name, model in self.models:
             try:
-                prediction = model.predict(X)
+                if hasattr(model, "predict_grid"):
+                    prediction = model.predict_grid(contexts, self.price_columns, scaled_prices)
+                else:
+                    if matrix is None:
+                        matrix = sweep_matrix(contexts, self.price_columns, scaled_prices)
+                    prediction = model.predict(matrix)
             except Exception as exc:
                 log.error("model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
                 continue
@@ -138,12 +149,6 @@ class Predictor:
     ) -> Recommendation:
         contexts = self.keyed_contexts(stockcode, samples, country, customer_id)
         prices = price_grid(low, high, bins)
-        used: list[str] = []
-
-        def predict(X: np.ndarray) -> np.ndarray:
-            name, prediction = self.predict_log(X)
-            used.append(name)
-            return prediction
-
-        result = run_sweep(contexts, self.price_columns, prices, self.scaled_prices(stockcode, prices), predict)
-        return Recommendation(stockcode, result, used[0], len(contexts))
+        scaled = self.scaled_prices(stockcode, prices)
+        name, log_quantity = self._inference.submit(self.predict_grid, contexts, scaled).result()
+        return Recommendation(stockcode, aggregate(prices, log_quantity), name, len(contexts))

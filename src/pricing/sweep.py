@@ -2,11 +2,10 @@
 
 The context rows arrive already transformed and keyed to the product; only the price columns change
 between bins, so the matrix is the contexts tiled once per bin with each bin's scaled price features
-written into the price columns."""
+written into the price columns. (The network skips building it: see DFNRegressor.predict_grid.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,13 +74,3 @@ def aggregate(prices: np.ndarray, log_quantity: np.ndarray) -> SweepResult:
         quantity_min=quantity.min(axis=1),
         quantity_max=quantity.max(axis=1),
     )
-
-
-def run_sweep(
-    contexts: np.ndarray,
-    price_columns: list[int],
-    prices: np.ndarray,
-    scaled_prices: np.ndarray,
-    predict: Callable[[np.ndarray], np.ndarray],
-) -> SweepResult:
-    return aggregate(prices, predict(sweep_matrix(contexts, price_columns, scaled_prices)))

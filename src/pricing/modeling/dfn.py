@@ -91,7 +91,8 @@ class DFNNetwork(nn.Module):
         self.hidden = nn.ModuleList(layers)
         self.out = nn.Linear(n_in, 1)
 
-    def forward(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
+    def first_layer(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
+        """The first hidden layer's pre-activation: linear in `dense`, which the price sweep exploits."""
         if self.encoding == "embedding":
             x = torch.cat([dense, self.product(product)], dim=1)
         elif self.encoding == "binary":
@@ -99,11 +100,16 @@ class DFNNetwork(nn.Module):
             x = torch.cat([dense, bits.to(dense.dtype)], dim=1)
         else:
             x = dense
-        for i, layer in enumerate(self.hidden):
-            x = layer(x)
-            if i == 0 and self.encoding == "onehot":
-                x = x + self.product(product)
-        return self.out(x).squeeze(1)
+        z = self.hidden[0](x)
+        return z + self.product(product) if self.encoding == "onehot" else z
+
+    def after_first(self, z: torch.Tensor) -> torch.Tensor:
+        for layer in self.hidden[1:]:
+            z = layer(z)
+        return self.out(z).squeeze(1)
+
+    def forward(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
+        return self.after_first(self.first_layer(dense, product))
 
     def _bits(self) -> int:
         return binary_code(np.zeros(1), self.n_products).shape[1]
@@ -210,7 +216,30 @@ class DFNRegressor:
         dense, product, _ = _tensors(X, None, device)
         return self._predict_tensors(dense, product)
 
-    def _predict_tensors(self, dense: torch.Tensor, product: torch.Tensor, batch: int = 65_536) -> np.ndarray:
+    def predict_grid(
+        self, contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray, chunk_rows: int = 16_384
+    ) -> np.ndarray:
+        """Every context at every price, bin-major: equal to predict(sweep_matrix(...)) but cheaper.
+
+        The first layer is linear, so its pre-activation is computed once per context (price columns at
+        zero) and once per price, then added; only the later layers run on contexts x prices rows."""
+        network = self.network
+        network.eval()
+        device = next(network.parameters()).device
+        dense, product, _ = _tensors(contexts, None, device)
+        dense[:, price_columns] = 0
+        with torch.inference_mode():
+            base = network.first_layer(dense, product)  # (contexts, width)
+            weight = network.hidden[0].weight[:, price_columns]
+            shift = torch.as_tensor(scaled_prices, dtype=torch.float32, device=device) @ weight.T  # (bins, width)
+            step = max(1, chunk_rows // max(len(base), 1))
+            parts = [
+                network.after_first((shift[i : i + step, None, :] + base[None, :, :]).reshape(-1, base.shape[1]))
+                for i in range(0, len(shift), step)
+            ]
+        return torch.cat(parts).float().cpu().numpy().astype(np.float64)
+
+    def _predict_tensors(self, dense: torch.Tensor, product: torch.Tensor, batch: int = 16_384) -> np.ndarray:
         self.network.eval()
         with torch.inference_mode():
             parts = [self.network(dense[i : i + batch], product[i : i + batch]) for i in range(0, len(dense), batch)]

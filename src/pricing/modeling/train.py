@@ -157,6 +157,9 @@ def train(
         refine=refine,
         seed=seed,
     )
+    encodings = tuning.compare_encodings(network_config, X_tune, y_tune, X_tune_val, y_tune_val, n_products)
+    tuned["network"]["encodings_val_mse"] = encodings
+    network_config = replace(network_config, product_encoding=min(encodings, key=encodings.get))
     lap("tune network")
     network_config = replace(
         network_config, max_epochs=profile.network_final_epochs, time_limit_s=profile.network_final_s
@@ -211,6 +214,7 @@ def train(
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "chart": str(chart),
         "rows": {name: len(f) for name, f in frames.items()},
+        "encodings_val_mse": tuned["network"]["encodings_val_mse"],
     }
     (reports_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -352,6 +356,9 @@ def write_reports(bundle_dir: Path, reports_dir: Path, metrics: dict, version: s
 def summary_table(summary: dict) -> str:
     lines = [
         f"bundle {summary['version']} ({summary['profile']}) in {summary['bundle_dir']}",
+        "",
+        "product encoding, validation MSE (log): "
+        + ", ".join(f"{name} {value:.4f}" for name, value in summary["encodings_val_mse"].items()),
         "",
         f"{'model':<11} {'MSE(log)':>9} {'RMSLE':>8} {'MAE':>8}",
     ]

@@ -126,3 +126,17 @@ def test_every_optimizer_in_the_search_space_trains(optimizer):
     X, y = toy_data(1_000)
     model = small_network(optimizer=optimizer, max_epochs=3, learning_rate=1e-3).fit(X, y)
     assert np.isfinite(model.history.val_loss).all()
+
+
+@pytest.mark.parametrize("encoding", ["embedding", "binary", "onehot"])
+def test_the_networks_grid_prediction_equals_predicting_the_tiled_matrix(encoding):
+    from pricing.sweep import sweep_matrix
+
+    X, y = toy_data(1_000)
+    model = small_network(product_encoding=encoding, max_epochs=2, batch_norm=True).fit(X, y)
+    contexts = X[:37].copy()
+    contexts[:, -1] = 5  # one product, as in a sweep
+    price_columns = [0, 2]
+    scaled_prices = np.random.default_rng(0).normal(size=(11, 2)).astype(np.float32)
+    expected = model.predict(sweep_matrix(contexts, price_columns, scaled_prices))
+    assert np.allclose(model.predict_grid(contexts, price_columns, scaled_prices, chunk_rows=100), expected, atol=1e-5)
