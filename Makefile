@@ -10,7 +10,7 @@ PROCESSED := data/processed
 BUNDLE := models/bundle
 STORE := models/production
 
-.PHONY: help install system-deps run data prepare bundle test lint format lock clean
+.PHONY: help install system-deps run data prepare bundle bench evaluate test lint format lock clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,9 +44,16 @@ $(STORE)/LATEST: $(PROCESSED)/data_quality.json | $(STAMP)
 
 bundle: $(STORE)/LATEST ## train the standard profile and publish it to the local store, unless one exists
 
-run: bundle ## set up, then run the pipeline end to end: data, training, a published bundle
-	@echo "Pipeline done: data in data/, bundle $$(cat $(STORE)/LATEST) published to $(STORE)/,"
-	@echo "metrics chart in reports/metrics.png, data quality in $(PROCESSED)/data_quality.json"
+run: bundle ## set up, train if no bundle exists, then serve the API on http://localhost:5002
+	@echo "bundle $$(cat $(STORE)/LATEST) in $(STORE)/; metrics chart in reports/metrics.png"
+	@echo "try: curl http://localhost:5002/v1/predict-price/$$($(BIN)/python -c 'import pandas as p; print(p.read_parquet("$(PROCESSED)/products.parquet").sort_values("lines").stockcode.iloc[-1])')"
+	$(BIN)/pricing serve --store $(STORE) --host 0.0.0.0 --port 5002
+
+bench: bundle ## serving benchmarks on the local bundle -> reports/bench.json
+	$(BIN)/pricing bench --store $(STORE) --out reports/bench.json
+
+evaluate: bundle ## recommended prices against the true optimum -> reports/pricing_quality.json (+ PNGs)
+	$(BIN)/pricing evaluate --store $(STORE) --truth data/raw/ground_truth.csv --out reports/pricing_quality.json
 
 test: $(STAMP) system-deps ## set up, then run the whole test suite
 	$(BIN)/pytest

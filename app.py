@@ -19,7 +19,9 @@ def handler(event, context):
     """API Gateway REST (payload 1.0) events through aws-wsgi."""
     import awsgi
 
-    return awsgi.response(app, event, context)
+    response = awsgi.response(app, event, context)
+    response["statusCode"] = int(response["statusCode"])  # aws-wsgi 0.2.7 gives a string
+    return response
 
 
 if __name__ == "__main__":

@@ -162,11 +162,11 @@ def _integer(name: str, default: int, low: int, high: int) -> int:
 def predict_params(predictor: Predictor, settings: Settings, stockcode: str) -> dict:
     """Validated, defaulted parameters: the whole cache key. Unknown parameters never get here."""
     try:
-        product = predictor.product(stockcode)
+        default_low, default_high = predictor.default_range(stockcode)
     except UnknownStockcode:
         raise ApiError(404, f"unknown stockcode {stockcode[:40]!r}") from None
-    low = _number("unitprice_min", float(product["price_min"]))
-    high = _number("unitprice_max", float(product["price_max"]))
+    low = _number("unitprice_min", default_low)
+    high = _number("unitprice_max", default_high)
     if low >= high:
         raise ApiError(400, f"unitprice_min ({low:g}) must be below unitprice_max ({high:g})")
     country = _single("country")

@@ -138,6 +138,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pricing.evaluate import evaluate, write_outputs
+
+    report, curves = evaluate(
+        args.store, args.truth, top=args.top, bins=args.bins, samples=args.samples, monotone=args.monotone
+    )
+    paths = write_outputs(report, curves, args.out)
+    print(f"{'method':<16} {'median regret':>14} {'P90 regret':>11} {'median price error':>19}")
+    for method, s in report["summary"].items():
+        print(f"{method:<16} {s['median_regret']:>14.2%} {s['p90_regret']:>11.2%} {s['median_price_error']:>19.2%}")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pricing", description="Revenue-maximising price recommendations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -203,6 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path("reports/bench.json"), help="JSON report")
     bench.add_argument("--requests", type=_positive_int, default=30, help="products timed (default: %(default)s)")
     bench.set_defaults(func=cmd_bench)
+
+    ev = commands.add_parser("evaluate", help="score recommended prices against the generator's true optimum")
+    ev.add_argument("--store", default=str(LOCAL_STORE), help="bundle store (default: %(default)s)")
+    ev.add_argument("--truth", type=Path, default=RAW_DIR / "ground_truth.csv", help="(default: %(default)s)")
+    ev.add_argument("--out", type=Path, default=Path("reports/pricing_quality.json"), help="JSON report; plots beside")
+    ev.add_argument("--top", type=_positive_int, default=300, help="best-selling products scored")
+    ev.add_argument("--bins", type=_positive_int, default=100, help="price bins per product")
+    ev.add_argument("--samples", type=_positive_int, default=1000, help="contexts per product")
+    ev.add_argument("--monotone", action="store_true", help="score the sweep with non-increasing demand curves")
+    ev.set_defaults(func=cmd_evaluate)
     return parser
 
 

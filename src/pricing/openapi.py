@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from pricing.sweep import PRICE_BIN_FIELDS
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -105,17 +107,7 @@ def spec() -> dict:
                 "PriceBin": {
                     "type": "object",
                     "properties": {
-                        name: {"type": "string" if name == "stockcode" else "number"}
-                        for name in (
-                            "stockcode",
-                            "unit_price",
-                            "quantity",
-                            "quantity_min",
-                            "quantity_max",
-                            "predicted_sales",
-                            "optimal_unit_price",
-                            "max_predicted_sales",
-                        )
+                        name: {"type": "string" if name == "stockcode" else "number"} for name in PRICE_BIN_FIELDS
                     },
                 },
                 "ProductPage": {

@@ -89,11 +89,31 @@ class Predictor:
             raise UnknownStockcode(stockcode)
         return self.products.loc[stockcode]
 
+    def default_range(self, stockcode: str) -> tuple[float, float]:
+        """The product's historical price range. A product sold at one price only gets that price widened by
+        the typical spread of the other products' ranges (their median max/min ratio), centred on it."""
+        product = self.product(stockcode)
+        low, high = float(product["price_min"]), float(product["price_max"])
+        if high > low:
+            return low, high
+        spread = self.products["price_max"] / self.products["price_min"]
+        half = float(np.sqrt(np.median(spread[spread > 1]))) if (spread > 1).any() else 1.25
+        return low / half, high * half
+
     def keyed_contexts(
         self, stockcode: str, samples: int, country: str | None = None, customer_id: int | None = None
     ) -> np.ndarray:
         """A deterministic sample of held-out contexts with every product-level column set to this product."""
         row = self.product_rows[stockcode]
+        keyed = self.contexts[self.context_sample(stockcode, samples, country, customer_id)]
+        keyed[:, self.product_columns] = self.scaled_product[row]
+        keyed[:, -1] = self.product_index[row]
+        return keyed
+
+    def context_sample(
+        self, stockcode: str, samples: int, country: str | None = None, customer_id: int | None = None
+    ) -> np.ndarray:
+        """Indices of the held-out contexts a request uses: the same for the same request, every time."""
         pool = np.arange(len(self.contexts))
         if country is not None:
             pool = pool[self.context_country[pool] == country]
@@ -105,11 +125,7 @@ class Predictor:
                 + (f"country {country!r}" if country is not None else f"customer {customer_id}")
             )
         seed = zlib.crc32(f"{stockcode}|{country}|{customer_id}".encode())
-        pick = np.random.default_rng(seed).choice(pool, size=min(samples, len(pool)), replace=False)
-        keyed = self.contexts[np.sort(pick)]
-        keyed[:, self.product_columns] = self.scaled_product[row]
-        keyed[:, -1] = self.product_index[row]
-        return keyed
+        return np.sort(np.random.default_rng(seed).choice(pool, size=min(samples, len(pool)), replace=False))
 
     def scaled_prices(self, stockcode: str, prices: np.ndarray) -> np.ndarray:
         """Every price feature for each price, from the function training used, then scaled."""
@@ -117,11 +133,15 @@ class Predictor:
         raw = price_features(prices, product["price_median"], product["price_max"]).to_numpy(dtype=float)
         return self.preprocessor.scale(raw, self.price_columns).astype(np.float32)
 
-    def predict_grid(self, contexts: np.ndarray, scaled_prices: np.ndarray) -> tuple[str, np.ndarray]:
+    def predict_grid(
+        self, contexts: np.ndarray, scaled_prices: np.ndarray, only: str | None = None
+    ) -> tuple[str, np.ndarray]:
         """Log quantities for every context at every price (bin-major) from the first model, in priority
-        order, that predicts and whose predictions are all finite."""
+        order, that predicts and whose predictions are all finite (`only`: just that model, to evaluate it)."""
         matrix = None
         for name, model in self.models:
+            if only is not None and name != only:
+                continue
             try:
                 if hasattr(model, "predict_grid"):
                     prediction = model.predict_grid(contexts, self.price_columns, scaled_prices)
@@ -146,9 +166,11 @@ class Predictor:
         samples: int,
         country: str | None = None,
         customer_id: int | None = None,
+        only: str | None = None,
+        monotone: bool = False,
     ) -> Recommendation:
         contexts = self.keyed_contexts(stockcode, samples, country, customer_id)
         prices = price_grid(low, high, bins)
         scaled = self.scaled_prices(stockcode, prices)
-        name, log_quantity = self._inference.submit(self.predict_grid, contexts, scaled).result()
-        return Recommendation(stockcode, aggregate(prices, log_quantity), name, len(contexts))
+        name, log_quantity = self._inference.submit(self.predict_grid, contexts, scaled, only).result()
+        return Recommendation(stockcode, aggregate(prices, log_quantity, monotone), name, len(contexts))

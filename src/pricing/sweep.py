@@ -12,6 +12,18 @@ import numpy as np
 
 from pricing.data.features import quantity_from_log
 
+# the API's contract: the fields of each price bin, in order (the dashboard and curl users read them)
+PRICE_BIN_FIELDS = (
+    "stockcode",
+    "unit_price",
+    "quantity",
+    "quantity_min",
+    "quantity_max",
+    "predicted_sales",
+    "optimal_unit_price",
+    "max_predicted_sales",
+)
+
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -34,22 +46,17 @@ class SweepResult:
 
     def rows(self, stockcode: str) -> list[dict]:
         """The API's JSON array: one object per price bin."""
-        best = self.optimal_index
-        sales = self.sales
+        best_price, best_sales = round(self.optimal_price, 4), round(float(self.sales[self.optimal_index]), 4)
+        columns = (self.prices, self.quantity, self.quantity_min, self.quantity_max, self.sales)
         return [
-            {
-                "stockcode": stockcode,
-                "unit_price": round(float(p), 4),
-                "quantity": round(float(q), 4),
-                "quantity_min": round(float(lo), 4),
-                "quantity_max": round(float(hi), 4),
-                "predicted_sales": round(float(s), 4),
-                "optimal_unit_price": round(float(self.prices[best]), 4),
-                "max_predicted_sales": round(float(sales[best]), 4),
-            }
-            for p, q, lo, hi, s in zip(
-                self.prices, self.quantity, self.quantity_min, self.quantity_max, sales, strict=True
+            dict(
+                zip(
+                    PRICE_BIN_FIELDS,
+                    (stockcode, *(round(float(v), 4) for v in values), best_price, best_sales),
+                    strict=True,
+                )
             )
+            for values in zip(*columns, strict=True)
         ]
 
 
@@ -65,12 +72,30 @@ def sweep_matrix(contexts: np.ndarray, price_columns: list[int], scaled_prices: 
     return X
 
 
-def aggregate(prices: np.ndarray, log_quantity: np.ndarray) -> SweepResult:
-    """Per bin: median, min and max predicted quantity across contexts (log predictions, bin-major)."""
+def aggregate(prices: np.ndarray, log_quantity: np.ndarray, monotone: bool = False) -> SweepResult:
+    """Per bin: median, min and max predicted quantity across contexts (log predictions, bin-major).
+
+    With `monotone`, the median curve is replaced by its closest non-increasing fit: demand does not rise
+    with the product's own price, so bumps in a model's curve are noise, not opportunities."""
     quantity = np.clip(quantity_from_log(log_quantity), 0, None).reshape(len(prices), -1)
+    median = np.median(quantity, axis=1)
     return SweepResult(
         prices=np.asarray(prices, dtype=float),
-        quantity=np.median(quantity, axis=1),
+        quantity=non_increasing(median) if monotone else median,
         quantity_min=quantity.min(axis=1),
         quantity_max=quantity.max(axis=1),
     )
+
+
+def non_increasing(values: np.ndarray) -> np.ndarray:
+    """The least-squares non-increasing fit of a sequence (pool adjacent violators)."""
+    means: list[float] = []
+    sizes: list[int] = []
+    for value in np.asarray(values, dtype=float):
+        means.append(value)
+        sizes.append(1)
+        while len(means) > 1 and means[-2] < means[-1]:
+            mean, size = means.pop(), sizes.pop()
+            means[-1] = (means[-1] * sizes[-1] + mean * size) / (sizes[-1] + size)
+            sizes[-1] += size
+    return np.repeat(means, sizes)

@@ -273,3 +273,14 @@ def test_no_bundle_at_start_up_is_a_503_without_paths(tmp_path, top_products):
     assert "no bundle is loaded" in body and str(tmp_path) not in body
     health = client.get("/health")
     assert health.status_code == 503 and str(tmp_path) not in health.get_data(as_text=True)
+
+
+def test_a_product_sold_at_one_price_gets_a_range_around_it(client, app):
+    products = app.extensions["pricing"].predictor.products
+    single = products[products["price_min"] == products["price_max"]]
+    if single.empty:
+        pytest.skip("every product of this bundle has a price range")
+    code, price = single.index[0], float(single["price_min"].iloc[0])
+    rows = client.get(f"/v1/predict-price/{code}?num_price_bins=5").get_json()
+    assert rows[0]["unit_price"] < price < rows[-1]["unit_price"]
+    assert rows[0]["unit_price"] * rows[-1]["unit_price"] == pytest.approx(price**2, rel=1e-3)

@@ -41,6 +41,8 @@ class LightGBMConfig:
     early_stopping_rounds: int = 50
     seed: int = 0
     threads: int = 0  # 0: LightGBM's default (all cores)
+    # columns of X that grow with the price: predicted quantity may only fall as they rise
+    decreasing_columns: tuple[int, ...] = ()
 
 
 class LightGBMModel:
@@ -70,6 +72,11 @@ class LightGBMModel:
             "max_cat_to_onehot": 4,
             "cat_smooth": 10,
         }
+        if cfg.decreasing_columns:
+            constraints = [0] * X.shape[1]
+            for column in cfg.decreasing_columns:
+                constraints[column] = -1
+            params.update(monotone_constraints=constraints, monotone_constraints_method="advanced")
         product = X.shape[1] - 1
         train = lgb.Dataset(X, y, categorical_feature=[product], free_raw_data=True)
         valid = lgb.Dataset(X_val, y_val, categorical_feature=[product], reference=train)

@@ -192,10 +192,11 @@ def train(
             seconds=profile.backup_tune_s,
             svr_max_rows=profile.svr_max_rows,
             seed=seed,
+            price_columns=tuple(preprocessor.price_columns),
         )
         tuned[kind]["best_params"] = params
         lap(f"tune {kind}")
-        models[kind] = _fit_backup(kind, params, splits, n_products, profile, seed)
+        models[kind] = _fit_backup(kind, params, splits, preprocessor, profile, seed)
         lap(f"fit {kind}")
 
     metrics = evaluate(models, splits, frames)
@@ -220,10 +221,14 @@ def train(
     return summary
 
 
-def _fit_backup(kind: str, params: dict, splits: dict[str, Split], n_products: int, profile: Profile, seed: int):
+def _fit_backup(
+    kind: str, params: dict, splits: dict[str, Split], preprocessor: Preprocessor, profile: Profile, seed: int
+):
+    n_products = preprocessor.n_products
     train, val = splits["train"], splits["val"]
     if kind == "lightgbm":
-        return LightGBMModel(LightGBMConfig(seed=seed), **params).fit(train.X, train.y, val.X, val.y)
+        config = LightGBMConfig(seed=seed, decreasing_columns=tuple(preprocessor.price_columns))
+        return LightGBMModel(config, **params).fit(train.X, train.y, val.X, val.y)
     if kind == "svr":
         return KernelSVRModel(SVRConfig(max_rows=profile.svr_max_rows, seed=seed), n_products, **params).fit(
             train.X, train.y

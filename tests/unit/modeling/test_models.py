@@ -140,3 +140,13 @@ def test_the_networks_grid_prediction_equals_predicting_the_tiled_matrix(encodin
     scaled_prices = np.random.default_rng(0).normal(size=(11, 2)).astype(np.float32)
     expected = model.predict(sweep_matrix(contexts, price_columns, scaled_prices))
     assert np.allclose(model.predict_grid(contexts, price_columns, scaled_prices, chunk_rows=100), expected, atol=1e-5)
+
+
+def test_lightgbm_can_keep_quantity_falling_as_price_rises():
+    X, y = toy_data(3_000)
+    y = y + 0.8 * np.sin(3 * X[:, 2])  # a wiggle the unconstrained trees would follow
+    model = LightGBMModel(LightGBMConfig(num_leaves=15, min_data_in_leaf=10, decreasing_columns=(2,))).fit(X, y)
+    grid = np.tile(X[:20], (40, 1))
+    grid[:, 2] = np.repeat(np.linspace(-2.5, 2.5, 40), 20)
+    curves = model.predict(grid).reshape(40, 20)
+    assert (np.diff(curves, axis=0) <= 1e-9).all()
