@@ -284,3 +284,17 @@ def test_a_product_sold_at_one_price_gets_a_range_around_it(client, app):
     rows = client.get(f"/v1/predict-price/{code}?num_price_bins=5").get_json()
     assert rows[0]["unit_price"] < price < rows[-1]["unit_price"]
     assert rows[0]["unit_price"] * rows[-1]["unit_price"] == pytest.approx(price**2, rel=1e-3)
+
+
+def test_products_with_different_true_optima_get_different_recommended_prices(client, app, small_raw):
+    from pricing.data.generate import load_ground_truth
+
+    truth = load_ground_truth(small_raw / "ground_truth.csv")
+    products = app.extensions["pricing"].predictor.products
+    known = truth.loc[truth.index.intersection(products.index)].sort_values("optimal_price")
+    cheap, dear = known.index[len(known) // 10], known.index[-len(known) // 10]
+    assert truth.loc[dear, "optimal_price"] > 2 * truth.loc[cheap, "optimal_price"]
+    recommended = {
+        code: client.get(f"/v1/predict-price/{code}").get_json()[0]["optimal_unit_price"] for code in (cheap, dear)
+    }
+    assert recommended[dear] > recommended[cheap]

@@ -25,6 +25,7 @@ CONTEXT_NUMERIC = (
     "customer_prev_log_lines",
     "customer_prev_log_invoices",
     "customer_prev_mean_log_quantity",
+    "customer_prev_log_price_ratio",
     "month_sin",
     "month_cos",
     "hour",
@@ -93,21 +94,38 @@ def product_features(stockcodes, products: pd.DataFrame) -> pd.DataFrame:
     return rows[list(PRODUCT_FEATURES)].reset_index(drop=True)
 
 
-def customer_history(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per (customer, month): the customer's lines, invoices and mean log quantity in earlier months only."""
+def customer_history(rows: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Per (customer, month), from the customer's earlier months only: lines, invoices, mean log quantity,
+    and the mean log ratio of the prices paid to each product's training-window median price.
+
+    The last one tells a tier customer (who pays less for everything) from a retail one, so that a lower
+    price a wholesale customer paid is not read as a price effect (the generator's confounder)."""
     known = rows[rows["customer_id"].notna()]
-    month = known["invoice_date"].dt.to_period("M")
+    median = products["price_median"].reindex(known["stockcode"].astype(str)).to_numpy()
+    log_ratio = np.log(known["unit_price"].to_numpy() / median)  # NaN for products unknown to training
     monthly = (
-        known.assign(month=month, log_q=log_quantity(known["quantity"]))
+        known.assign(
+            month=known["invoice_date"].dt.to_period("M"),
+            log_q=log_quantity(known["quantity"]),
+            log_ratio=np.nan_to_num(log_ratio),
+            priced=np.isfinite(log_ratio).astype(float),
+        )
         .groupby(["customer_id", "month"], sort=True)
-        .agg(lines=("log_q", "size"), invoices=("invoice", "nunique"), sum_log_q=("log_q", "sum"))
+        .agg(
+            lines=("log_q", "size"),
+            invoices=("invoice", "nunique"),
+            sum_log_q=("log_q", "sum"),
+            sum_log_ratio=("log_ratio", "sum"),
+            priced=("priced", "sum"),
+        )
     )
     before = monthly.groupby(level="customer_id").cumsum() - monthly  # strictly earlier months
     return pd.DataFrame(
         {
             "customer_prev_log_lines": np.log1p(before["lines"]),
             "customer_prev_log_invoices": np.log1p(before["invoices"]),
-            "customer_prev_mean_log_quantity": (before["sum_log_q"] / before["lines"].where(before["lines"] > 0)),
+            "customer_prev_mean_log_quantity": before["sum_log_q"] / before["lines"].where(before["lines"] > 0),
+            "customer_prev_log_price_ratio": before["sum_log_ratio"] / before["priced"].where(before["priced"] > 0),
         }
     )
 
@@ -130,6 +148,7 @@ def context_features(rows: pd.DataFrame, history: pd.DataFrame, fill_log_quantit
             "customer_prev_mean_log_quantity": past["customer_prev_mean_log_quantity"]
             .fillna(fill_log_quantity)
             .to_numpy(),
+            "customer_prev_log_price_ratio": past["customer_prev_log_price_ratio"].fillna(0.0).to_numpy(),
             "month_sin": np.sin(2 * np.pi * month / 12),
             "month_cos": np.cos(2 * np.pi * month / 12),
             "hour": date.dt.hour.to_numpy().astype(float),

@@ -40,7 +40,7 @@ def build_tables(cleaned: pd.DataFrame, windows: SplitWindows) -> tuple[dict[str
     if train_rows.empty:
         raise ValueError("the training window holds no rows: the data is shorter than the val and test windows")
     products = F.product_table(train_rows)
-    history = F.customer_history(cleaned)
+    history = F.customer_history(cleaned, products)
     fill = float(F.log_quantity(train_rows["quantity"]).mean())
     tables, unseen = {}, {}
     for name in SPLITS:

@@ -91,9 +91,9 @@ def test_no_test_window_row_influences_any_training_feature(small_raw):
     assert not changed["test"][F.PRICE_FEATURES[0]].equals(baseline["test"][F.PRICE_FEATURES[0]])
 
 
-def test_customer_history_only_looks_at_earlier_months(small_raw):
+def test_customer_history_only_looks_at_earlier_months(small_raw, products):
     cleaned = load(small_raw / "online_retail.csv").frame
-    history = F.customer_history(cleaned)
+    history = F.customer_history(cleaned, products)
     known = cleaned[cleaned["customer_id"].notna()]
     first_month = known.groupby("customer_id")["invoice_date"].min().dt.to_period("M")
     firsts = history.loc[list(zip(first_month.index, first_month, strict=True))]
@@ -104,6 +104,21 @@ def test_customer_history_only_looks_at_earlier_months(small_raw):
     months = sorted(rows["invoice_date"].dt.to_period("M").unique())
     earlier = rows[rows["invoice_date"].dt.to_period("M") < months[2]]
     assert history.loc[(customer, months[2]), "customer_prev_log_lines"] == pytest.approx(np.log1p(len(earlier)))
+    known_products = earlier[earlier["stockcode"].isin(products.index)]
+    ratio = np.log(
+        known_products["unit_price"].to_numpy() / products.loc[known_products["stockcode"], "price_median"].to_numpy()
+    ).mean()
+    assert history.loc[(customer, months[2]), "customer_prev_log_price_ratio"] == pytest.approx(ratio)
+
+
+def test_the_price_paid_history_tells_tier_customers_from_retail_ones(small_raw, small_prepared, products):
+    """The generator's confounder: wholesale customers pay a tier price. Their history shows it."""
+    train = pd.read_parquet(small_prepared / "train.parquet")
+    segments = pd.read_csv(small_raw / "ground_truth_customers.csv").set_index("customer_id")["segment"]
+    seen = train[train["customer_known"] == 1]
+    segment = seen["customer_id"].astype("Int64").map(segments)
+    by_segment = seen.groupby(segment.to_numpy())["customer_prev_log_price_ratio"].median()
+    assert by_segment["wholesale"] < by_segment["retail"] - 0.08
 
 
 def test_val_and_test_rows_of_products_unseen_in_training_are_dropped(tables, products):
