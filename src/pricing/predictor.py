@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.bundle import Bundle
-from pricing.data.features import PRICE_FEATURES, PRODUCT_FEATURES, price_features, product_features
+from pricing.data.features import PRODUCT_FEATURES, price_features, product_features
 from pricing.sweep import SweepResult, aggregate, price_grid, sweep_matrix
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,8 @@ class Predictor:
         self.context_country = contexts["country"].astype(str).to_numpy()
         self.context_customer = contexts["customer_id"].astype("Int64").to_numpy(dtype=float, na_value=np.nan)
         self.contexts = self.preprocessor.transform(contexts)  # transformed once, keyed per request
-        numeric = list(self.preprocessor.numeric)
-        self.price_columns = [numeric.index(c) for c in PRICE_FEATURES]
-        self.product_columns = [numeric.index(c) for c in PRODUCT_FEATURES]
+        self.price_columns = self.preprocessor.price_columns
+        self.product_columns = [list(self.preprocessor.numeric).index(c) for c in PRODUCT_FEATURES]
         scaled = self.preprocessor.scale(
             product_features(self.products.index, self.products).to_numpy(dtype=float), self.product_columns
         )

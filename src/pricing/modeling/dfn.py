@@ -111,6 +111,23 @@ class DFNNetwork(nn.Module):
     def forward(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
         return self.after_first(self.first_layer(dense, product))
 
+    def fold_for_inference(self) -> None:
+        """Fold each eval-mode batch norm into the linear layer before it and drop dropout: the same function
+        with fewer passes over a sweep's 100k rows. Only for inference: the network cannot train after."""
+        layers: list[nn.Module] = []
+        for index, layer in enumerate(self.hidden):
+            if isinstance(layer, nn.BatchNorm1d):
+                linear = layers[-1]
+                scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
+                with torch.no_grad():
+                    linear.weight.mul_(scale[:, None])
+                    linear.bias.copy_((linear.bias - layer.running_mean) * scale + layer.bias)
+                    if index == 1 and self.encoding == "onehot":  # its lookup is added before this norm
+                        self.product.weight.mul_(scale[None, :])
+            elif not isinstance(layer, nn.Dropout):
+                layers.append(layer)
+        self.hidden = nn.ModuleList(layers)
+
     def _bits(self) -> int:
         return binary_code(np.zeros(1), self.n_products).shape[1]
 
@@ -205,6 +222,7 @@ class DFNRegressor:
                 break
         if best_state is not None:
             self.network.load_state_dict(best_state)
+        flush_subnormals(self.network)
         self.history.seconds = time.perf_counter() - started
         self.network.eval()
         return self
@@ -265,7 +283,19 @@ class DFNRegressor:
         state = torch.load(directory / cls.WEIGHTS, map_location="cpu", weights_only=True)
         model.network.load_state_dict(state)
         model.network.eval()
+        model.network.fold_for_inference()
+        flush_subnormals(model.network)
         return model
+
+
+def flush_subnormals(network: nn.Module) -> None:
+    """Zero every subnormal weight and buffer. Weight decay leaves dead units' weights at 1e-40 and the like;
+    CPUs multiply subnormals some ten times slower (measured: a 2.5 s sweep became 0.24 s)."""
+    tiny = torch.finfo(torch.float32).tiny
+    with torch.no_grad():
+        for tensor in [*network.parameters(), *network.buffers()]:
+            if tensor.is_floating_point():
+                tensor[tensor.abs() < tiny] = 0
 
 
 def _optimizer(cfg: DFNConfig, parameters) -> torch.optim.Optimizer:

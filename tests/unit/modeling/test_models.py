@@ -150,3 +150,25 @@ def test_lightgbm_can_keep_quantity_falling_as_price_rises():
     grid[:, 2] = np.repeat(np.linspace(-2.5, 2.5, 40), 20)
     curves = model.predict(grid).reshape(40, 20)
     assert (np.diff(curves, axis=0) <= 1e-9).all()
+
+
+def test_subnormal_weights_are_flushed_to_zero_on_load(tmp_path):
+    X, y = toy_data(500)
+    model = small_network(max_epochs=2).fit(X, y)
+    with torch.no_grad():
+        model.network.hidden[0].weight[0, :3] = 1e-40  # what weight decay leaves on a dead unit
+    model.save(tmp_path)
+    loaded = DFNRegressor.load(tmp_path)
+    weight = loaded.network.hidden[0].weight
+    assert (weight[0, :3] == 0).all()
+    assert not ((weight != 0) & (weight.abs() < torch.finfo(torch.float32).tiny)).any()
+
+
+@pytest.mark.parametrize("encoding", ["embedding", "binary", "onehot"])
+def test_folding_batch_norm_for_inference_keeps_every_prediction(encoding, tmp_path):
+    X, y = toy_data(1_000)
+    model = small_network(product_encoding=encoding, max_epochs=3, batch_norm=True, dropout=0.2).fit(X, y)
+    model.save(tmp_path)
+    loaded = DFNRegressor.load(tmp_path)  # loading folds
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.Dropout)) for m in loaded.network.hidden)
+    assert np.allclose(loaded.predict(X), model.predict(X), atol=1e-4)
