@@ -5,7 +5,6 @@ Training-only: the server never imports this module."""
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -27,8 +26,6 @@ from pricing.modeling.backups import (
     SVRConfig,
 )
 from pricing.modeling.dfn import ENCODINGS, OPTIMIZERS, DFNConfig, DFNRegressor, NonFiniteLoss
-
-log = logging.getLogger(__name__)
 
 
 # ---- the network: Optuna -----------------------------------------------------------------------------
