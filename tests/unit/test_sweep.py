@@ -21,11 +21,7 @@ def test_the_fast_sweep_matrix_equals_the_feature_path_for_every_bin(predictor, 
     keyed = predictor.keyed_contexts(stockcode, samples=40)
     prices = price_grid(products.loc[stockcode, "price_min"], products.loc[stockcode, "price_max"], 7)
     X = sweep_matrix(keyed, predictor.price_columns, predictor.scaled_prices(stockcode, prices))
-    pick = np.sort(
-        np.random.default_rng(__import__("zlib").crc32(f"{stockcode}|None|None".encode())).choice(
-            len(contexts), size=40, replace=False
-        )
-    )
+    pick = predictor.context_sample(stockcode, 40)
     raw = F.key_to_product(contexts.iloc[pick][list(F.FEATURES)].reset_index(drop=True), stockcode, products)
     for b, price in enumerate(prices):
         expected = pre.transform(F.with_price(raw, price, products))

@@ -23,6 +23,12 @@ def _with_product_bits(X: np.ndarray, n_products: int) -> np.ndarray:
     return np.hstack([X[:, :-1], binary_code(X[:, -1], n_products)])
 
 
+def _save_json(directory: Path, name: str, payload: dict) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(json.dumps(payload))
+    return [directory / name]
+
+
 def _holdout(X: np.ndarray, y: np.ndarray, seed: int, share: float = 0.1):
     order = np.random.default_rng(seed).permutation(len(X))
     cut = max(1, int(len(X) * share))
@@ -138,15 +144,16 @@ class ElasticNetModel:
         return _with_product_bits(X, self.n_products) @ self.coef + self.intercept
 
     def save(self, directory: Path) -> list[Path]:
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "config": asdict(self.config),
-            "n_products": self.n_products,
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-        }
-        (directory / self.FILE).write_text(json.dumps(payload))
-        return [directory / self.FILE]
+        return _save_json(
+            directory,
+            self.FILE,
+            {
+                "config": asdict(self.config),
+                "n_products": self.n_products,
+                "coef": self.coef.tolist(),
+                "intercept": self.intercept,
+            },
+        )
 
     @classmethod
     def load(cls, directory: Path) -> ElasticNetModel:
@@ -225,17 +232,18 @@ class KernelSVRModel:
         return out
 
     def save(self, directory: Path) -> list[Path]:
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "config": asdict(self.config),
-            "n_products": self.n_products,
-            "landmarks": self.landmarks.tolist(),
-            "normalization": self.normalization.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-        }
-        (directory / self.FILE).write_text(json.dumps(payload))
-        return [directory / self.FILE]
+        return _save_json(
+            directory,
+            self.FILE,
+            {
+                "config": asdict(self.config),
+                "n_products": self.n_products,
+                "landmarks": self.landmarks.tolist(),
+                "normalization": self.normalization.tolist(),
+                "coef": self.coef.tolist(),
+                "intercept": self.intercept,
+            },
+        )
 
     @classmethod
     def load(cls, directory: Path) -> KernelSVRModel:
