@@ -135,6 +135,11 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
+def _cluster_ready(node: RedisServer) -> bool:
+    info = node.cli("cluster", "info")
+    return "cluster_state:ok" in info and "cluster_slots_ok:16384" in info and "cluster_known_nodes:3" in info
+
+
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory):
     """Three masters on loopback, slots spread by redis-cli --cluster create."""
@@ -155,7 +160,8 @@ def redis_cluster(tmp_path_factory):
             timeout=60,
         )
         deadline = time.monotonic() + 30
-        while "cluster_state:ok" not in nodes[0].cli("cluster", "info"):
+        # Every node must agree, not only the first: a node still gossiping answers CLUSTERDOWN.
+        while not all(_cluster_ready(node) for node in nodes):
             if time.monotonic() > deadline:
                 raise TimeoutError("the redis cluster never reached cluster_state:ok")
             time.sleep(0.2)
