@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the tests need, installed only when missing: redis-server (real Redis, standalone and
-# a 3-node cluster on loopback). Idempotent; run by `make test` and `make run`.
+# a 3-node cluster on loopback) and chromium (the dashboard's browser test drives it headless; Playwright's
+# own browser download is not used). Idempotent; run by `make test` and `make run`.
 set -euo pipefail
-packages=(redis-server)
+packages=(redis-server chromium)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
