@@ -9,8 +9,12 @@ RAW := data/raw/online_retail.csv
 PROCESSED := data/processed
 BUNDLE := models/bundle
 STORE := models/production
+DASHBOARD := dashboard
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f) $(addprefix $(DASHBOARD)/,index.html package.json tsconfig.json vite.config.ts)
 
 .PHONY: help install system-deps run data prepare bundle bench evaluate test lint format lock clean
+
+.PHONY: dashboard
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +29,7 @@ $(STAMP):
 
 install: $(STAMP) ## create .venv and install pinned dependencies (pip; torch is the CPU build)
 
-system-deps: ## the Debian packages the tests need (redis-server), when missing
+system-deps: ## the Debian packages the tests need (redis-server, chromium), when missing
 	./scripts/install-system-deps.sh
 
 $(RAW): | $(STAMP)
@@ -44,10 +48,22 @@ $(STORE)/LATEST: $(PROCESSED)/data_quality.json | $(STAMP)
 
 bundle: $(STORE)/LATEST ## train the standard profile and publish it to the local store, unless one exists
 
-run: bundle ## set up, train if no bundle exists, then serve the API on http://localhost:5002
+run: bundle dashboard ## set up, train if no bundle exists, then serve the API and dashboard on http://localhost:5002
 	@echo "bundle $$(cat $(STORE)/LATEST) in $(STORE)/; metrics chart in reports/metrics.png"
 	@echo "try: curl http://localhost:5002/v1/predict-price/$$($(BIN)/python -c 'import pandas as p; print(p.read_parquet("$(PROCESSED)/products.parquet").sort_values("lines").stockcode.iloc[-1])')"
 	$(BIN)/pricing serve --store $(STORE) --host 0.0.0.0 --port 5002
+
+# npm ci only when the lock file changes: node_modules/.package-lock.json is npm's own record of an install
+$(DASHBOARD)/node_modules/.package-lock.json: $(DASHBOARD)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: Node.js 20.19+ with npm builds the dashboard"; exit 1; }
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund
+	touch $@
+
+# dist/index.html is the build's stamp: rebuilt only when a source or the install changes
+$(DASHBOARD)/dist/index.html: $(DASHBOARD)/node_modules/.package-lock.json $(DASHBOARD_SOURCES)
+	cd $(DASHBOARD) && npm run build
+
+dashboard: $(DASHBOARD)/dist/index.html ## build the React dashboard (dashboard/dist, served by the API at /)
 
 bench: bundle ## serving benchmarks on the local bundle -> reports/bench.json
 	$(BIN)/pricing bench --store $(STORE) --out reports/bench.json
@@ -55,7 +71,8 @@ bench: bundle ## serving benchmarks on the local bundle -> reports/bench.json
 evaluate: bundle ## recommended prices against the true optimum -> reports/pricing_quality.json (+ PNGs)
 	$(BIN)/pricing evaluate --store $(STORE) --truth data/raw/ground_truth.csv --out reports/pricing_quality.json
 
-test: $(STAMP) system-deps ## set up, then run the whole test suite
+test: $(STAMP) system-deps dashboard ## set up, then run the whole test suite (Vitest, then pytest)
+	cd $(DASHBOARD) && npm test
 	$(BIN)/pytest
 
 lint: $(STAMP) ## ruff checks and formatting; uv.lock in step with pyproject.toml

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from pricing.cache import CacheUnavailable, PriceCache, SingleFlight, cache_key, make_cache
 from pricing.config import Settings
+from pricing.dashboard import register_dashboard
 from pricing.predictor import NoContexts, NoUsableModel, Predictor, UnknownStockcode
 from pricing.store import ArtifactStore, open_store
 
@@ -82,6 +83,7 @@ def create_app(
             expose_headers=["X-Model", "X-Model-Version", "X-Cache", "Server-Timing"],
         )
     app.register_blueprint(routes)
+    register_dashboard(app)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import { ApiError, type FetchLike, type PriceBin, apiBaseFromEnv, createApiClient, joinUrl, predictPath } from "./api";
+
+const BIN: PriceBin = {
+  stockcode: "85123A",
+  unit_price: 2.5,
+  quantity: 10,
+  quantity_min: 2,
+  quantity_max: 30,
+  predicted_sales: 25,
+  optimal_unit_price: 2.5,
+  max_predicted_sales: 25,
+};
+
+/** A fetch that records the URLs asked for and answers with one canned response. */
+function fakeFetch(answer: () => Response | Promise<Response>): FetchLike & { urls: string[] } {
+  const urls: string[] = [];
+  const fetchLike = async (url: string) => {
+    urls.push(url);
+    return answer();
+  };
+  return Object.assign(fetchLike, { urls });
+}
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe("URLs", () => {
+  it("uses the page's own origin unless VITE_API_BASE is set", () => {
+    expect(apiBaseFromEnv(undefined)).toBe(".");
+    expect(apiBaseFromEnv("  ")).toBe(".");
+    expect(apiBaseFromEnv("https://api.example.com/Prod/")).toBe("https://api.example.com/Prod/");
+  });
+
+  it("joins a base and a path with exactly one slash", () => {
+    expect(joinUrl(".", "v1/products")).toBe("./v1/products");
+    expect(joinUrl("https://api.example.com/Prod/", "/v1/products")).toBe("https://api.example.com/Prod/v1/products");
+  });
+
+  it("encodes the stockcode and sends only the parameters given", () => {
+    expect(predictPath("85123A", {})).toBe("v1/predict-price/85123A");
+    expect(predictPath("A/B C", { unitpriceMin: 1.5, unitpriceMax: 4, numPriceBins: 25 })).toBe(
+      "v1/predict-price/A%2FB%20C?unitprice_min=1.5&unitprice_max=4&num_price_bins=25",
+    );
+  });
+});
+
+describe("predictPrice", () => {
+  it("returns the bins with the model and cache headers", async () => {
+    const fetchLike = fakeFetch(() =>
+      json([BIN], 200, { "X-Model": "network", "X-Model-Version": "v1", "X-Cache": "HIT" }),
+    );
+    const result = await createApiClient("http://api.test", fetchLike).predictPrice("85123A", { numPriceBins: 2 });
+    expect(fetchLike.urls).toEqual(["http://api.test/v1/predict-price/85123A?num_price_bins=2"]);
+    expect(result).toEqual({ bins: [BIN], model: "network", modelVersion: "v1", cache: "HIT" });
+  });
+
+  it("reports missing headers as null rather than inventing them", async () => {
+    const result = await createApiClient(".", fakeFetch(() => json([BIN]))).predictPrice("85123A", {});
+    expect(result.model).toBeNull();
+    expect(result.cache).toBeNull();
+  });
+
+  it("turns a 404 into a readable client error carrying the API's message", async () => {
+    const client = createApiClient(".", fakeFetch(() => json({ error: "unknown stockcode 'NOPE1'" }, 404)));
+    const error = await failure(client.predictPrice("NOPE1", {}));
+    expect(error.kind).toBe("client");
+    expect(error.status).toBe(404);
+    expect(error.message).toBe("Not found: unknown stockcode 'NOPE1'.");
+  });
+
+  it("passes a 400's message naming the parameter through", async () => {
+    const message = "unitprice_min (5) must be below unitprice_max (3)";
+    const client = createApiClient(".", fakeFetch(() => json({ error: message }, 400)));
+    const error = await failure(client.predictPrice("85123A", { unitpriceMin: 5, unitpriceMax: 3 }));
+    expect(error.kind).toBe("client");
+    expect(error.message).toBe(`Request refused: ${message}.`);
+  });
+
+  it("says the service failed on a 5xx, with its reason when it gave one", async () => {
+    const client = createApiClient(".", fakeFetch(() => json({ error: "no bundle is loaded" }, 503)));
+    const error = await failure(client.predictPrice("85123A", {}));
+    expect(error.kind).toBe("server");
+    expect(error.message).toBe("The pricing service failed (HTTP 503): no bundle is loaded. Try again later.");
+  });
+
+  it("copes with a 5xx whose body is not JSON (a proxy's error page)", async () => {
+    const client = createApiClient(".", fakeFetch(() => new Response("<html>Bad gateway</html>", { status: 502 })));
+    const error = await failure(client.predictPrice("85123A", {}));
+    expect(error.kind).toBe("server");
+    expect(error.message).toBe("The pricing service failed (HTTP 502). Try again later.");
+  });
+
+  it("says the service cannot be reached when the network fails", async () => {
+    const client = createApiClient(
+      "http://127.0.0.1:9",
+      fakeFetch(() => Promise.reject(new TypeError("Failed to fetch"))),
+    );
+    const error = await failure(client.predictPrice("85123A", {}));
+    expect(error.kind).toBe("network");
+    expect(error.message).toContain("Cannot reach the pricing service at http://127.0.0.1:9/v1/predict-price/85123A");
+  });
+
+  it("rethrows an abort untouched, so a superseded request can be ignored", async () => {
+    const abort = new DOMException("The operation was aborted.", "AbortError");
+    const client = createApiClient(".", fakeFetch(() => Promise.reject(abort)));
+    await expect(client.predictPrice("85123A", {})).rejects.toBe(abort);
+  });
+
+  it("refuses a 200 with no bins or malformed bins instead of drawing an empty chart", async () => {
+    for (const body of [[], [{ ...BIN, predicted_sales: "12" }], { items: [] }]) {
+      const client = createApiClient(".", fakeFetch(() => json(body)));
+      const error = await failure(client.predictPrice("85123A", {}));
+      expect(error.kind).toBe("invalid");
+    }
+  });
+});
+
+describe("searchProducts", () => {
+  it("asks for the search term and page size and returns the page", async () => {
+    const page = {
+      items: [
+        {
+          stockcode: "85123A",
+          description: "WHITE HANGING HEART",
+          price_min: 2.1,
+          price_median: 2.5,
+          price_max: 2.9,
+          lines: 900,
+          units: 20000,
+        },
+      ],
+      page: 1,
+      page_size: 20,
+      total: 1,
+    };
+    const fetchLike = fakeFetch(() => json(page));
+    const result = await createApiClient(".", fetchLike).searchProducts("heart & star", 20);
+    expect(fetchLike.urls).toEqual(["./v1/products?q=heart+%26+star&page_size=20"]);
+    expect(result).toEqual(page);
+  });
+
+  it("reports a malformed product page", async () => {
+    const client = createApiClient(".", fakeFetch(() => json({ products: [] })));
+    expect((await failure(client.searchProducts("", 20))).kind).toBe("invalid");
+  });
+});

@@ -1,0 +1,181 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright against `pricing serve`
+(waitress) on loopback, serving the built dashboard and the API from one origin. Each run saves
+reports/dashboard.png (a product's history range) and reports/dashboard-range.png (after a range change)."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pricing.store import LocalStore
+from tests.servers import free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+DIST = REPO / "dashboard" / "dist"
+REPORTS = REPO / "reports"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def api(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def server(quick_bundle, tmp_path_factory):
+    if not (DIST / "index.html").is_file():
+        pytest.fail("dashboard/dist is missing: build it with `make dashboard`")
+    store = LocalStore(tmp_path_factory.mktemp("store"))
+    store.publish(quick_bundle)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CORS_ORIGINS")}
+    env["ENV"] = "test"  # same origin, in-process cache: what `make run` serves
+    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pricing", "serve", "--store", str(store.root), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    if not CHROMIUM.is_file():
+        pytest.fail("/usr/bin/chromium is missing: install it with `make system-deps`")
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(20_000)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    page = browser_context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+
+    def note_policy_violation(message) -> None:
+        # a 404 the page expects also logs an error; only the Content-Security-Policy ones are defects
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(message.text)
+
+    page.on("console", note_policy_violation)
+    yield page
+    page.close()
+    assert problems == [], problems
+
+
+@pytest.fixture(scope="module")
+def top_product(server) -> str:
+    _, _, body = api(f"{server}/v1/products?page_size=1")
+    return body["items"][0]["stockcode"]
+
+
+def settled(page) -> None:
+    """Wait until the result panel has an answer (figures or an error), not a loading state."""
+    page.wait_for_selector("main[aria-busy='false'] :is([data-testid='optimal-price'], [role='alert'])")
+
+
+def shown_optimum(page) -> float:
+    return float(page.get_by_test_id("optimal-price").get_attribute("data-value"))
+
+
+def test_picking_a_product_with_the_keyboard_draws_the_apis_optimum(server, page, top_product):
+    page.goto(f"{server}/")
+    search = page.get_by_label("Search by description or stockcode")
+    search.fill(top_product)
+    page.get_by_role("button", name=top_product).wait_for()
+    search.focus()
+    page.keyboard.press("Tab")  # the first match is the next stop after the search box
+    page.keyboard.press("Enter")
+    settled(page)
+
+    assert page.get_by_role("button", name=top_product).get_attribute("aria-pressed") == "true"
+    assert page.get_by_test_id("cache").get_attribute("data-cache") == "MISS"  # the browser asked first
+    status, headers, rows = api(f"{server}/v1/predict-price/{top_product}?num_price_bins=100")
+    assert status == 200 and headers["X-Cache"] == "HIT"
+    optimum = rows[0]["optimal_unit_price"]
+    assert shown_optimum(page) == optimum
+    assert page.get_by_test_id("model").inner_text() == headers["X-Model"]
+    # the chart: predicted sales and the quantity band as areas, the median quantity as a line, the optimum
+    # as a reference line in both panels, labelled in the sales panel
+    assert page.locator(".recharts-area").count() == 2 and page.locator(".recharts-line").count() == 1
+    assert page.locator(".recharts-reference-line").count() == 2
+    figure = page.get_by_test_id("optimal-price").inner_text()
+    assert float(figure.replace(",", "")) == pytest.approx(optimum, abs=0.005)
+    assert page.locator("svg text.recharts-label", has_text="Optimal").text_content() == f"Optimal {figure}"
+    # the range inputs now hold the history the API swept
+    prices = [row["unit_price"] for row in rows]
+    assert float(page.get_by_label("Lowest price").input_value()) == min(prices)
+    assert float(page.get_by_label("Highest price").input_value()) == max(prices)
+    REPORTS.mkdir(exist_ok=True)
+    page.screenshot(path=REPORTS / "dashboard.png", full_page=True)
+
+
+def test_changing_the_range_and_bins_redraws_with_the_new_optimum(server, page, top_product):
+    page.goto(f"{server}/?stockcode={urllib.parse.quote(top_product)}")
+    settled(page)
+    before = shown_optimum(page)
+    # a range wholly above the current optimum: the new optimum must move
+    low, high = round(before * 1.25, 2), round(before * 1.75, 2)
+    page.get_by_label("Lowest price").fill(str(low))
+    page.get_by_label("Highest price").fill(str(high))
+    page.get_by_label("Price bins").fill("30")
+    page.get_by_role("button", name="Update").click()
+    page.wait_for_function(
+        "before => { const f = document.querySelector(\"main[aria-busy='false'] [data-testid='optimal-price']\");"
+        " return f !== null && Number(f.dataset.value) !== before }",
+        arg=before,
+    )
+
+    query = urllib.parse.urlencode({"unitprice_min": low, "unitprice_max": high, "num_price_bins": 30})
+    _, _, rows = api(f"{server}/v1/predict-price/{top_product}?{query}")
+    assert shown_optimum(page) == rows[0]["optimal_unit_price"]
+    assert low <= shown_optimum(page) <= high
+    assert "30 prices" in page.get_by_test_id("provenance").inner_text()
+    REPORTS.mkdir(exist_ok=True)
+    page.screenshot(path=REPORTS / "dashboard-range.png", full_page=True)
+
+
+def test_an_unknown_stockcode_gets_a_readable_message(server, page):
+    page.goto(f"{server}/?stockcode=NOPE1")
+    settled(page)
+    assert page.get_by_role("alert").inner_text() == "Not found: unknown stockcode 'NOPE1'."
+    assert page.get_by_test_id("optimal-price").count() == 0
