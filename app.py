@@ -1,27 +1,25 @@
 """The serving process: Lambda's `handler`, and under `python app.py` a local waitress server on port 5002.
 
 The app is built once per process, at import: in Lambda that is the init phase, so the bundle loads
-before the first request rather than inside it."""
+before the first request rather than inside it. `handler` dispatches on the event's shape (pricing.events):
+API Gateway REST and HTTP API / Function URL requests, S3 batch files, the scheduled cache warm-up."""
 
 import logging
 import os
 import sys
 
+from pricing import events
 from pricing.api import create_app
 from pricing.config import Settings
 
+# Text logs for the libraries (waitress, botocore) when run locally; in Lambda the runtime has already set up
+# the root logger, so this does nothing there. Before the JSON logger, which mutes `pricing.*` at the root.
 logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 settings = Settings.from_env()
+logger = events.json_logger(settings.log_level)  # before the app, so the init's own lines are JSON too
+metrics = events.emf_metrics()
 app = create_app(settings)
-
-
-def handler(event, context):
-    """API Gateway REST (payload 1.0) events through aws-wsgi."""
-    import awsgi
-
-    response = awsgi.response(app, event, context)
-    response["statusCode"] = int(response["statusCode"])  # aws-wsgi 0.2.7 gives a string
-    return response
+handler = events.lambda_handler(app, logger, metrics)
 
 
 if __name__ == "__main__":

@@ -152,6 +152,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from pricing.batch import csv_path_beside, run_local
+    from pricing.config import Settings
+    from pricing.predictor import Predictor
+    from pricing.store import open_store
+
+    settings = Settings.from_env()
+    predictor = Predictor(open_store(args.store).fetch(), torch_threads=settings.torch_threads)
+    summary = run_local(predictor, settings, args.in_path, args.out).summary()
+    print(
+        f"priced {summary['rows_ok']:,} of {summary['rows']:,} rows ({summary['rows_failed']:,} reported as errors) "
+        f"in {summary['seconds']:.2f} s with bundle {summary['bundle_version']}"
+    )
+    print(f"wrote {args.out} and {csv_path_beside(args.out)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pricing", description="Revenue-maximising price recommendations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -227,6 +244,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=_positive_int, default=1000, help="contexts per product")
     ev.add_argument("--monotone", action="store_true", help="score the sweep with non-increasing demand curves")
     ev.set_defaults(func=cmd_evaluate)
+
+    bat = commands.add_parser("batch", help="price every row of a CSV of stockcodes (the S3 batch job, run locally)")
+    bat.add_argument("--store", default=str(LOCAL_STORE), help="bundle store (default: %(default)s)")
+    bat.add_argument(
+        "--in",
+        dest="in_path",
+        type=Path,
+        required=True,
+        help="CSV with a stockcode column and optional unitprice_min, unitprice_max, ... columns",
+    )
+    bat.add_argument("--out", type=Path, default=Path("reports/batch.json"), help="JSON report; the CSV goes beside it")
+    bat.set_defaults(func=cmd_batch)
     return parser
 
 

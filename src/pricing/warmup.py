@@ -1,0 +1,69 @@
+"""Cache warm-up: the best-selling products of the loaded bundle, priced ahead of their first request.
+
+Each product is requested through the app's own route with no parameters, which is what a default request
+(the dashboard opening a product, a plain curl) asks for: the cache key, the stored bytes and the TTL are then
+exactly the ones a real request would make and read, with no second code path that could drift from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from urllib.parse import quote
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+class WarmupFailed(RuntimeError):
+    """Nothing could be warmed: no bundle, or no product could be priced."""
+
+
+def top_products(app: Flask, top: int) -> list[str]:
+    predictor = app.extensions["pricing"].predictor
+    if predictor is None:
+        raise WarmupFailed(f"no bundle is loaded ({app.extensions['pricing'].load_error})")
+    return list(predictor.products.sort_values("lines", ascending=False).index[: max(top, 0)])
+
+
+def warm_top_products(app: Flask, top: int) -> dict:
+    """Price the top products into the cache. Returns counts per cache outcome and the products that failed."""
+    started = time.perf_counter()
+    service = app.extensions["pricing"]
+    codes = top_products(app, top)
+    if service.cache.state().get("backend") == "memory":
+        log.warning("warm-up fills this instance's in-process cache only: set REDIS_URL to share it")
+    outcomes: Counter[str] = Counter()
+    failed: list[dict] = []
+    client = app.test_client()
+    for code in codes:
+        response = client.get(f"/v1/predict-price/{quote(code, safe='')}")
+        if response.status_code != 200:
+            failed.append({"stockcode": code, "status": response.status_code, "error": _error_of(response)})
+        else:
+            outcomes[response.headers.get("X-Cache", "MISS")] += 1
+    summary = {
+        "bundle_version": service.predictor.version,
+        "products": len(codes),
+        "warmed": outcomes["MISS"],  # priced now and stored
+        "already_cached": outcomes["HIT"],
+        "not_stored": outcomes["BYPASS"],  # priced, but the cache was unreachable
+        "failed": failed,
+        "cache": service.cache.state().get("backend"),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    level = logging.ERROR if failed or outcomes["BYPASS"] else logging.INFO
+    counts = {k: v for k, v in summary.items() if k != "failed"}
+    log.log(level, "warm-up of the top %d products: %s", len(codes), counts)
+    if codes and not outcomes["MISS"] + outcomes["HIT"]:
+        raise WarmupFailed(f"none of the top {len(codes)} products could be cached: {summary}")
+    return summary
+
+
+def _error_of(response) -> str:
+    try:
+        return str((response.get_json(silent=True) or {}).get("error", ""))[:200]
+    except Exception:  # a body that is not JSON: the status says enough
+        return ""
