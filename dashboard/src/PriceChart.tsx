@@ -15,7 +15,8 @@ import { type ChartPoint, type Optimum, formatPrice, formatQuantity } from "./ch
 const SALES = "#2563eb";
 const QUANTITY = "#b45309";
 const OPTIMUM = "#b91c1c";
-const MARGIN = { top: 8, right: 16, bottom: 8, left: 8 };
+// room on the right for the optimum's label when the optimum is the highest price swept
+const MARGIN = { top: 8, right: 48, bottom: 8, left: 8 };
 const Y_AXIS_WIDTH = 56; // the same in both panels, so their price axes line up
 
 function formatAxis(value: number): string {
@@ -59,7 +60,8 @@ export function PriceChart({ points, optimum }: { points: ChartPoint[]; optimum:
           {priceAxis()}
           <YAxis width={Y_AXIS_WIDTH} tickFormatter={formatAxis} />
           {tooltip}
-          <Legend verticalAlign="top" align="right" height={24} />
+          {/* below the plot: above it is the optimum's label */}
+          <Legend verticalAlign="bottom" height={24} />
           <Area
             dataKey="sales"
             name="Predicted sales"
