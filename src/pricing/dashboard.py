@@ -10,7 +10,6 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, send_from_directory
 
-REPO_DIST = Path(__file__).resolve().parents[2] / "dashboard" / "dist"
 NOT_BUILT = """The dashboard is not built yet, so there is nothing to show here.
 
 Build it from the repository root with:
@@ -30,8 +29,11 @@ ASSET_MAX_AGE = 365 * 24 * 3600  # Vite names every asset by its content hash
 
 
 def default_dist() -> Path:
-    """The repository's build for an editable install; else `dashboard/dist` under the working directory."""
-    return REPO_DIST if REPO_DIST.is_dir() else Path.cwd() / "dashboard" / "dist"
+    """The first build found: the repository's (src/ layout), one beside the package (the container image
+    copies pricing/ and dashboard/dist/ into one folder), or one under the working directory."""
+    package = Path(__file__).resolve().parent
+    candidates = [root / "dashboard" / "dist" for root in (package.parents[1], package.parent, Path.cwd())]
+    return next((path for path in candidates if (path / "index.html").is_file()), candidates[0])
 
 
 def register_dashboard(app: Flask, dist: Path | None = None) -> None:
