@@ -4,6 +4,7 @@ reports/dashboard.png (a product's history range) and reports/dashboard-range.pn
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -12,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from pricing.store import LocalStore
 from tests.servers import free_port, wait_for_port
@@ -20,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "dashboard" / "dist"
 REPORTS = REPO / "reports"
 CHROMIUM = Path("/usr/bin/chromium")
+SETTLED_COUNT = re.compile(r"^\d+ products? match")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -80,7 +83,8 @@ def browser_context(tmp_path_factory):
             args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
         )
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(20_000)  # generous: two shared cores, a model in the loop
+        expect.set_options(timeout=20_000)
         yield context
         context.close()
 
@@ -119,9 +123,13 @@ def shown_optimum(page) -> float:
 
 def test_picking_a_product_with_the_keyboard_draws_the_apis_optimum(server, page, top_product):
     page.goto(f"{server}/")
+    count = page.locator("#product-count")
+    expect(count).to_have_text(SETTLED_COUNT)  # the whole catalogue's first page is in
+    everything = count.inner_text()
     search = page.get_by_label("Search by description or stockcode")
     search.fill(top_product)
-    page.get_by_role("button", name=top_product).wait_for()
+    expect(count).not_to_have_text(everything)
+    expect(count).to_have_text(SETTLED_COUNT)  # the search's answer, not the catalogue's
     search.focus()
     page.keyboard.press("Tab")  # the first match is the next stop after the search box
     page.keyboard.press("Enter")
