@@ -80,6 +80,11 @@ lint: $(STAMP) ## ruff checks and formatting; uv.lock in step with pyproject.tom
 	$(BIN)/ruff format --check src tests app.py
 	$(BIN)/uv lock --check
 
+.PHONY: lint-infra
+lint-infra: $(STAMP) ## hadolint on the Dockerfile, cfn-lint on infra/template.yaml (also run by make test)
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/cfn-lint infra/template.yaml
+
 format: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests app.py
 	$(BIN)/ruff format src tests app.py

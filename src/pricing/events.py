@@ -111,6 +111,9 @@ class Dispatcher:
             self.metrics.add_metric("UnsupportedEvents", MetricUnit.Count, 1)
             raise
         self.metrics.add_dimension("event", kind)
+        # Every invocation emits at least this one: powertools clears dimensions only when it flushes metrics,
+        # so an invocation without any would leave its dimensions to the next.
+        self.metrics.add_metric("Invocations", MetricUnit.Count, 1)
         if kind in ("rest-v1", "http-v2"):
             return self.http(kind, event, context)
         if kind == "s3":
@@ -174,6 +177,7 @@ class Dispatcher:
             if not record.get("eventName", "").startswith("ObjectCreated") or batch.output_keys(key) is None:
                 log.warning("ignored s3://%s/%s (%s): not a new batch/in/*.csv", bucket, key, record.get("eventName"))
                 results.append({"source": f"s3://{bucket}/{key}", "skipped": "not a new batch/in/*.csv object"})
+                self.metrics.add_metric("BatchFilesSkipped", MetricUnit.Count, 1)
                 continue
             summary = batch.run_s3_object(
                 service.predictor, service.settings, self.s3_client, bucket, key, deadline=deadline
@@ -195,10 +199,15 @@ class Dispatcher:
 
     # ---- scheduled warm-up -----------------------------------------------------------------------------
     def warm_up(self, event: dict) -> dict:
-        from pricing.warmup import warm_top_products
+        from pricing.warmup import WarmupFailed, warm_top_products
 
         top = int(os.environ.get("WARMUP_TOP_N", DEFAULT_WARMUP_TOP_N))
-        summary = warm_top_products(self.app, top)
+        try:
+            summary = warm_top_products(self.app, top)
+        except WarmupFailed as exc:
+            log.error("warm-up failed: %s", exc)
+            self.metrics.add_metric("WarmupFailures", MetricUnit.Count, top)
+            raise
         self.metrics.add_metric("WarmedProducts", MetricUnit.Count, summary["warmed"])
         self.metrics.add_metric("WarmupFailures", MetricUnit.Count, len(summary["failed"]))
         self.metrics.add_metric("WarmupSeconds", MetricUnit.Seconds, summary["seconds"])

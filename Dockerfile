@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# The serving image: AWS Lambda's Python 3.11 base, CPU-only torch, the Lambda runtime interface client as the
+# entrypoint. Lambda runs `app.handler`; locally the same image serves with waitress:
+#   docker run --rm -p 5002:5002 -e ENV=local --entrypoint python IMAGE app.py
+# Build (no bundle inside; the function reads ARTIFACT_STORE, s3://...):  docker build -t pricing-service .
+# Bake the local store in for faster cold starts:  docker build --build-arg BUNDLE_STORE=models/production .
+
+# ---- the dashboard's static files, served by Flask at / ------------------------------------------------
+FROM node:22-bookworm-slim AS dashboard
+WORKDIR /build
+COPY dashboard/package.json dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY dashboard/ ./
+RUN npm run build
+
+# ---- the function --------------------------------------------------------------------------------------
+FROM public.ecr.aws/lambda/python:3.11
+
+# torch alone and first, from the CPU wheel index: PyPI's Linux wheel is the CUDA build (~2.8 GB against
+# ~0.2 GB). Its own layer, so a change to any other pin does not download it again.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.13.0
+
+# Every other pinned runtime dependency (torch is already satisfied), before any code, so a code change
+# rebuilds only the layers below.
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir -r /tmp/requirements.txt
+
+COPY src/pricing/ ${LAMBDA_TASK_ROOT}/pricing/
+COPY app.py ${LAMBDA_TASK_ROOT}/
+COPY --from=dashboard /build/dist/ ${LAMBDA_TASK_ROOT}/dashboard/dist/
+
+# A bundle store baked in (LATEST + its version folder) skips the download at init. By default the folder is
+# empty and the function's ARTIFACT_STORE (set by infra/template.yaml) points at S3 instead.
+ARG BUNDLE_STORE=infra/no-bundle
+COPY ${BUNDLE_STORE}/ /opt/pricing/bundles/
+
+# Lambda's file system is read-only but for /tmp: an S3 bundle is downloaded and verified there.
+ENV ENV=production \
+    ARTIFACT_STORE=/opt/pricing/bundles \
+    BUNDLE_CACHE_DIR=/tmp/pricing-bundles \
+    PYTHONDONTWRITEBYTECODE=1
+
+WORKDIR ${LAMBDA_TASK_ROOT}
+EXPOSE 5002
+ENTRYPOINT ["python", "-m", "awslambdaric"]
+CMD ["app.handler"]
