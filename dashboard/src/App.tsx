@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { type Product, type Recommendation, apiBaseFromEnv, createApiClient } from "./api";
-import { formatPrice, formatQuantity, optimumOf, sweptRange, toChartPoints } from "./chartData";
+import { formatPrice, formatQuantity, leavesHistory, optimumOf, sweptRange, toChartPoints } from "./chartData";
 import { PriceChart } from "./PriceChart";
 import { ProductPicker } from "./ProductPicker";
 import { type PriceRequest, useRecommendation } from "./useRecommendation";
@@ -77,6 +77,7 @@ export function App() {
     setRequest({ stockcode: request.stockcode, sweep: { numPriceBins: Number(bins) || DEFAULT_BINS } });
   }
 
+  const productOf = (code: string | null) => (product && product.stockcode === code ? product : null);
   const title = product && product.stockcode === stockcode ? `${product.description} (${stockcode})` : stockcode;
 
   return (
@@ -147,10 +148,10 @@ export function App() {
               {load.message}
             </p>
           )}
-          {load.status === "done" && <Result result={load.result} />}
+          {load.status === "done" && <Result result={load.result} history={productOf(stockcode)} />}
           {load.status === "loading" && load.previous && (
             <div className="stale" aria-hidden="true">
-              <Result result={load.previous} />
+              <Result result={load.previous} history={null} />
             </div>
           )}
         </main>
@@ -159,10 +160,11 @@ export function App() {
   );
 }
 
-function Result({ result }: { result: Recommendation }) {
+function Result({ result, history }: { result: Recommendation; history: Product | null }) {
   const points = useMemo(() => toChartPoints(result.bins), [result]);
   const optimum = useMemo(() => optimumOf(result.bins), [result]);
-  if (!optimum) return null;
+  const range = sweptRange(result.bins);
+  if (!optimum || !range) return null;
   const cache = result.cache ? (CACHE_WORDS[result.cache] ?? result.cache) : "not reported";
   return (
     <>
@@ -182,6 +184,12 @@ function Result({ result }: { result: Recommendation }) {
           <dd data-testid="expected-sales">{formatPrice(optimum.sales)}</dd>
         </div>
       </dl>
+      {history && leavesHistory(range, history) && (
+        <p className="note" data-testid="extrapolation">
+          This range goes past the prices the product sold at ({formatPrice(history.price_min)}–
+          {formatPrice(history.price_max)}): there the model extrapolates, so treat the curve with care.
+        </p>
+      )}
       <figure className="chart">
         <PriceChart points={points} optimum={optimum} />
         <figcaption className="hint">

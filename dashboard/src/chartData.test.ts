@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PriceBin } from "./api";
-import { formatPrice, formatQuantity, optimumOf, sweptRange, toChartPoints } from "./chartData";
+import { formatPrice, formatQuantity, leavesHistory, optimumOf, sweptRange, toChartPoints } from "./chartData";
 
 function bin(unit_price: number, quantity: number, optimal_unit_price: number): PriceBin {
   return {
@@ -58,6 +58,21 @@ describe("sweptRange", () => {
   it("is the lowest and highest price swept", () => {
     expect(sweptRange(BINS)).toEqual({ min: 1, max: 3 });
     expect(sweptRange([])).toBeNull();
+  });
+});
+
+describe("leavesHistory", () => {
+  const history = { price_min: 1, price_max: 2 };
+
+  it("is false inside the prices the product sold at, edges included", () => {
+    expect(leavesHistory({ min: 1, max: 2 }, history)).toBe(false);
+    expect(leavesHistory({ min: 1.2, max: 1.8 }, history)).toBe(false);
+    expect(leavesHistory({ min: 0.99995, max: 2.00004 }, history)).toBe(false); // bin prices are rounded
+  });
+
+  it("is true when either end goes past them", () => {
+    expect(leavesHistory({ min: 0.9, max: 1.5 }, history)).toBe(true);
+    expect(leavesHistory({ min: 1.5, max: 2.1 }, history)).toBe(true);
   });
 });
 

@@ -48,6 +48,13 @@ export function sweptRange(bins: readonly PriceBin[]): { min: number; max: numbe
   return { min: Math.min(...prices), max: Math.max(...prices) };
 }
 
+const PRICE_ROUNDING = 1e-4; // the API rounds bin prices to four decimals
+
+/** Whether a swept range leaves the prices the product sold at: the model extrapolates out there. */
+export function leavesHistory(range: { min: number; max: number }, history: { price_min: number; price_max: number }) {
+  return range.min < history.price_min - PRICE_ROUNDING || range.max > history.price_max + PRICE_ROUNDING;
+}
+
 /** Two decimals, as on a price tag; three significant digits for the rare price below 0.1. */
 export function formatPrice(value: number): string {
   if (value > 0 && value < 0.1) return value.toLocaleString("en-GB", { maximumSignificantDigits: 3 });

@@ -107,9 +107,14 @@ def page(browser_context):
 
 
 @pytest.fixture(scope="module")
-def top_product(server) -> str:
+def top_item(server) -> dict:
     _, _, body = api(f"{server}/v1/products?page_size=1")
-    return body["items"][0]["stockcode"]
+    return body["items"][0]
+
+
+@pytest.fixture(scope="module")
+def top_product(top_item) -> str:
+    return top_item["stockcode"]
 
 
 def settled(page) -> None:
@@ -117,11 +122,17 @@ def settled(page) -> None:
     page.wait_for_selector("main[aria-busy='false'] :is([data-testid='optimal-price'], [role='alert'])")
 
 
+def leaves_history(rows: list[dict], product: dict) -> int:
+    """1 when the swept prices go past the prices the product sold at, else 0."""
+    prices = [row["unit_price"] for row in rows]
+    return int(min(prices) < product["price_min"] or max(prices) > product["price_max"])
+
+
 def shown_optimum(page) -> float:
     return float(page.get_by_test_id("optimal-price").get_attribute("data-value"))
 
 
-def test_picking_a_product_with_the_keyboard_draws_the_apis_optimum(server, page, top_product):
+def test_picking_a_product_with_the_keyboard_draws_the_apis_optimum(server, page, top_product, top_item):
     page.goto(f"{server}/")
     count = page.locator("#product-count")
     expect(count).to_have_text(SETTLED_COUNT)  # the whole catalogue's first page is in
@@ -153,11 +164,12 @@ def test_picking_a_product_with_the_keyboard_draws_the_apis_optimum(server, page
     prices = [row["unit_price"] for row in rows]
     assert float(page.get_by_label("Lowest price").input_value()) == min(prices)
     assert float(page.get_by_label("Highest price").input_value()) == max(prices)
+    assert page.get_by_test_id("extrapolation").count() == leaves_history(rows, top_item)  # 0 unless one price
     REPORTS.mkdir(exist_ok=True)
     page.screenshot(path=REPORTS / "dashboard.png", full_page=True)
 
 
-def test_changing_the_range_and_bins_redraws_with_the_new_optimum(server, page, top_product):
+def test_changing_the_range_and_bins_redraws_with_the_new_optimum(server, page, top_product, top_item):
     page.goto(f"{server}/?stockcode={urllib.parse.quote(top_product)}")
     settled(page)
     before = shown_optimum(page)
@@ -178,6 +190,8 @@ def test_changing_the_range_and_bins_redraws_with_the_new_optimum(server, page, 
     assert shown_optimum(page) == rows[0]["optimal_unit_price"]
     assert low <= shown_optimum(page) <= high
     assert "30 prices" in page.get_by_test_id("provenance").inner_text()
+    # past the prices the product sold at, the page warns that the model extrapolates
+    assert page.get_by_test_id("extrapolation").count() == leaves_history(rows, top_item)
     REPORTS.mkdir(exist_ok=True)
     page.screenshot(path=REPORTS / "dashboard-range.png", full_page=True)
 
