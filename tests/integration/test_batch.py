@@ -14,8 +14,10 @@ from pricing.api import create_app
 from pricing.cli import main
 from pricing.config import Settings
 from pricing.store import LocalStore
-from tests.integration.test_events_http import json_logs, lambda_context  # noqa: F401  (json_logs: a fixture)
+from tests.integration.test_events_http import json_logging, json_logs, lambda_context  # noqa: F401  (fixtures)
 from tests.servers import make_bucket
+
+pytestmark = pytest.mark.usefixtures("json_logging")
 
 
 @pytest.fixture(scope="module")

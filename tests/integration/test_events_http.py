@@ -172,7 +172,24 @@ def app(store):
 
 
 @pytest.fixture(scope="module")
-def handler(app):
+def json_logging():
+    """powertools' JSON logging for this module's tests, undone afterwards: it configures the process-wide
+    `pricing` logger (handler, level) and filters the root handlers, which later test modules must not inherit."""
+    pricing_logger, root = logging.getLogger(events.SERVICE), logging.getLogger()
+    saved = (list(pricing_logger.handlers), pricing_logger.level, vars(pricing_logger).copy())
+    root_filters = {handler: list(handler.filters) for handler in root.handlers}
+    yield
+    handlers, level, attributes = saved
+    pricing_logger.handlers[:] = handlers
+    pricing_logger.setLevel(level)
+    for name in set(vars(pricing_logger)) - set(attributes):
+        delattr(pricing_logger, name)  # powertools' "already configured" marks
+    for handler, filters in root_filters.items():
+        handler.filters[:] = filters
+
+
+@pytest.fixture(scope="module")
+def handler(app, json_logging):
     return events.lambda_handler(app, events.json_logger("INFO"), events.emf_metrics())
 
 

@@ -12,8 +12,10 @@ from pricing.cache import PREFIX
 from pricing.config import Settings
 from pricing.store import LocalStore
 from pricing.warmup import WarmupFailed
-from tests.integration.test_events_http import lambda_context, rest_v1_event
+from tests.integration.test_events_http import json_logging, lambda_context, rest_v1_event  # noqa: F401  (a fixture)
 from tests.servers import free_port
+
+pytestmark = pytest.mark.usefixtures("json_logging")
 
 # A database of its own on the shared test server: the counts below are this test's keys only.
 WARMUP_DB = 11
