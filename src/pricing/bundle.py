@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pricing.data.features import FEATURES
 from pricing.preprocess import Preprocessor
 
 MANIFEST = "manifest.json"
@@ -153,6 +154,12 @@ def open_bundle(root: Path, verify: bool = True, lazy_models: bool = False) -> B
         raise BundleIntegrityError(f"{MANIFEST}: not valid JSON ({exc.msg})") from exc
     if manifest.get("schema") != SCHEMA:
         raise BundleIntegrityError(f"{MANIFEST}: schema {manifest.get('schema')!r}, expected {SCHEMA}")
+    if manifest.get("feature_columns") != list(FEATURES):
+        # a bundle trained on other features would be fed the wrong columns: refuse it, whatever its checksums
+        raise BundleIntegrityError(
+            f"{MANIFEST}: built for features {manifest.get('feature_columns')}, this code computes {list(FEATURES)}:"
+            " publish a bundle trained by this version"
+        )
     bundle = Bundle(root, manifest)
     if verify:
         bundle.verify_all(skip=bundle.model_files() if lazy_models else frozenset())

@@ -7,6 +7,7 @@ contexts, R(p) = p * mean_c E[q | p, c], on the same price grid:
     price error = |p_hat - p_star| / p_star
 Baselines in the same run: the product's historical median price, and the reference design's sweep
 (sampled rows left keyed to their own products, only `unit_price` replaced, the network predicting).
+When the network is an ensemble, its first member alone is scored too (`network_single`): what averaging buys.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def evaluate(
     raw = bundle.contexts()
     raw["segment"] = raw["customer_id"].map(segments).fillna("guest").to_numpy()
     network = dict(predictor.models).get("network")
+    if len(getattr(network, "members", ())) > 1:
+        predictor.models.append(("network_single", network.members[0]))  # this evaluator's predictor only
     products = predictor.products[predictor.products.index.isin(truth.index)]
     codes = list(products.sort_values("lines", ascending=False).index[:top])
     rows, curves = [], {}

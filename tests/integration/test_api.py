@@ -227,7 +227,7 @@ def corrupt(bundle_root, relpath):
 def test_a_corrupted_network_file_is_served_by_lightgbm(store, tmp_path, top_products):
     broken = LocalStore(tmp_path / "store")
     shutil.copytree(store.root, broken.root)
-    corrupt(broken.root / store.latest(), "models/network/network.pt")
+    corrupt(broken.root / store.latest(), "models/network/member1/network.pt")  # one member spoils the ensemble
     app = create_app(Settings(env="test", artifact_store=str(broken.root)))
     response = app.test_client().get(f"/v1/predict-price/{top_products[0]}?num_price_bins=5")
     assert response.status_code == 200 and response.headers["X-Model"] == "lightgbm"

@@ -76,20 +76,22 @@ def test_several_tuning_processes_share_one_study_through_a_journal_file(tiny, t
     storage = f"journal:{tmp_path / 'tuning.journal'}"
     for _ in range(2):  # two runs, as two processes or machines would, against one storage
         _, summary = tuning.tune_network(
-            *tiny, N_PRODUCTS, BASE, trials=2, seconds=60, storage=storage, study_name="shared"
+            *tiny, N_PRODUCTS, BASE, trials=2, seconds=3_600, storage=storage, study_name="shared"
         )
     assert summary["trials"] == 4
 
 
 def test_several_tuning_processes_share_one_study_through_an_rdb(tiny, tmp_path):
     storage = f"sqlite:///{tmp_path / 'tuning.db'}"
-    tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=2, seconds=60, storage=storage, study_name="rdb")
-    _, summary = tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=1, seconds=60, storage=storage, study_name="rdb")
+    tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=2, seconds=3_600, storage=storage, study_name="rdb")
+    _, summary = tuning.tune_network(
+        *tiny, N_PRODUCTS, BASE, trials=1, seconds=3_600, storage=storage, study_name="rdb"
+    )
     assert summary["trials"] == 3
 
 
 def test_refine_runs_a_grid_around_the_best_trial(tiny):
-    config, summary = tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=2, seconds=60, refine=True)
+    config, summary = tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=2, seconds=3_600, refine=True)
     assert summary["refine"]["trials"] == 9
     assert config.learning_rate > 0
 
@@ -97,7 +99,7 @@ def test_refine_runs_a_grid_around_the_best_trial(tiny):
 @pytest.mark.parametrize("kind", ["lightgbm", "svr", "elasticnet"])
 def test_backup_tuning_minimises_cross_validated_error(kind, tiny):
     X, y, _, _ = tiny
-    params, summary = tuning.tune_backup(kind, X, y, N_PRODUCTS, calls=5, folds=2, seconds=60, svr_max_rows=800)
+    params, summary = tuning.tune_backup(kind, X, y, N_PRODUCTS, calls=5, folds=2, seconds=3_600, svr_max_rows=800)
     assert set(params) == {dim.name for dim in tuning.BACKUP_SPACES[kind]}
     assert summary["calls"] == 5 and np.isfinite(summary["best_cv_mse"])
     assert summary["best_cv_mse"] < np.var(y)

@@ -1,12 +1,15 @@
 """Features: pure functions, the only code path for training and serving.
 
 Leakage rules: product statistics come from the training window only (`product_table(train)`);
-customer history for a row comes from months strictly before the row's month; nothing reads the invoice
+customer history for a row comes from months strictly before the row's month, except the price tier, which
+also reads the other lines of the row's own invoice (never the row itself); nothing reads the invoice
 number. Every price-dependent column comes from `price_features`, so the price sweep can recompute them
 for any price exactly as training computed them.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,7 +28,7 @@ CONTEXT_NUMERIC = (
     "customer_prev_log_lines",
     "customer_prev_log_invoices",
     "customer_prev_mean_log_quantity",
-    "customer_prev_log_price_ratio",
+    "customer_price_tier",
     "month_sin",
     "month_cos",
     "hour",
@@ -94,47 +97,74 @@ def product_features(stockcodes, products: pd.DataFrame) -> pd.DataFrame:
     return rows[list(PRODUCT_FEATURES)].reset_index(drop=True)
 
 
-def customer_history(rows: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """Per (customer, month), from the customer's earlier months only: lines, invoices, mean log quantity,
-    and the mean log ratio of the prices paid to each product's training-window median price.
+@dataclass(frozen=True)
+class CustomerHistory:
+    """What the context features read of each customer's past, computed once over every cleaned row.
 
-    The last one tells a tier customer (who pays less for everything) from a retail one, so that a lower
-    price a wholesale customer paid is not read as a price effect (the generator's confounder)."""
-    known = rows[rows["customer_id"].notna()]
-    median = products["price_median"].reindex(known["stockcode"].astype(str)).to_numpy()
-    log_ratio = np.log(known["unit_price"].to_numpy() / median)  # NaN for products unknown to training
-    monthly = (
-        known.assign(
-            month=known["invoice_date"].dt.to_period("M"),
-            log_q=log_quantity(known["quantity"]),
-            log_ratio=np.nan_to_num(log_ratio),
-            priced=np.isfinite(log_ratio).astype(float),
-        )
-        .groupby(["customer_id", "month"], sort=True)
-        .agg(
-            lines=("log_q", "size"),
-            invoices=("invoice", "nunique"),
-            sum_log_q=("log_q", "sum"),
-            sum_log_ratio=("log_ratio", "sum"),
-            priced=("priced", "sum"),
-        )
+    monthly: per (customer, month), from the customer's earlier months only: lines, invoices, mean log quantity.
+    tiers:   per (customer, invoice time), through that time (the invoice's own lines included): the sum and
+             count of the log ratios of the prices paid to each product's training-window median price."""
+
+    monthly: pd.DataFrame
+    tiers: pd.DataFrame
+
+
+def customer_history(rows: pd.DataFrame, products: pd.DataFrame) -> CustomerHistory:
+    known = rows[rows["customer_id"].notna()].sort_values(["customer_id", "invoice_date"], kind="stable")
+    log_ratio, priced = _log_price_ratio(known, products)
+    known = known.assign(
+        month=known["invoice_date"].dt.to_period("M"),
+        log_q=log_quantity(known["quantity"]),
+        log_ratio=log_ratio,
+        priced=priced,
+    )
+    monthly = known.groupby(["customer_id", "month"], sort=True).agg(
+        lines=("log_q", "size"), invoices=("invoice", "nunique"), sum_log_q=("log_q", "sum")
     )
     before = monthly.groupby(level="customer_id").cumsum() - monthly  # strictly earlier months
-    return pd.DataFrame(
-        {
-            "customer_prev_log_lines": np.log1p(before["lines"]),
-            "customer_prev_log_invoices": np.log1p(before["invoices"]),
-            "customer_prev_mean_log_quantity": before["sum_log_q"] / before["lines"].where(before["lines"] > 0),
-            "customer_prev_log_price_ratio": before["sum_log_ratio"] / before["priced"].where(before["priced"] > 0),
-        }
+    running = known[["log_ratio", "priced"]].groupby(known["customer_id"]).cumsum()
+    tiers = (
+        running.assign(customer_id=known["customer_id"], invoice_date=known["invoice_date"])
+        .groupby(["customer_id", "invoice_date"], sort=True)
+        .last()  # the running total after the last line at that time: an invoice sees all of its lines
+        .rename(columns={"log_ratio": "sum_log_ratio"})
+    )
+    return CustomerHistory(
+        monthly=pd.DataFrame(
+            {
+                "customer_prev_log_lines": np.log1p(before["lines"]),
+                "customer_prev_log_invoices": np.log1p(before["invoices"]),
+                "customer_prev_mean_log_quantity": before["sum_log_q"] / before["lines"].where(before["lines"] > 0),
+            }
+        ),
+        tiers=tiers,
     )
 
 
-def context_features(rows: pd.DataFrame, history: pd.DataFrame, fill_log_quantity: float) -> pd.DataFrame:
-    """Who buys, where and when: every feature that depends neither on the product nor on the price."""
+def _log_price_ratio(rows: pd.DataFrame, products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """log(price paid / the product's training median), 0 where the product is unknown; and 1/0 for which."""
+    median = products["price_median"].reindex(rows["stockcode"].astype(str)).to_numpy()
+    log_ratio = np.log(rows["unit_price"].to_numpy(dtype=float) / median)  # NaN for products unknown to training
+    return np.nan_to_num(log_ratio), np.isfinite(log_ratio).astype(float)
+
+
+def context_features(
+    rows: pd.DataFrame, history: CustomerHistory, products: pd.DataFrame, fill_log_quantity: float
+) -> pd.DataFrame:
+    """Who buys, where and when: every feature that depends neither on the product nor on the price.
+
+    `customer_price_tier` is the mean log price ratio of the customer's other lines up to this invoice, its
+    own line left out (its price must not leak into a context feature), nothing later (no future leaks in).
+    It tells a tier customer, who pays less for everything, from a retail one from the first invoice on, so
+    that the lower price a wholesale customer paid is not read as a price effect (the generator's confounder)."""
     date = rows["invoice_date"]
     key = pd.MultiIndex.from_arrays([rows["customer_id"], date.dt.to_period("M")])
-    past = history.reindex(key).reset_index(drop=True)
+    past = history.monthly.reindex(key).reset_index(drop=True)
+    tiers = history.tiers.reindex(pd.MultiIndex.from_arrays([rows["customer_id"], date])).reset_index(drop=True)
+    own_ratio, own_priced = _log_price_ratio(rows, products)
+    others = tiers["priced"].fillna(0.0).to_numpy() - own_priced
+    tier_sum = tiers["sum_log_ratio"].fillna(0.0).to_numpy() - own_ratio
+    tier = np.divide(tier_sum, others, out=np.zeros(len(rows)), where=others > 0)
     is_guest = rows["customer_id"].isna().to_numpy()
     lines = past["customer_prev_log_lines"].fillna(0.0).to_numpy()
     month = date.dt.month.to_numpy()
@@ -148,7 +178,7 @@ def context_features(rows: pd.DataFrame, history: pd.DataFrame, fill_log_quantit
             "customer_prev_mean_log_quantity": past["customer_prev_mean_log_quantity"]
             .fillna(fill_log_quantity)
             .to_numpy(),
-            "customer_prev_log_price_ratio": past["customer_prev_log_price_ratio"].fillna(0.0).to_numpy(),
+            "customer_price_tier": tier,
             "month_sin": np.sin(2 * np.pi * month / 12),
             "month_cos": np.cos(2 * np.pi * month / 12),
             "hour": date.dt.hour.to_numpy().astype(float),
@@ -159,7 +189,7 @@ def context_features(rows: pd.DataFrame, history: pd.DataFrame, fill_log_quantit
 
 
 def build_features(
-    rows: pd.DataFrame, products: pd.DataFrame, history: pd.DataFrame, fill_log_quantity: float
+    rows: pd.DataFrame, products: pd.DataFrame, history: CustomerHistory, fill_log_quantity: float
 ) -> pd.DataFrame:
     """Model-ready rows: FEATURES, the target, and META columns. Rows of unknown products are dropped."""
     rows = rows[rows["stockcode"].isin(products.index)].reset_index(drop=True)
@@ -168,7 +198,7 @@ def build_features(
         [
             price_features(rows["unit_price"], product["price_median"], product["price_max"]),
             product_features(rows["stockcode"], products),
-            context_features(rows, history, fill_log_quantity),
+            context_features(rows, history, products, fill_log_quantity),
         ],
         axis=1,
     )

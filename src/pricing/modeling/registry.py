@@ -5,9 +5,9 @@ from __future__ import annotations
 
 def model_class(name: str):
     if name == "network":
-        from pricing.modeling.dfn import DFNRegressor
+        from pricing.modeling.dfn import DFNEnsemble
 
-        return DFNRegressor
+        return DFNEnsemble  # loads a single network's folder too
     from pricing.modeling.backups import ElasticNetModel, KernelSVRModel, LightGBMModel
 
     classes = {"lightgbm": LightGBMModel, "svr": KernelSVRModel, "elasticnet": ElasticNetModel}

@@ -18,9 +18,11 @@ from pricing.bundle import MODEL_PRIORITY, fingerprint, new_version, write_manif
 from pricing.data.features import FEATURES, META, TARGET
 from pricing.modeling import tuning
 from pricing.modeling.backups import ElasticNetModel, KernelSVRModel, LightGBMConfig, LightGBMModel, SVRConfig
-from pricing.modeling.dfn import DFNConfig, DFNRegressor
+from pricing.modeling.dfn import DFNConfig, DFNEnsemble
 from pricing.modeling.metrics import MedianQuantityBaseline, regression_metrics
 from pricing.preprocess import Preprocessor
+
+NETWORK_LOSS = "poisson"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class Profile:
     network_tune_s: float
     network_tune_epochs: int
     network_final_epochs: int
-    network_final_s: float
+    network_final_s: float  # for all members together
+    network_members: int  # networks averaged (DFNEnsemble): fewer swings in a product's recommended price
     backup_calls: int
     backup_tune_s: float  # per backup model
     folds: int
@@ -52,6 +55,7 @@ PROFILES = {
         network_tune_epochs=4,
         network_final_epochs=12,
         network_final_s=30,
+        network_members=2,
         backup_calls=5,
         backup_tune_s=10,
         folds=2,
@@ -66,7 +70,8 @@ PROFILES = {
         network_tune_s=240,
         network_tune_epochs=8,
         network_final_epochs=40,
-        network_final_s=240,
+        network_final_s=480,
+        network_members=3,
         backup_calls=12,
         backup_tune_s=50,
         folds=3,
@@ -81,7 +86,8 @@ PROFILES = {
         network_tune_s=1_500,
         network_tune_epochs=12,
         network_final_epochs=80,
-        network_final_s=900,
+        network_final_s=1_500,
+        network_members=5,
         backup_calls=30,
         backup_tune_s=240,
         folds=5,
@@ -143,7 +149,9 @@ def train(
 
     models: dict[str, object] = {}
     tuned: dict[str, dict] = {}
-    base = DFNConfig(max_epochs=profile.network_tune_epochs, seed=seed)
+    # Poisson deviance on the quantity: the network learns the mean quantity's price slope, which is what a
+    # revenue optimum needs (squared error on log1p learns E[log1p q], whose slope is flatter: prices too high)
+    base = DFNConfig(max_epochs=profile.network_tune_epochs, seed=seed, loss=NETWORK_LOSS)
     network_config, tuned["network"] = tuning.tune_network(
         X_tune,
         y_tune,
@@ -158,26 +166,28 @@ def train(
         seed=seed,
     )
     encodings = tuning.compare_encodings(network_config, X_tune, y_tune, X_tune_val, y_tune_val, n_products)
-    tuned["network"]["encodings_val_mse"] = encodings
+    tuned["network"]["encodings_val_loss"] = encodings
     network_config = replace(network_config, product_encoding=min(encodings, key=encodings.get))
     lap("tune network")
+    members = profile.network_members
     network_config = replace(
-        network_config, max_epochs=profile.network_final_epochs, time_limit_s=profile.network_final_s
+        network_config, max_epochs=profile.network_final_epochs, time_limit_s=profile.network_final_s / members
     )
-    with tqdm(total=network_config.max_epochs, desc="fit network", unit="epoch") as bar:
+    with tqdm(total=network_config.max_epochs * members, desc=f"fit {members} networks", unit="epoch") as bar:
 
         def show(epoch: int, val_loss: float) -> None:
             bar.update()
-            bar.set_postfix(val_mse=f"{val_loss:.4f}")
+            bar.set_postfix(val_loss=f"{val_loss:.4f}")
 
-        models["network"] = DFNRegressor(network_config, n_products=n_products).fit(
+        models["network"] = DFNEnsemble(network_config, n_products=n_products, members=members).fit(
             splits["train"].X, splits["train"].y, splits["val"].X, splits["val"].y, on_epoch=show
         )
     tuned["network"]["final"] = {
+        "members": members,
         "epochs": len(models["network"].history.val_loss),
         "best_epoch": models["network"].history.best_epoch,
         "stopped_early": models["network"].history.stopped_early,
-        "seconds": round(models["network"].history.seconds, 1),
+        "seconds": round(sum(m.history.seconds for m in models["network"].members), 1),
     }
     lap("fit network")
 
@@ -215,7 +225,7 @@ def train(
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "chart": str(chart),
         "rows": {name: len(f) for name, f in frames.items()},
-        "encodings_val_mse": tuned["network"]["encodings_val_mse"],
+        "encodings_val_loss": tuned["network"]["encodings_val_loss"],
     }
     (reports_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -301,7 +311,8 @@ def _params_of(model) -> dict:
 
 def model_card(version: str, profile: Profile, metrics: dict, entries: dict, frames: dict) -> str:
     rows = "\n".join(
-        f"| {name} | {m['mse_log']:.4f} | {m['rmsle']:.4f} | {m['mae']:.3f} |" for name, m in metrics.items()
+        f"| {name} | {m['mse_log']:.4f} | {m['rmsle']:.4f} | {m['mae']:.3f} | {m['poisson_deviance']:.3f} |"
+        for name, m in metrics.items()
     )
     params = "\n".join(f"- **{name}**: `{json.dumps(entry['params'])}`" for name, entry in entries.items())
     train = frames["train"]
@@ -318,11 +329,13 @@ Training window {train["invoice_date"].min():%Y-%m-%d} to {train["invoice_date"]
 ({len(frames["test"]):,} rows). Chronological split; product statistics from the training window only.
 
 ## Held-out metrics (lower is better)
-| model | MSE (log) | RMSLE | MAE (units) |
-|---|---|---|---|
+| model | MSE (log) | RMSLE | MAE (units) | Poisson deviance |
+|---|---|---|---|---|
 {rows}
 
-The baseline predicts each product's median quantity in the training window.
+The baseline predicts each product's median quantity in the training window. The network is trained for the
+mean quantity (Poisson deviance), the backups for log1p(quantity) (squared error): compare each on its own
+score. What matters for pricing is the recommended price: see `pricing evaluate`.
 
 ## Models
 {params}
@@ -342,9 +355,14 @@ def write_reports(bundle_dir: Path, reports_dir: Path, metrics: dict, version: s
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     names = list(metrics)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    labels = {"mse_log": "MSE on log1p(quantity)", "rmsle": "RMSLE", "mae": "MAE (units)"}
-    for ax, key in zip(axes, ("mse_log", "rmsle", "mae"), strict=True):
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+    labels = {
+        "mse_log": "MSE on log1p(quantity)",
+        "rmsle": "RMSLE",
+        "mae": "MAE (units)",
+        "poisson_deviance": "Poisson deviance (mean quantity)",
+    }
+    for ax, key in zip(axes, labels, strict=True):
         values = [metrics[n][key] for n in names]
         bars = ax.bar(names, values, color=["#2b6cb0" if n != "baseline" else "#a0aec0" for n in names])
         ax.bar_label(bars, fmt="%.3f", fontsize=8)
@@ -362,13 +380,15 @@ def summary_table(summary: dict) -> str:
     lines = [
         f"bundle {summary['version']} ({summary['profile']}) in {summary['bundle_dir']}",
         "",
-        "product encoding, validation MSE (log): "
-        + ", ".join(f"{name} {value:.4f}" for name, value in summary["encodings_val_mse"].items()),
+        "product encoding, validation loss: "
+        + ", ".join(f"{name} {value:.4f}" for name, value in summary["encodings_val_loss"].items()),
         "",
-        f"{'model':<11} {'MSE(log)':>9} {'RMSLE':>8} {'MAE':>8}",
+        f"{'model':<11} {'MSE(log)':>9} {'RMSLE':>8} {'MAE':>8} {'deviance':>9}",
     ]
     for name, m in summary["metrics"].items():
-        lines.append(f"{name:<11} {m['mse_log']:>9.4f} {m['rmsle']:>8.4f} {m['mae']:>8.3f}")
+        lines.append(
+            f"{name:<11} {m['mse_log']:>9.4f} {m['rmsle']:>8.4f} {m['mae']:>8.3f} {m['poisson_deviance']:>9.3f}"
+        )
     lines += [
         "",
         "stage timings (s): " + ", ".join(f"{k} {v}" for k, v in summary["timings_s"].items()),

@@ -96,28 +96,42 @@ def test_customer_history_only_looks_at_earlier_months(small_raw, products):
     history = F.customer_history(cleaned, products)
     known = cleaned[cleaned["customer_id"].notna()]
     first_month = known.groupby("customer_id")["invoice_date"].min().dt.to_period("M")
-    firsts = history.loc[list(zip(first_month.index, first_month, strict=True))]
+    firsts = history.monthly.loc[list(zip(first_month.index, first_month, strict=True))]
     assert (firsts["customer_prev_log_lines"] == 0).all()
     # a customer's second month sees exactly the lines of the months before it
     customer = known["customer_id"].value_counts().index[0]
     rows = known[known["customer_id"] == customer]
     months = sorted(rows["invoice_date"].dt.to_period("M").unique())
     earlier = rows[rows["invoice_date"].dt.to_period("M") < months[2]]
-    assert history.loc[(customer, months[2]), "customer_prev_log_lines"] == pytest.approx(np.log1p(len(earlier)))
-    known_products = earlier[earlier["stockcode"].isin(products.index)]
-    ratio = np.log(
-        known_products["unit_price"].to_numpy() / products.loc[known_products["stockcode"], "price_median"].to_numpy()
-    ).mean()
-    assert history.loc[(customer, months[2]), "customer_prev_log_price_ratio"] == pytest.approx(ratio)
+    assert history.monthly.loc[(customer, months[2]), "customer_prev_log_lines"] == pytest.approx(
+        np.log1p(len(earlier))
+    )
+
+
+def test_the_price_tier_reads_the_customers_other_lines_up_to_the_invoice_never_its_own(small_raw, products):
+    cleaned = load(small_raw / "online_retail.csv").frame
+    history = F.customer_history(cleaned, products)
+    known = cleaned[cleaned["customer_id"].notna() & cleaned["stockcode"].isin(products.index)]
+    customer = known["customer_id"].value_counts().index[0]
+    rows = known[known["customer_id"] == customer].sort_values("invoice_date", kind="stable")
+    invoice_time = rows["invoice_date"].drop_duplicates().iloc[3]
+    through = rows[rows["invoice_date"] <= invoice_time]
+    ratios = np.log(through["unit_price"].to_numpy() / products.loc[through["stockcode"], "price_median"].to_numpy())
+    own = np.flatnonzero(through["invoice_date"].to_numpy() == invoice_time)
+    assert len(own) > 1 and len(through) > len(own)
+
+    tiers = F.context_features(through.iloc[own], history, products, 0.0)["customer_price_tier"].to_numpy()
+
+    np.testing.assert_allclose(tiers, (ratios.sum() - ratios[own]) / (len(ratios) - 1))
 
 
 def test_the_price_paid_history_tells_tier_customers_from_retail_ones(small_raw, small_prepared, products):
     """The generator's confounder: wholesale customers pay a tier price. Their history shows it."""
     train = pd.read_parquet(small_prepared / "train.parquet")
     segments = pd.read_csv(small_raw / "ground_truth_customers.csv").set_index("customer_id")["segment"]
-    seen = train[train["customer_known"] == 1]
+    seen = train[train["customer_id"].notna()]  # first months included: the tier reads the month itself
     segment = seen["customer_id"].astype("Int64").map(segments)
-    by_segment = seen.groupby(segment.to_numpy())["customer_prev_log_price_ratio"].median()
+    by_segment = seen.groupby(segment.to_numpy())["customer_price_tier"].median()
     assert by_segment["wholesale"] < by_segment["retail"] - 0.08
 
 

@@ -11,7 +11,7 @@ from pricing.modeling.backups import (
     LightGBMModel,
     SVRConfig,
 )
-from pricing.modeling.dfn import DFNConfig, DFNRegressor, NonFiniteLoss
+from pricing.modeling.dfn import DFNConfig, DFNEnsemble, DFNRegressor, NonFiniteLoss
 
 N_PRODUCTS = 40
 
@@ -35,6 +35,7 @@ MODELS = {
     "network-embedding": lambda: small_network(),
     "network-binary": lambda: small_network(product_encoding="binary"),
     "network-onehot": lambda: small_network(product_encoding="onehot"),
+    "network-ensemble": lambda: DFNEnsemble(small_network().config, n_products=N_PRODUCTS, members=2),
     "lightgbm": lambda: LightGBMModel(LightGBMConfig(num_leaves=15, min_data_in_leaf=10)),
     "svr": lambda: KernelSVRModel(SVRConfig(gamma=0.05, C=3.0, components=200), n_products=N_PRODUCTS),
     "elasticnet": lambda: ElasticNetModel(n_products=N_PRODUCTS, alpha=1e-4),
@@ -172,3 +173,46 @@ def test_folding_batch_norm_for_inference_keeps_every_prediction(encoding, tmp_p
     loaded = DFNRegressor.load(tmp_path)  # loading folds
     assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.Dropout)) for m in loaded.network.hidden)
     assert np.allclose(loaded.predict(X), model.predict(X), atol=1e-4)
+
+
+def overdispersed_quantities(n: int, seed: int = 0):
+    """Quantities >= 1 with a known mean 1.5 + exp(1 + 0.8 x0) and a long tail, like real order lines."""
+    rng = np.random.default_rng(seed)
+    X, _ = toy_data(n, seed)
+    mean = 1.5 + np.exp(1.0 + 0.8 * X[:, 0])
+    quantity = 1 + rng.poisson(rng.gamma(0.5, (mean - 1) / 0.5))
+    return X, np.log1p(quantity), mean
+
+
+def test_the_poisson_network_predicts_the_mean_quantity_where_squared_log_error_falls_short():
+    X, y, _ = overdispersed_quantities(6_000)
+    X_test, _, mean = overdispersed_quantities(2_000, seed=1)
+    poisson = small_network(loss="poisson").fit(X, y)
+    squared = small_network().fit(X, y)
+    poisson_mean = np.expm1(poisson.predict(X_test)).mean()
+    squared_mean = np.expm1(squared.predict(X_test)).mean()
+    assert poisson_mean == pytest.approx(mean.mean(), rel=0.15)
+    assert squared_mean < 0.8 * mean.mean()  # E[log1p q] is not log1p E[q]: the mean is lost
+
+
+def test_an_unknown_loss_is_refused():
+    with pytest.raises(ValueError, match="loss"):
+        DFNConfig(loss="huber")
+
+
+def test_an_ensemble_averages_its_members_on_the_quantity_scale(tmp_path):
+    X, y = toy_data(1_500)
+    ensemble = DFNEnsemble(small_network(max_epochs=3).config, n_products=N_PRODUCTS, members=3).fit(X, y)
+    members = [np.expm1(m.predict(X[:100])) for m in ensemble.members]
+    assert not np.allclose(members[0], members[1])  # different seeds, different networks
+    np.testing.assert_allclose(np.expm1(ensemble.predict(X[:100])), np.mean(members, axis=0), rtol=1e-6)
+    ensemble.save(tmp_path)
+    assert len(DFNEnsemble.load(tmp_path).members) == 3
+
+
+def test_a_single_networks_folder_still_loads_through_the_ensemble_loader(tmp_path):
+    X, y = toy_data(500)
+    network = small_network(max_epochs=2).fit(X, y)
+    network.save(tmp_path)
+    # loading folds batch norm into the linear layers: the same function up to float rounding
+    np.testing.assert_allclose(DFNEnsemble.load(tmp_path).predict(X[:50]), network.predict(X[:50]), atol=1e-5)
