@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
@@ -24,6 +25,7 @@ from pricing.store import ArtifactStore, open_store
 
 log = logging.getLogger(__name__)
 MAX_PRICE = 1_000_000.0
+MIN_PRICE = 0.0001  # the curve reports prices to 4 decimals: a lower one would come back as a price of 0
 PRODUCTS_PAGE_MAX = 200
 KNOWN_PREDICT_PARAMS = ("unitprice_min", "unitprice_max", "num_price_bins", "num_samples", "country", "customerid")
 
@@ -42,10 +44,27 @@ class Service:
     predictor: Predictor | None
     load_error: str | None
     flight: SingleFlight
+    store: ArtifactStore | None = None
+    next_load: float = 0.0  # time.monotonic() after which a request may try the store again
+    _loading: threading.Lock = field(default_factory=threading.Lock)
 
     def require_predictor(self) -> Predictor:
-        if self.predictor is None:
+        predictor = self.current_predictor()
+        if predictor is None:
             raise ApiError(503, "no bundle is loaded; the service cannot price yet")
+        return predictor
+
+    def current_predictor(self) -> Predictor | None:
+        """The loaded predictor. Without one, one request at a time (at most every BUNDLE_RETRY_SECONDS)
+        tries the store again: a store down at start-up must not leave the process answering 503 until
+        someone restarts it (a Lambda container lives for hours). The others answer 503 meanwhile."""
+        if self.predictor is None and time.monotonic() >= self.next_load and self._loading.acquire(blocking=False):
+            try:
+                if self.predictor is None:
+                    self.predictor, self.load_error = load_predictor(self.settings, self.store)
+            finally:
+                self.next_load = time.monotonic() + self.settings.bundle_retry_seconds
+                self._loading.release()
         return self.predictor
 
 
@@ -70,9 +89,12 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False
+    # '//' in a path is a 404 like any unknown path, not werkzeug's HTML redirect built from the Host header
+    app.url_map.merge_slashes = False
     predictor, load_error = load_predictor(settings, store)
     cache = cache or make_cache(settings.redis_url, settings.redis_cluster, settings.cache_timeout_seconds)
-    app.extensions["pricing"] = Service(settings, cache, predictor, load_error, SingleFlight())
+    retry_at = time.monotonic() + settings.bundle_retry_seconds
+    app.extensions["pricing"] = Service(settings, cache, predictor, load_error, SingleFlight(), store, retry_at)
     if settings.cors_origins:
         from flask_cors import CORS
 
@@ -143,6 +165,8 @@ def _number(name: str, default: float) -> float:
         raise ApiError(400, f"{name}: must be finite")
     if value <= 0:
         raise ApiError(400, f"{name}: must be a positive price")
+    if value < MIN_PRICE:
+        raise ApiError(400, f"{name}: must be at least {MIN_PRICE:g} (prices are reported to 4 decimals)")
     if value > MAX_PRICE:
         raise ApiError(400, f"{name}: must be at most {MAX_PRICE:g}")
     return value
@@ -167,8 +191,9 @@ def predict_params(predictor: Predictor, settings: Settings, stockcode: str) -> 
         default_low, default_high = predictor.default_range(stockcode)
     except UnknownStockcode:
         raise ApiError(404, f"unknown stockcode {stockcode[:40]!r}") from None
-    low = _number("unitprice_min", default_low)
-    high = _number("unitprice_max", default_high)
+    # rounded before they are compared: the cache key and the sweep use the rounded values
+    low = round(_number("unitprice_min", default_low), 6)
+    high = round(_number("unitprice_max", default_high), 6)
     if low >= high:
         raise ApiError(400, f"unitprice_min ({low:g}) must be below unitprice_max ({high:g})")
     country = _single("country")
@@ -180,8 +205,8 @@ def predict_params(predictor: Predictor, settings: Settings, stockcode: str) -> 
         except (ValueError, OverflowError):
             raise ApiError(400, f"customerid: not an integer: {customer_text[:40]!r}") from None
     return {
-        "unitprice_min": round(low, 6),
-        "unitprice_max": round(high, 6),
+        "unitprice_min": low,
+        "unitprice_max": high,
         "num_price_bins": _integer("num_price_bins", settings.default_price_bins, 2, settings.max_price_bins),
         "num_samples": _integer("num_samples", settings.default_samples, 1, settings.max_samples),
         "country": country,
@@ -290,7 +315,7 @@ def products() -> Response:
 @routes.get("/health")
 def health() -> Response:
     svc = service()
-    predictor = svc.predictor
+    predictor = svc.current_predictor()
     usable = predictor is not None and bool(predictor.models)
     body = {
         "status": "ok" if usable and not predictor.skipped else ("degraded" if usable else "unavailable"),

@@ -88,7 +88,9 @@ class RedisCache:
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._backoff = 0.0
+        self._failed_at = 0.0
         self.last_error: str | None = None
+        self.last_error_type: str | None = None
 
     @property
     def client(self):
@@ -107,24 +109,36 @@ class RedisCache:
             self._client = factory.from_url(self.url, **options)
         return self._client
 
+    @property
+    def backoff_seconds(self) -> float:
+        """How long Redis is skipped after the latest failure (0: in use)."""
+        return self._backoff
+
     def _call(self, operation, *args):
         if time.monotonic() < self._down_until:
             raise CacheUnavailable(f"redis skipped after a failure: {self.last_error}")
+        began = time.monotonic()
         try:
             result = operation(*args)
         except Exception as exc:  # any redis or socket error: degrade, never fail the request
-            self._failed(exc)
+            self._failed(exc, began)
             raise CacheUnavailable(str(exc)) from exc
         if self._backoff:
             log.info("redis is back")
         self._backoff = 0.0
         return result
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: Exception, began: float) -> None:
         with self._lock:
-            self._backoff = min(self.backoff_cap, self._backoff * 2 if self._backoff else 0.5)
-            self._down_until = time.monotonic() + self._backoff
+            # Calls already in flight when a failure was counted are the same outage, not new evidence: under
+            # load, eight threads timing out together would otherwise double the back-off eight times (0.5 s
+            # to the 30 s cap at once) and keep a Redis that was slow for a moment out of use for 30 s.
+            if began >= self._failed_at:
+                self._backoff = min(self.backoff_cap, self._backoff * 2 if self._backoff else 0.5)
+                self._failed_at = time.monotonic()
+                self._down_until = self._failed_at + self._backoff
             self.last_error = f"{type(exc).__name__}: {exc}"
+            self.last_error_type = type(exc).__name__
             if self.cluster:
                 self._client = None  # a cluster client re-discovers its nodes on the next try
         log.warning("redis unavailable (%s); bypassing it for %.1f s", self.last_error, self._backoff)
@@ -161,7 +175,8 @@ class RedisCache:
             self._call(lambda: self.client.ping())
             state["available"] = True
         except CacheUnavailable:
-            state.update(available=False, error=self.last_error)
+            # the type only: the message names Redis's host and port, which /health must not show (the log has it)
+            state.update(available=False, error=self.last_error_type)
         return state
 
 

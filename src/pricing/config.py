@@ -29,6 +29,7 @@ class Settings:
     max_samples: int = 5000
     torch_threads: int | None = None  # None: the CPUs this process may use
     log_level: str = "INFO"
+    bundle_retry_seconds: float = 10.0  # with no bundle loaded, how often a request may try the store again
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -41,6 +42,8 @@ class Settings:
             raise SettingsError("the default number of price bins must be within 1..MAX_PRICE_BINS")
         if not 1 <= self.default_samples <= self.max_samples:
             raise SettingsError("the default number of samples must be within 1..MAX_SAMPLES")
+        if self.bundle_retry_seconds <= 0:
+            raise SettingsError("BUNDLE_RETRY_SECONDS must be positive")
         if self.env == "production":
             if "*" in self.cors_origins:
                 raise SettingsError("CORS_ORIGINS may not be '*' in production: list the dashboard's origins")
@@ -70,6 +73,7 @@ class Settings:
                 max_samples=int(get("MAX_SAMPLES", "5000")),
                 torch_threads=int(get("TORCH_THREADS")) if get("TORCH_THREADS") else None,
                 log_level=get("LOG_LEVEL", "INFO").upper(),
+                bundle_retry_seconds=float(get("BUNDLE_RETRY_SECONDS", "10")),
             )
         except ValueError as exc:
             if isinstance(exc, SettingsError):

@@ -19,7 +19,7 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 @cache
 def spec() -> dict:
-    price = {"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000}
+    price = {"type": "number", "minimum": 0.0001, "maximum": 1_000_000}
     return {
         "openapi": "3.0.3",
         "info": {
