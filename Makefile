@@ -15,6 +15,7 @@ DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f) $(addprefix $(DASHBO
 .PHONY: help install system-deps run data prepare bundle bench evaluate test lint format lock clean
 
 .PHONY: dashboard
+.PHONY: reliability
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +71,9 @@ bench: bundle ## serving benchmarks on the local bundle -> reports/bench.json
 
 evaluate: bundle ## recommended prices against the true optimum -> reports/pricing_quality.json (+ PNGs)
 	$(BIN)/pricing evaluate --store $(STORE) --truth data/raw/ground_truth.csv --out reports/pricing_quality.json
+
+reliability: bundle system-deps ## load, faults, fuzzing and security on the real server -> reports/reliability.json
+	$(BIN)/pricing reliability --store $(STORE) --out reports/reliability.json
 
 test: $(STAMP) system-deps dashboard ## set up, then run the whole test suite (Vitest, then pytest)
 	cd $(DASHBOARD) && npm test

@@ -169,6 +169,26 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reliability(args: argparse.Namespace) -> int:
+    import shlex
+    from dataclasses import replace
+
+    from pricing.reliability.faults import FULL, SHORT
+    from pricing.reliability.runner import run, write_report
+
+    overrides = {"load_seconds": args.seconds, "clients": args.clients, "fuzz_cases": args.fuzz_cases}
+    profile = replace(FULL if args.form == "full" else SHORT, **{k: v for k, v in overrides.items() if v})
+    report = run(args.store, profile, seed=args.seed, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    report["command"] = shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    write_report(report, args.out)
+    print(json.dumps(report["summary"], indent=2))
+    print(f"report: {args.out}")
+    if not report["summary"]["passed"]:
+        print(f"pricing reliability: failed: see {args.out}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pricing", description="Revenue-maximising price recommendations.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -256,6 +276,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bat.add_argument("--out", type=Path, default=Path("reports/batch.json"), help="JSON report; the CSV goes beside it")
     bat.set_defaults(func=cmd_batch)
+
+    rel = commands.add_parser("reliability", help="load, faults, fuzzing and security checks on the real server")
+    rel.add_argument("--store", default=str(LOCAL_STORE), help="bundle store (default: %(default)s)")
+    rel.add_argument("--out", type=Path, default=Path("reports/reliability.json"), help="JSON report")
+    rel.add_argument(
+        "--form", choices=["full", "short"], default="full", help="full: 60 s of load, 5000 fuzz cases; short: seconds"
+    )
+    rel.add_argument("--seconds", type=_positive_int, help="seconds of load (default: the form's)")
+    rel.add_argument("--clients", type=_positive_int, help="concurrent clients (default: the form's, 16)")
+    rel.add_argument("--fuzz-cases", type=_positive_int, help="generated requests (default: the form's)")
+    rel.add_argument("--seed", type=int, default=0, help="seed of the load mix and the fuzzer")
+    rel.set_defaults(func=cmd_reliability)
     return parser
 
 
