@@ -39,4 +39,14 @@ def quick_bundle(small_prepared, tmp_path_factory) -> Path:
     return out / "bundle"
 
 
+@pytest.fixture(scope="module")
+def store(quick_bundle, tmp_path_factory):
+    """The quick bundle published to a local store of the test module's own (modules may add versions)."""
+    from pricing.store import LocalStore
+
+    local = LocalStore(tmp_path_factory.mktemp("store"))
+    local.publish(quick_bundle)
+    return local
+
+
 from tests.servers import moto_endpoint, redis_cluster, redis_server, s3_env  # noqa: E402,F401  (fixtures)

@@ -97,30 +97,8 @@ export function App() {
             </p>
           )}
           <form className="sweep" onSubmit={submit} aria-label="Price sweep">
-            <label>
-              Lowest price
-              <input
-                type="number"
-                inputMode="decimal"
-                min="0"
-                step="any"
-                required
-                value={low}
-                onChange={(e) => setLow(e.target.value)}
-              />
-            </label>
-            <label>
-              Highest price
-              <input
-                type="number"
-                inputMode="decimal"
-                min="0"
-                step="any"
-                required
-                value={high}
-                onChange={(e) => setHigh(e.target.value)}
-              />
-            </label>
+            <PriceInput label="Lowest price" value={low} onChange={setLow} />
+            <PriceInput label="Highest price" value={high} onChange={setHigh} />
             <label>
               Price bins
               <input
@@ -205,5 +183,22 @@ function Result({ result, history }: { result: Recommendation; history: Product 
         </span>
       </p>
     </>
+  );
+}
+
+function PriceInput({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <label>
+      {label}
+      <input
+        type="number"
+        inputMode="decimal"
+        min="0"
+        step="any"
+        required
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </label>
   );
 }

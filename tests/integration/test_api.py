@@ -23,13 +23,6 @@ CONTRACT = [
 
 
 @pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
-
-
-@pytest.fixture(scope="module")
 def app(store):
     return create_app(Settings(env="test", artifact_store=str(store.root), cors_origins=("http://dash.example",)))
 

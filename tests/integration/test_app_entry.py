@@ -6,18 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from pricing.store import LocalStore
-
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
 
 
 def run_in_app_process(store, code: str, prelude: str = "") -> dict:

@@ -13,18 +13,10 @@ from pricing import batch, events
 from pricing.api import create_app
 from pricing.cli import main
 from pricing.config import Settings
-from pricing.store import LocalStore
 from tests.integration.test_events_http import json_logging, json_logs, lambda_context  # noqa: F401  (fixtures)
 from tests.servers import make_bucket
 
 pytestmark = pytest.mark.usefixtures("json_logging")
-
-
-@pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
 
 
 @pytest.fixture(scope="module")

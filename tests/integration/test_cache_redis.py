@@ -1,22 +1,13 @@
 import threading
 import time
 
-import pytest
 import redis
 
 from pricing.api import create_app
 from pricing.cache import PREFIX, RedisCache, cache_key
 from pricing.config import Settings
-from pricing.store import LocalStore
 from tests.integration.test_store import second_version
 from tests.servers import RedisServer
-
-
-@pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
 
 
 def app_with(store_root, cache):

@@ -8,14 +8,6 @@ import pytest
 
 from pricing.data.generate import load_ground_truth
 from pricing.evaluate import _score, evaluate, true_revenue, write_outputs
-from pricing.store import LocalStore
-
-
-@pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
 
 
 def contexts_for_truth(n: int = 50) -> pd.DataFrame:

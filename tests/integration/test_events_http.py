@@ -15,7 +15,6 @@ from flask import Flask, Response, request
 from pricing import apigateway, events
 from pricing.api import create_app
 from pricing.config import Settings
-from pricing.store import LocalStore
 
 DASHBOARD = "https://dash.example"
 
@@ -159,13 +158,6 @@ def lambda_context(request_id: str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd") -> 
 
 
 # ---- the app and its handler ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
-
-
 @pytest.fixture(scope="module")
 def app(store):
     return create_app(Settings(env="test", artifact_store=str(store.root), cors_origins=(DASHBOARD,)))

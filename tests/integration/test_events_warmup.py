@@ -10,7 +10,6 @@ from pricing import events
 from pricing.api import create_app
 from pricing.cache import PREFIX
 from pricing.config import Settings
-from pricing.store import LocalStore
 from pricing.warmup import WarmupFailed
 from tests.integration.test_events_http import json_logging, lambda_context, rest_v1_event  # noqa: F401  (a fixture)
 from tests.servers import free_port
@@ -34,13 +33,6 @@ def scheduled_event() -> dict:
         "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c",
         "resources": ["arn:aws:events:us-east-2:123456789012:rule/pricing-warmup"],
     }
-
-
-@pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from pricing.bundle import open_bundle
-from pricing.store import LocalStore
 from tests.integration.test_events_http import function_url_event, rest_v1_event
 
 ROOT = Path(__file__).parents[2]
@@ -120,13 +119,6 @@ class RuntimeApi:
                 self._reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
 
         return Handler
-
-
-@pytest.fixture(scope="module")
-def store(quick_bundle, tmp_path_factory):
-    local = LocalStore(tmp_path_factory.mktemp("store"))
-    local.publish(quick_bundle)
-    return local
 
 
 @pytest.fixture
