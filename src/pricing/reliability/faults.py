@@ -23,7 +23,7 @@ from pricing.reliability.load import (
     predict_path,
     summarize,
 )
-from pricing.reliability.processes import ApiServer, DelayProxy, MotoS3, RedisProcess, free_port
+from pricing.reliability.processes import ApiServer, MotoS3, ProxyProcess, RedisProcess, free_port
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Target:
 
     api: ApiServer
     redis: RedisProcess
-    proxy: DelayProxy
+    proxy: ProxyProcess
     catalogue: list[str]
     hot: list[str]
     cache_timeout_seconds: float
@@ -129,11 +129,12 @@ def redis_slow(target: Target, profile: Profile, seed: int) -> dict:
     cache timeout instead of waiting for Redis, then use it again once it is fast."""
     run = LoadRun(target.api.port, target.plan(profile), profile.clients, seed).start()
     time.sleep(profile.steady_seconds)
+    target.proxy.slow(True)
+    time.sleep(0.1)  # the proxy acts on the signal within this; the window starts late rather than early
     slow_from = run.now()
-    target.proxy.delay = profile.redis_delay_seconds
     time.sleep(profile.fault_seconds)
-    target.proxy.delay = 0.0
     slow_until = run.now()
+    target.proxy.slow(False)
     back = run.wait_for(lambda outs: _first_hit_after(outs, slow_until) is not None, profile.recovery_timeout)
     time.sleep(profile.steady_seconds)
     outcomes = run.stop()
@@ -141,15 +142,19 @@ def redis_slow(target: Target, profile: Profile, seed: int) -> dict:
     # wholly inside the slow window: every Redis call these made met the delay (a request sent late in the
     # window may be served after it, from a fast Redis, so start times alone would mislead)
     during = [o for o in _started_between(outcomes, slow_from, slow_until) if o.started + o.seconds <= slow_until]
-    # Redis is slow only in the window, so the longest wait of the whole run is the one the bound is about
+    # Redis is slow only in the window, so the longest waits of the whole run are the ones the bound is about:
+    # a cache read (Server-Timing cache) is one Redis call; outside the sweep, a request makes at most two
+    # (read, then write after a miss), plus its own parsing and any wait for the GIL
     waits = [w for o in outcomes if (w := _outside_sweep_ms(o)) is not None]
+    reads = [o.timing["cache"] for o in outcomes if "cache" in o.timing]
     summary = summarize(outcomes, run.now())
     timeout_ms = target.cache_timeout_seconds * 1000
     max_wait = round(max(waits), 2) if waits else None
+    max_read = round(max(reads), 2) if reads else None
     return {
         "survived": summary["errors"] == 0 and back and any(o.cache == "BYPASS" for o in during),
         **{k: summary[k] for k in ("requests", "errors", "error_examples")},
-        "redis_delay_ms": profile.redis_delay_seconds * 1000,
+        "redis_delay_ms": target.proxy.delay * 1000,
         "cache_timeout_ms": timeout_ms,
         "slow_s": round(slow_until - slow_from, 2),
         "during_slow": {
@@ -157,10 +162,13 @@ def redis_slow(target: Target, profile: Profile, seed: int) -> dict:
             "x_cache": dict(Counter(o.cache for o in during)),
             "latency_ms": percentiles([o.seconds for o in during]),
         },
+        "max_cache_read_ms": max_read,
         "max_server_wait_outside_sweep_ms": max_wait,
         "before_slow_latency_ms": percentiles([o.seconds for o in before]),
-        # the bound: no request waited for Redis longer than the timeout (+100 ms for a busy machine)
-        "wait_within_timeout": max_wait is not None and max_wait <= timeout_ms + 100,
+        # the bound, judged with 100 ms of slack for a busy machine: no Redis read outlived the timeout, and
+        # no request waited outside its sweep longer than its two possible Redis calls
+        "read_within_timeout": max_read is not None and max_read <= timeout_ms + 100,
+        "wait_within_two_timeouts": max_wait is not None and max_wait <= 2 * timeout_ms + 100,
         "waited_for_slow_redis": max_wait is not None and max_wait >= profile.redis_delay_seconds * 1000,
         "cache_used_again": back,
         "first_hit_after_recovery_s": _first_hit_after(outcomes, slow_until),

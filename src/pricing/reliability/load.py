@@ -200,9 +200,15 @@ def summarize(outcomes: list[Outcome], seconds: float) -> dict:
     errors = [o for o in outcomes if not o.ok]
     by_cache = {}
     for state in ("HIT", "MISS", "BYPASS"):
-        chosen = [o.seconds for o in outcomes if o.cache == state]
+        chosen = [o for o in outcomes if o.cache == state]
         if chosen:
-            by_cache[state] = {"requests": len(chosen), "latency_ms": percentiles(chosen)}
+            # the server's own time (Server-Timing total) beside the client's: the gap is queueing
+            server = [o.timing["total"] / 1000 for o in chosen if "total" in o.timing]
+            by_cache[state] = {
+                "requests": len(chosen),
+                "latency_ms": percentiles([o.seconds for o in chosen]),
+                "server_ms": percentiles(server),
+            }
     return {
         "requests": len(outcomes),
         "errors": len(errors),

@@ -145,18 +145,14 @@ class DelayProxy:
     """A TCP proxy on loopback that holds every chunk `delay` seconds before passing it on: a slow Redis, or a
     slow network to it, at the turn of a setting. With the target down, it accepts and closes at once."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, port: int = 0) -> None:
         self.target_port = target_port
         self.delay = 0.0
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self.port = self._listener.getsockname()[1]
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> DelayProxy:
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
@@ -205,3 +201,45 @@ class DelayProxy:
             sockets = list(self._sockets)
         for sock in sockets:
             self._close(sock)
+
+
+class ProxyProcess:
+    """DelayProxy in a process of its own, so that its latency does not depend on the load clients' share
+    of this process's GIL: SIGUSR1 makes it slow (`delay` seconds a chunk), SIGUSR2 fast again."""
+
+    def __init__(self, target_port: int, delay: float) -> None:
+        self.target_port = target_port
+        self.delay = delay
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> ProxyProcess:
+        command = [sys.executable, "-m", "pricing.reliability.processes", str(self.port), str(self.target_port)]
+        self.process = subprocess.Popen([*command, str(self.delay)])
+        wait_for_port(self.port, 30, self.process)
+        return self
+
+    def slow(self, on: bool) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGUSR1 if on else signal.SIGUSR2)
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.process = None
+
+
+def _serve_proxy(port: int, target_port: int, delay: float) -> None:
+    proxy = DelayProxy(target_port, port).start()
+    signal.signal(signal.SIGUSR1, lambda *_: setattr(proxy, "delay", delay))
+    signal.signal(signal.SIGUSR2, lambda *_: setattr(proxy, "delay", 0.0))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
+
+
+if __name__ == "__main__":
+    _serve_proxy(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]))

@@ -15,7 +15,7 @@ from pricing.reliability import faults, security
 from pricing.reliability.faults import Profile, Target, get_json
 from pricing.reliability.fuzz import run_fuzz
 from pricing.reliability.load import Connection, LoadRun, summarize
-from pricing.reliability.processes import ApiServer, DelayProxy, RedisProcess
+from pricing.reliability.processes import ApiServer, ProxyProcess, RedisProcess
 
 
 class CannotStart(ValueError):
@@ -46,7 +46,7 @@ def warm(port: int, codes: list[str]) -> None:
 
 def start_target(store: str, workdir: Path, profile: Profile) -> Target:
     redis = RedisProcess(workdir).start()
-    proxy = DelayProxy(redis.port).start()
+    proxy = ProxyProcess(redis.port, profile.redis_delay_seconds).start()
     env = {
         "REDIS_URL": proxy.url,
         "CACHE_TIMEOUT_SECONDS": str(CACHE_TIMEOUT_SECONDS),
@@ -140,6 +140,7 @@ def run(store: str, profile: Profile, seed: int = 0, progress=print) -> dict:
         "refused_by_checksum": checksum["refused_by_checksum"],
         "deserialised": checksum["deserialised"],
     }
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["summary"] = summary(report)
     report["wall_s"] = round(time.perf_counter() - started, 1)
     return report
