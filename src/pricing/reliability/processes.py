@@ -52,8 +52,10 @@ class ApiServer:
         self.store = store
         self.port = free_port()
         self.log_path = Path(workdir) / f"{name}.log"
-        # the child sees only what is asked for here: no REDIS_URL, AWS_* or .env from the caller's shell
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "AWS_", "ARTIFACT_", "CORS_"))}
+        # the child's settings are only what is asked for here: none from the caller's shell, and ENV=test
+        # keeps a local .env out too; what the run expects (bounds, timeouts) are then the defaults
+        settings = ("REDIS_", "AWS_", "ARTIFACT_", "CORS_", "CACHE_", "MAX_", "BUNDLE_")
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(settings)}
         self.env = {**inherited, "ENV": "test", **env}
         self.process: subprocess.Popen | None = None
         self.start_seconds: float | None = None

@@ -55,10 +55,11 @@ def start_target(store: str, workdir: Path, profile: Profile) -> Target:
     api = ApiServer(store, workdir, env, name="main")
     try:
         api.start()
-        status, _, body = get_json(api.port, "/health")
+        status, _, _ = get_json(api.port, "/health")
         if status != 200:
-            reason = json.loads(body).get("reason")
-            raise CannotStart(f"the server cannot serve the bundle in {store}: {reason}; its log: {api.log_path}")
+            # the log's own words: its folder is removed when the run ends
+            said = next((line for line in reversed(api.log().splitlines()) if " ERROR " in line), "")
+            raise CannotStart(f"the server cannot serve the bundle in {store}: {said.partition(' ERROR ')[2]}")
         codes = catalogue(api.port)
     except Exception:
         api.stop()
