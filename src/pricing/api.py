@@ -158,17 +158,25 @@ def _number(name: str, default: float) -> float:
     if text is None:
         return default
     try:
+        return parse_price(name, text)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def parse_price(name: str, text: str) -> float:
+    """A price parameter's value, or ValueError with a message naming it (the API and the batch job share it)."""
+    try:
         value = float(text)
     except ValueError:
-        raise ApiError(400, f"{name}: not a number: {text[:40]!r}") from None
+        raise ValueError(f"{name}: not a number: {text[:40]!r}") from None
     if not math.isfinite(value):
-        raise ApiError(400, f"{name}: must be finite")
+        raise ValueError(f"{name}: must be finite")
     if value <= 0:
-        raise ApiError(400, f"{name}: must be a positive price")
+        raise ValueError(f"{name}: must be a positive price")
     if value < MIN_PRICE:
-        raise ApiError(400, f"{name}: must be at least {MIN_PRICE:g} (prices are reported to 4 decimals)")
+        raise ValueError(f"{name}: must be at least {MIN_PRICE:g} (prices are reported to 4 decimals)")
     if value > MAX_PRICE:
-        raise ApiError(400, f"{name}: must be at most {MAX_PRICE:g}")
+        raise ValueError(f"{name}: must be at most {MAX_PRICE:g}")
     return value
 
 

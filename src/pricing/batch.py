@@ -16,12 +16,11 @@ import csv
 import io
 import json
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pricing.api import MAX_PRICE
+from pricing.api import parse_price
 from pricing.config import Settings
 from pricing.predictor import NoContexts, NoUsableModel, Predictor, UnknownStockcode
 
@@ -156,14 +155,9 @@ def _price(row: dict, name: str, default: float) -> float:
     if text is None:
         return default
     try:
-        value = float(text)
-    except ValueError:
-        raise RowError(f"{name}: not a number: {text[:40]!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise RowError(f"{name}: must be a positive, finite price")
-    if value > MAX_PRICE:
-        raise RowError(f"{name}: must be at most {MAX_PRICE:g}")
-    return value
+        return parse_price(name, text)
+    except ValueError as exc:
+        raise RowError(str(exc)) from None
 
 
 def _count(row: dict, name: str, default: int, low: int, high: int) -> int:

@@ -51,6 +51,7 @@ def upload_csv(products) -> bytes:
         f"{third},,,,,one field too many",  # line 9: more fields than the header
         f"{first},,,,default range again",  # line 10: ok (the same request as line 2, priced once)
         "=HYPERLINK(1),,,,",  # line 11: unknown, and must not become a spreadsheet formula
+        f"{third},0.00000001,,,",  # line 12: a price the curve would report as 0
     ]
     return ("\n".join(lines) + "\n").encode()
 
@@ -63,6 +64,7 @@ EXPECTED_ERRORS = {
     8: "num_price_bins: must be within 2..500, got 1",
     9: "6 fields where the header has 5",
     11: "unknown stockcode '=HYPERLINK(1)'",
+    12: "unitprice_min: must be at least 0.0001 (prices are reported to 4 decimals)",
 }
 
 
@@ -101,7 +103,7 @@ def s3_event(bucket: str, key: str, event_name: str = "ObjectCreated:Put") -> di
 
 def check_results(results: list[dict], products) -> None:
     by_line = {r["line"]: r for r in results}
-    assert sorted(by_line) == list(range(2, 12))
+    assert sorted(by_line) == list(range(2, 13))
     assert {line: r["error"] for line, r in by_line.items() if r["status"] == "error"} == EXPECTED_ERRORS
     ok = [r for r in results if r["status"] == "ok"]
     assert [r["line"] for r in ok] == [2, 3, 10]
@@ -121,7 +123,7 @@ def test_an_uploaded_csv_is_priced_into_batch_out_as_json_and_csv(handler, produ
     result = handler(s3_event(bucket, "batch/in/weekly prices.csv"), lambda_context("req-batch"))
 
     (summary,) = result["batch"]
-    assert (summary["rows"], summary["rows_ok"], summary["rows_failed"]) == (10, 3, 7)
+    assert (summary["rows"], summary["rows_ok"], summary["rows_failed"]) == (11, 3, 8)
     report = json.loads(client.get_object(Bucket=bucket, Key="batch/out/weekly prices.json")["Body"].read())
     assert report["source"] == f"s3://{bucket}/batch/in/weekly prices.csv"
     assert report["ignored_columns"] == ["note"]
@@ -129,12 +131,12 @@ def test_an_uploaded_csv_is_priced_into_batch_out_as_json_and_csv(handler, produ
     table = client.get_object(Bucket=bucket, Key="batch/out/weekly prices.csv")
     assert table["ContentType"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(table["Body"].read().decode())))
-    assert [int(r["line"]) for r in rows] == list(range(2, 12))
+    assert [int(r["line"]) for r in rows] == list(range(2, 13))
     assert [r["status"] for r in rows].count("ok") == 3
-    assert rows[-1]["stockcode"] == "'=HYPERLINK(1)"  # inert text in a spreadsheet
+    assert rows[-2]["stockcode"] == "'=HYPERLINK(1)"  # inert text in a spreadsheet
     assert any(line.get("function_request_id") == "req-batch" for line in json_logs())
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
-    assert emf[-1]["BatchRows"] == [10.0] and emf[-1]["BatchRowsFailed"] == [7.0]
+    assert emf[-1]["BatchRows"] == [11.0] and emf[-1]["BatchRowsFailed"] == [8.0]
 
 
 def test_a_file_that_is_not_a_batch_table_gets_a_report_saying_why_and_the_invocation_succeeds(handler):
@@ -195,9 +197,9 @@ def test_the_cli_runs_the_same_job_on_local_files(store, products, tmp_path, cap
     elapsed = time.perf_counter() - started
     report = json.loads(out.read_text())
     check_results(report["results"], products)
-    assert len(list(csv.DictReader(out.with_suffix(".csv").open()))) == 10
-    assert "priced 3 of 10 rows (7 reported as errors)" in capsys.readouterr().out
-    print(f"\n[measure] pricing batch, 10 rows incl. bundle load: {elapsed:.2f} s")
+    assert len(list(csv.DictReader(out.with_suffix(".csv").open()))) == 11
+    assert "priced 3 of 11 rows (8 reported as errors)" in capsys.readouterr().out
+    print(f"\n[measure] pricing batch, 11 rows incl. bundle load: {elapsed:.2f} s")
 
 
 def test_the_cli_refuses_an_unreadable_file_with_one_line(store, tmp_path, capsys):
