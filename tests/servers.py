@@ -7,11 +7,7 @@ import time
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from pricing.reliability.processes import free_port, stop_process, wait_for_port
 
 
 def free_cluster_port() -> int:
@@ -30,16 +26,6 @@ def free_cluster_port() -> int:
     raise RuntimeError("no free port pair for a redis cluster node")
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """moto's S3 over real HTTP on loopback: boto3 makes real calls, nothing leaves the machine."""
@@ -53,8 +39,7 @@ def moto_endpoint():
         wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_process(server)
 
 
 @pytest.fixture
@@ -116,10 +101,8 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+        stop_process(self.process)
+        self.process = None
 
     def cli(self, *args: str) -> str:
         follow = ["-c"] if self.cluster else []  # follow MOVED redirects to the slot's node

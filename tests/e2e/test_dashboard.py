@@ -5,8 +5,6 @@ reports/dashboard.png (a product's history range) and reports/dashboard-range.pn
 import json
 import os
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,8 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from pricing.store import LocalStore
-from tests.servers import free_port, wait_for_port
+from pricing.reliability.processes import ApiServer
 
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "dashboard" / "dist"
@@ -43,29 +40,13 @@ def api(url: str):
 
 
 @pytest.fixture(scope="module")
-def server(quick_bundle, tmp_path_factory):
+def server(store, tmp_path_factory):
     if not (DIST / "index.html").is_file():
         pytest.fail("dashboard/dist is missing: build it with `make dashboard`")
-    store = LocalStore(tmp_path_factory.mktemp("store"))
-    store.publish(quick_bundle)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CORS_ORIGINS")}
-    env["ENV"] = "test"  # same origin, in-process cache: what `make run` serves
-    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pricing", "serve", "--store", str(store.root), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-    )
-    try:
-        wait_for_port(port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+    # same origin, in-process cache: what `make run` serves (ApiServer takes no REDIS_ or CORS_ from the shell)
+    api = ApiServer(str(store.root), tmp_path_factory.mktemp("server"), {}).start(timeout=60)
+    yield api.url
+    api.stop()
 
 
 @pytest.fixture(scope="module")

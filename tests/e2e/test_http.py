@@ -1,16 +1,12 @@
 """The real server over loopback HTTP: `pricing serve` (waitress) in a subprocess, with a real redis-server."""
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
-from pricing.store import LocalStore
-from tests.servers import free_port, wait_for_port
+from pricing.reliability.processes import ApiServer
 
 
 def get(url: str):
@@ -22,24 +18,11 @@ def get(url: str):
 
 
 @pytest.fixture(scope="module")
-def server(quick_bundle, redis_server, tmp_path_factory):
-    store = LocalStore(tmp_path_factory.mktemp("store"))
-    store.publish(quick_bundle)
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_server.url, "ENV": "test", "CORS_ORIGINS": "http://localhost:5173"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pricing", "serve", "--store", str(store.root), "--port", str(port), "--cache-clear"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for_port(port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def server(store, redis_server, tmp_path_factory):
+    env = {"REDIS_URL": redis_server.url, "CORS_ORIGINS": "http://localhost:5173"}
+    api = ApiServer(str(store.root), tmp_path_factory.mktemp("server"), env).start(timeout=60)
+    yield api.url
+    api.stop()
 
 
 def test_the_price_curve_over_http_follows_the_contract_and_caches(server):

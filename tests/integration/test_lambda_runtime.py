@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pricing.bundle import open_bundle
+from pricing.reliability.processes import stop_process
 from tests.integration.test_events_http import function_url_event, rest_v1_event
 
 ROOT = Path(__file__).parents[2]
@@ -149,15 +150,6 @@ def start_runtime(api: RuntimeApi, store_root, log_path: Path, **env) -> subproc
         )
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 def test_the_runtime_boots_the_app_and_answers_api_gateway_events(runtime_api, store, quick_bundle, tmp_path):
     products = open_bundle(quick_bundle).products().sort_values("lines", ascending=False)
     stockcode = products.index[0]
@@ -172,7 +164,7 @@ def test_the_runtime_boots_the_app_and_answers_api_gateway_events(runtime_api, s
         posted = {p["request_id"]: p for p in runtime_api.wait_posted(4)}
         init_seconds = runtime_api.first_next_at - started
     finally:
-        stop(process)
+        stop_process(process)
 
     rest = posted["req-rest"]
     assert rest["kind"] == "response" and rest["body"]["statusCode"] == 200
@@ -204,7 +196,7 @@ def test_a_failing_init_is_reported_to_the_init_error_endpoint(runtime_api, stor
         assert process.wait(timeout=30) != 0
     finally:
         if process.poll() is None:
-            stop(process)
+            stop_process(process)
     assert posted["kind"] == "init-error" and posted["error_type"] == "SettingsError"
     assert "ENV must be one of" in posted["body"]["errorMessage"]
     assert runtime_api.first_next_at is None  # it never asked for an event
