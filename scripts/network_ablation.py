@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     parser.add_argument("--loss", choices=("mse", "poisson"), default="poisson")
     parser.add_argument("--members", type=int, default=1)
+    parser.add_argument("--price-effect", choices=("free", "loglinear"), default="free")
+    parser.add_argument("--slope-shrinkage", type=float, default=DFNConfig.slope_shrinkage)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--relative-only", action="store_true", help="blank the absolute price columns")
     parser.add_argument("--top", type=int, default=300)
@@ -70,7 +72,10 @@ def main() -> None:
         patience=4,
         time_limit_s=300,
         loss=args.loss,
+        price_effect=args.price_effect,
+        slope_shrinkage=args.slope_shrinkage,
         seed=args.seed,
+        **preprocessor.price_layout(),
     )
     started = time.perf_counter()
     model = DFNEnsemble(config, n_products=preprocessor.n_products, members=args.members)
@@ -94,7 +99,7 @@ def main() -> None:
         revenue = true_revenue(prices, truth.loc[code], contexts)
         best = int(np.argmax(revenue))
         achieved = true_revenue(np.array([chosen]), truth.loc[code], contexts)[0]
-        scores.append((1 - achieved / revenue[best], (chosen - prices[best]) / prices[best]))
+        scores.append((1 - achieved / revenue[best], (chosen - prices[best]) / prices[best], chosen == prices[-1]))
     scores = np.array(scores)
     result = {
         "tag": args.tag,
@@ -103,11 +108,16 @@ def main() -> None:
         "members": args.members,
         "seed": args.seed,
         "relative_only": args.relative_only,
+        "price_effect": args.price_effect,
+        "slope_shrinkage": args.slope_shrinkage if args.price_effect == "loglinear" else None,
+        "val_loss": round(min(model.history.val_loss), 5),
         "fit_s": round(fit_s),
         "test_mse_log": round(float(np.mean((model.predict(X["test"]) - y["test"]) ** 2)), 4),
         "median_regret": round(float(np.median(scores[:, 0])), 5),
         "p90_regret": round(float(np.percentile(scores[:, 0], 90)), 5),
         "median_signed_price_error": round(float(np.median(scores[:, 1])), 4),
+        "median_price_error": round(float(np.median(np.abs(scores[:, 1]))), 4),
+        "share_at_range_top": round(float(np.mean(scores[:, 2])), 3),
     }
     print(json.dumps(result))
     args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,11 @@ class Preprocessor:
     def price_columns(self) -> list[int]:
         return [self.numeric.index(c) for c in PRICE_FEATURES]
 
+    def price_layout(self) -> dict:
+        """Where the price sits in the dense input: what the network's loglinear price effect is built from."""
+        ratio = self.numeric.index("price_ratio")
+        return {"price_columns": tuple(self.price_columns), "ratio_column": ratio, "ratio_scale": self.scales[ratio]}
+
     # -- transform ---------------------------------------------------------------------------------
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         n = len(frame)

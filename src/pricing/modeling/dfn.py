@@ -28,6 +28,14 @@ ENCODINGS = ("embedding", "binary", "onehot")
 # "poisson": the network's output is log E[q] and the loss the Poisson deviance on the quantity itself, so the
 # price slope it learns is that of the mean quantity, the slope a revenue optimum depends on.
 LOSSES = ("mse", "poisson")
+# "free": price columns enter the network like any other input, so the price effect has any shape the data
+# and the regularisation leave it; in practice it is flattened toward "price does not matter" and a flat
+# predicted curve peaks at the edge of the range.
+# "loglinear": log E[q] = g(context, product) - slope(product) * price / median. The body g never sees a price
+# column; each product's slope is exp(pooled + deviation), the deviation shrunk toward the pooled slope (not
+# toward zero: a product with little price variation gets the typical slope, not a flat curve). Demand falls
+# with price by construction and the revenue optimum is median / slope.
+PRICE_EFFECTS = ("free", "loglinear")
 
 
 class NonFiniteLoss(RuntimeError):
@@ -50,6 +58,15 @@ class DFNConfig:
     min_delta: float = 1e-4
     grad_clip: float = 1.0
     loss: str = "mse"
+    price_effect: str = "free"
+    # loglinear: the squared deviation of a product's log slope from the pooled one costs as much as this many
+    # training rows' mean loss (a Gaussian prior; larger = closer to the pooled slope)
+    slope_shrinkage: float = 3_000.0
+    # the input layout the loglinear effect needs (set from the preprocessor): every price column of the dense
+    # input, the standardised price / median column and its scale
+    price_columns: tuple[int, ...] = ()
+    ratio_column: int = -1
+    ratio_scale: float = 1.0
     seed: int = 0
     time_limit_s: float | None = None  # stop after the epoch that crosses it
 
@@ -62,11 +79,16 @@ class DFNConfig:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if not self.units:
             raise ValueError("the network needs at least one hidden layer")
+        if self.price_effect not in PRICE_EFFECTS:
+            raise ValueError(f"price_effect must be one of {PRICE_EFFECTS}, got {self.price_effect!r}")
+        if self.price_effect == "loglinear" and self.ratio_column not in self.price_columns:
+            raise ValueError("a loglinear price effect needs price_columns and the ratio_column among them")
 
     @classmethod
     def from_dict(cls, raw: dict) -> DFNConfig:
         raw = dict(raw)
         raw["units"] = tuple(raw["units"])
+        raw["price_columns"] = tuple(raw.get("price_columns", ()))
         return cls(**raw)
 
 
@@ -97,6 +119,16 @@ class DFNNetwork(nn.Module):
             n_in = width
         self.hidden = nn.ModuleList(layers)
         self.out = nn.Linear(n_in, 1)
+        self.price_effect = config.price_effect
+        if self.price_effect == "loglinear":
+            keep = torch.ones(n_dense)
+            keep[list(config.price_columns)] = 0
+            self.register_buffer("body_columns", keep)  # the body sees no price
+            self.ratio_column = config.ratio_column
+            self.ratio_scale = config.ratio_scale
+            self.log_slope = nn.Parameter(torch.zeros(()))  # slope 1: revenue peaks at the median price
+            self.slope_deviation = nn.Embedding(n_products, 1)
+            nn.init.zeros_(self.slope_deviation.weight)  # index 0 (unknown products) keeps the pooled slope
 
     def first_layer(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
         """The first hidden layer's pre-activation: linear in `dense`, which the price sweep exploits."""
@@ -116,7 +148,21 @@ class DFNNetwork(nn.Module):
         return self.out(z).squeeze(1)
 
     def forward(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
-        return self.after_first(self.first_layer(dense, product))
+        if self.price_effect == "free":
+            return self.after_first(self.first_layer(dense, product))
+        # the standardised column is centred: its mean is a constant the body absorbs
+        return self.body(dense, product) - self.slope(product) * dense[:, self.ratio_column] * self.ratio_scale
+
+    def body(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
+        """loglinear: log E[q] at the mean price / median, from everything but the price."""
+        return self.after_first(self.first_layer(dense * self.body_columns, product))
+
+    def slope(self, product: torch.Tensor) -> torch.Tensor:
+        """loglinear: each product's slope of log E[q] on price / median (positive: demand falls with price)."""
+        return torch.exp(self.log_slope + self.slope_deviation(product).squeeze(1))
+
+    def slope_penalty(self) -> torch.Tensor:
+        return (self.slope_deviation.weight**2).sum()
 
     def fold_for_inference(self) -> None:
         """Fold each eval-mode batch norm into the linear layer before it and drop dropout: the same function
@@ -200,6 +246,8 @@ class DFNRegressor:
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, enabled=device.type == "cuda"):
                     loss = _training_loss(cfg.loss, self.network(dense[batch], product[batch]), target[batch])
+                    if cfg.price_effect == "loglinear":  # the prior, spread over the epoch's rows
+                        loss = loss + cfg.slope_shrinkage * self.network.slope_penalty() / len(target)
                 if not torch.isfinite(loss):
                     raise NonFiniteLoss(f"non-finite training loss at epoch {epoch} (lr={cfg.learning_rate})")
                 scaler.scale(loss).backward()
@@ -245,14 +293,23 @@ class DFNRegressor:
     ) -> np.ndarray:
         """Every context at every price, bin-major: equal to predict(sweep_matrix(...)) but cheaper.
 
-        The first layer is linear, so its pre-activation is computed once per context (price columns at
-        zero) and once per price, then added; only the later layers run on contexts x prices rows."""
+        free: the first layer is linear, so its pre-activation is computed once per context (price columns at
+        zero) and once per price, then added; only the later layers run on contexts x prices rows.
+        loglinear: the body runs once per context, and each price only moves it along the product's slope."""
         network = self.network
         network.eval()
         device = next(network.parameters()).device
         dense, product, _ = _tensors(contexts, None, device)
         dense[:, price_columns] = 0
         with torch.inference_mode():
+            if network.price_effect == "loglinear":
+                ratio = torch.as_tensor(
+                    scaled_prices[:, price_columns.index(network.ratio_column)] * network.ratio_scale,
+                    dtype=torch.float32,
+                    device=device,
+                )
+                log_mean = network.body(dense, product)[None, :] - ratio[:, None] * network.slope(product)[None, :]
+                return self._to_target(log_mean.reshape(-1).float().cpu().numpy().astype(np.float64))
             base = network.first_layer(dense, product)  # (contexts, width)
             weight = network.hidden[0].weight[:, price_columns]
             shift = torch.as_tensor(scaled_prices, dtype=torch.float32, device=device) @ weight.T  # (bins, width)

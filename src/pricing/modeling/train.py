@@ -23,6 +23,9 @@ from pricing.modeling.metrics import MedianQuantityBaseline, regression_metrics
 from pricing.preprocess import Preprocessor
 
 NETWORK_LOSS = "poisson"
+# each product's demand falls log-linearly in price / median, its slope shrunk toward the pooled one: a free
+# price input let the network flatten weak price effects and recommend the range's top (docs/PRICING_QUALITY.md)
+NETWORK_PRICE_EFFECT = "loglinear"
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,13 @@ def train(
     tuned: dict[str, dict] = {}
     # Poisson deviance on the quantity: the network learns the mean quantity's price slope, which is what a
     # revenue optimum needs (squared error on log1p learns E[log1p q], whose slope is flatter: prices too high)
-    base = DFNConfig(max_epochs=profile.network_tune_epochs, seed=seed, loss=NETWORK_LOSS)
+    base = DFNConfig(
+        max_epochs=profile.network_tune_epochs,
+        seed=seed,
+        loss=NETWORK_LOSS,
+        price_effect=NETWORK_PRICE_EFFECT,
+        **preprocessor.price_layout(),
+    )
     network_config, tuned["network"] = tuning.tune_network(
         X_tune,
         y_tune,

@@ -216,3 +216,91 @@ def test_a_single_networks_folder_still_loads_through_the_ensemble_loader(tmp_pa
     network.save(tmp_path)
     # loading folds batch norm into the linear layers: the same function up to float rounding
     np.testing.assert_allclose(DFNEnsemble.load(tmp_path).predict(X[:50]), network.predict(X[:50]), atol=1e-5)
+
+
+# -- the loglinear price effect ----------------------------------------------------------------------------
+RATIO_SCALE = 0.25  # the standard deviation of price / median in loglinear_sales
+
+
+def loglinear_sales(n: int, seed: int = 0, fixed_price_product: int | None = None):
+    """Sales with log E[q] = 2 + 0.5 x2 + product level - slope[product] * price / median, as counts.
+
+    Dense columns: 0 the standardised price / median, 1 log(price / median) (another price column), 2-5
+    context. Returns X, log1p(quantity) and the true slopes."""
+    rng = np.random.default_rng(seed)
+    slopes = np.linspace(0.6, 1.6, N_PRODUCTS)
+    product = rng.integers(1, N_PRODUCTS, n)
+    ratio = np.clip(1 + RATIO_SCALE * rng.normal(size=n), 0.3, None)
+    if fixed_price_product is not None:
+        ratio[product == fixed_price_product] = 1.0
+    context = rng.normal(size=(n, 4))
+    log_mean = 2 + 0.5 * context[:, 0] + np.linspace(-0.5, 0.5, N_PRODUCTS)[product] - slopes[product] * ratio
+    quantity = rng.poisson(np.exp(log_mean))
+    dense = np.column_stack([(ratio - 1) / RATIO_SCALE, np.log(ratio), context])
+    return np.hstack([dense, product[:, None]]).astype(np.float32), np.log1p(quantity), slopes
+
+
+def loglinear_network(**overrides) -> DFNRegressor:
+    return small_network(
+        loss="poisson",
+        price_effect="loglinear",
+        price_columns=(0, 1),
+        ratio_column=0,
+        ratio_scale=RATIO_SCALE,
+        **{"max_epochs": 40, **overrides},
+    )
+
+
+def fitted_slopes(model: DFNRegressor) -> np.ndarray:
+    with torch.no_grad():
+        return model.network.slope(torch.arange(N_PRODUCTS)).numpy()
+
+
+def test_the_loglinear_network_recovers_each_products_price_slope():
+    X, y, slopes = loglinear_sales(20_000)
+    model = loglinear_network(slope_shrinkage=10.0).fit(X, y)
+    error = np.abs(fitted_slopes(model)[1:] - slopes[1:])
+    assert np.median(error) < 0.1, error  # the slopes range over 0.6-1.6
+
+
+def test_a_product_without_price_variation_gets_the_pooled_slope_not_a_flat_curve():
+    X, y, slopes = loglinear_sales(20_000, fixed_price_product=7)
+    model = loglinear_network(slope_shrinkage=10.0).fit(X, y)
+    fitted = fitted_slopes(model)
+    pooled = float(np.exp(model.network.log_slope.item()))
+    assert fitted[7] == pytest.approx(pooled, rel=1e-3)  # no evidence: the prior's value
+    assert 0.8 < pooled < 1.4  # the typical slope of the others, far from "price does not matter"
+
+
+def test_stronger_shrinkage_pulls_the_slopes_toward_the_pooled_one():
+    X, y, _ = loglinear_sales(8_000)
+    loose = np.std(fitted_slopes(loglinear_network(slope_shrinkage=1.0).fit(X, y))[1:])
+    tight = np.std(fitted_slopes(loglinear_network(slope_shrinkage=1e6).fit(X, y))[1:])
+    assert tight < 0.1 * loose
+
+
+def test_the_loglinear_body_reads_no_price_and_demand_falls_with_the_ratio(tmp_path):
+    from pricing.sweep import sweep_matrix
+
+    X, y, _ = loglinear_sales(3_000)
+    model = loglinear_network(max_epochs=3).fit(X, y)
+    moved = X[:200].copy()
+    moved[:, 1] += 5.0  # another price column: only price / median may move the prediction
+    np.testing.assert_allclose(model.predict(moved), model.predict(X[:200]), atol=1e-6)
+
+    contexts = X[:37].copy()
+    contexts[:, -1] = 5
+    ratios = np.linspace(-2, 2, 11)
+    scaled_prices = np.column_stack([ratios, np.log(1 + RATIO_SCALE * ratios)]).astype(np.float32)
+    grid = model.predict_grid(contexts, [0, 1], scaled_prices).reshape(11, 37)
+    np.testing.assert_allclose(grid.ravel(), model.predict(sweep_matrix(contexts, [0, 1], scaled_prices)), atol=1e-5)
+    assert (np.diff(grid, axis=0) < 0).all()
+    model.save(tmp_path)
+    np.testing.assert_allclose(DFNRegressor.load(tmp_path).predict(X[:50]), model.predict(X[:50]), atol=1e-5)
+
+
+def test_a_loglinear_network_without_its_price_layout_is_refused():
+    with pytest.raises(ValueError, match="ratio_column"):
+        DFNConfig(price_effect="loglinear")
+    with pytest.raises(ValueError, match="price_effect"):
+        DFNConfig(price_effect="quadratic")
