@@ -264,7 +264,7 @@ def test_the_loglinear_network_recovers_each_products_price_slope():
 
 
 def test_a_product_without_price_variation_gets_the_pooled_slope_not_a_flat_curve():
-    X, y, slopes = loglinear_sales(20_000, fixed_price_product=7)
+    X, y, _ = loglinear_sales(20_000, fixed_price_product=7)
     model = loglinear_network(slope_shrinkage=10.0).fit(X, y)
     fitted = fitted_slopes(model)
     pooled = float(np.exp(model.network.log_slope.item()))
