@@ -57,6 +57,8 @@ def _score(prices: np.ndarray, revenue: np.ndarray, chosen: float, truth: pd.Ser
         "price": round(chosen, 4),
         "regret": max(0.0, 1 - achieved / revenue[best]),
         "price_error": abs(chosen - prices[best]) / prices[best],
+        # a model that reads price as "does not matter" picks the top of the range: this share shows it
+        "at_range_top": bool(np.isclose(chosen, prices[-1])),
     }
 
 
@@ -119,6 +121,7 @@ def evaluate(
             "median_price_error": round(float(np.median(error)), 5),
             "mean_price_error": round(float(error.mean()), 5),
             "p90_price_error": round(float(np.percentile(error, 90)), 5),
+            "share_at_range_top": round(float(np.mean([r[method]["at_range_top"] for r in rows])), 3),
         }
     report = {
         "bundle_version": bundle.version,
@@ -126,6 +129,7 @@ def evaluate(
         "bins": bins,
         "samples": samples,
         "summary": summary,
+        "true_share_at_range_top": round(float(np.mean([np.isclose(r["p_star"], r["price_max"]) for r in rows])), 3),
         "products_detail": rows,
     }
     return report, curves

@@ -37,6 +37,8 @@ def test_regret_is_zero_at_the_true_optimum_and_positive_at_a_wrong_price(small_
     # the regret is exactly the shortfall of true revenue: (1 + d) e^-d of the best for p = theta (1 + d)
     d = product["price_min"] / product["theta"] - 1
     assert wrong["regret"] == pytest.approx(1 - (1 + d) * np.exp(-d), rel=1e-3)
+    assert not at_optimum["at_range_top"] and not wrong["at_range_top"]
+    assert _score(prices, revenue, float(prices[-1]), product, contexts)["at_range_top"]
 
 
 def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small_raw, tmp_path):
@@ -51,8 +53,11 @@ def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small
             "median_price_error",
             "mean_price_error",
             "p90_price_error",
+            "share_at_range_top",
         } <= set(stats)
         assert 0 <= stats["median_regret"] <= stats["p90_regret"] <= 1
+        assert 0 <= stats["share_at_range_top"] <= 1
+    assert 0 <= report["true_share_at_range_top"] <= 1
     assert len(report["products_detail"]) == 4
     row = report["products_detail"][0]
     assert {"network", "median_price", "reference_sweep"} <= set(row)
