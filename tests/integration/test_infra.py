@@ -186,6 +186,11 @@ def test_redis_is_tls_only_in_private_subnets_and_the_functions_run_in_the_vpc(t
     assert resources["S3GatewayEndpoint"]["Properties"]["VpcEndpointType"] == "Gateway"
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["REDIS_URL"]["Fn::Sub"].startswith("rediss://") and variables["ENV"] == "production"
+    # cluster mode, as the app is told: the configuration endpoint and the RedisCluster client
+    assert "ConfigurationEndPoint" in variables["REDIS_URL"]["Fn::Sub"] and variables["REDIS_CLUSTER"] == "true"
+    assert redis["NumNodeGroups"] == {"Ref": "RedisShards"} and "NumCacheClusters" not in redis
+    parameters = resources["RedisParameters"]["Properties"]["Properties"]
+    assert parameters == {"cluster-enabled": "yes", "maxmemory-policy": "volatile-lru"}
     assert template["Globals"]["Function"]["VpcConfig"]["SubnetIds"] == [
         {"Ref": "PrivateSubnetA"},
         {"Ref": "PrivateSubnetB"},
