@@ -166,7 +166,8 @@ class Dispatcher:
         from pricing import batch
 
         service = self.app.extensions["pricing"]
-        if service.predictor is None:
+        predictor = service.current_predictor()  # retries a store that was down at start
+        if predictor is None:
             # a retry may find a bundle; a report saying "no bundle" would have to be deleted by hand
             raise RuntimeError(f"no bundle is loaded ({service.load_error}); cannot price batch files")
         deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - BATCH_DEADLINE_MARGIN_S
@@ -179,9 +180,7 @@ class Dispatcher:
                 results.append({"source": f"s3://{bucket}/{key}", "skipped": "not a new batch/in/*.csv object"})
                 self.metrics.add_metric("BatchFilesSkipped", MetricUnit.Count, 1)
                 continue
-            summary = batch.run_s3_object(
-                service.predictor, service.settings, self.s3_client, bucket, key, deadline=deadline
-            )
+            summary = batch.run_s3_object(predictor, service.settings, self.s3_client, bucket, key, deadline=deadline)
             results.append(summary)
             self.metrics.add_metric("BatchRows", MetricUnit.Count, summary.get("rows", 0))
             self.metrics.add_metric("BatchRowsFailed", MetricUnit.Count, summary.get("rows_failed", 0))

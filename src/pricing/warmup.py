@@ -22,7 +22,7 @@ class WarmupFailed(RuntimeError):
 
 
 def top_products(app: Flask, top: int) -> list[str]:
-    predictor = app.extensions["pricing"].predictor
+    predictor = app.extensions["pricing"].current_predictor()  # retries a store that was down at start
     if predictor is None:
         raise WarmupFailed(f"no bundle is loaded ({app.extensions['pricing'].load_error})")
     return list(predictor.products.sort_values("lines", ascending=False).index[: max(top, 0)])

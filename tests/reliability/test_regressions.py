@@ -9,6 +9,7 @@ from pricing.api import create_app
 from pricing.cache import CacheUnavailable, RedisCache
 from pricing.config import Settings, SettingsError
 from pricing.store import LocalStore
+from pricing.warmup import WarmupFailed, warm_top_products
 
 
 class StalledRedis:
@@ -70,6 +71,17 @@ def test_a_server_started_before_its_store_had_a_bundle_serves_once_one_is_publi
     threading.Event().wait(0.1)  # past the retry interval
     assert client.get("/health").status_code == 200
     assert client.get(f"/v1/predict-price/{some_product(app)}?num_price_bins=5").status_code == 200
+
+
+def test_the_scheduled_warm_up_retries_a_store_that_had_no_bundle_at_start(quick_bundle, tmp_path):
+    """Found in review: the warm-up and the S3 batch read the predictor loaded at start, never the retry."""
+    store = LocalStore(tmp_path / "store")
+    app = create_app(Settings(env="test", artifact_store=str(store.root), bundle_retry_seconds=0.05))
+    with pytest.raises(WarmupFailed, match="no bundle"):
+        warm_top_products(app, 3)
+    store.publish(quick_bundle)
+    threading.Event().wait(0.1)  # past the retry interval
+    assert warm_top_products(app, 3)["warmed"] == 3
 
 
 def test_the_store_is_not_retried_before_the_interval(quick_bundle, tmp_path):
