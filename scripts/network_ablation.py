@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--slope-shrinkage", type=float, default=DFNConfig.slope_shrinkage)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--relative-only", action="store_true", help="blank the absolute price columns")
+    parser.add_argument("--config", type=Path, help="a bundle network's network.json: its tuned configuration")
     parser.add_argument("--top", type=int, default=300)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--tag", default="")
@@ -60,7 +62,7 @@ def main() -> None:
 
     X = {n: matrix(f) for n, f in frames.items()}
     y = {n: f[TARGET].to_numpy() for n, f in frames.items()}
-    config = DFNConfig(  # the standard profile's tuned network of bundle 20261122T015616Z
+    config = DFNConfig(  # default: the standard profile's tuned network of bundle 20261122T015616Z
         units=(99, 21, 127),
         dropout=0.0745,
         embedding_dim=15,
@@ -77,6 +79,10 @@ def main() -> None:
         seed=args.seed,
         **preprocessor.price_layout(),
     )
+    if args.config is not None:
+        tuned = DFNConfig.from_dict(json.loads(args.config.read_text())["config"])
+        config = replace(tuned, **{k: getattr(config, k) for k in ("max_epochs", "time_limit_s", "loss", "seed")})
+        config = replace(config, price_effect=args.price_effect, slope_shrinkage=args.slope_shrinkage)
     started = time.perf_counter()
     model = DFNEnsemble(config, n_products=preprocessor.n_products, members=args.members)
     model.fit(X["train"], y["train"], X["val"], y["val"])
@@ -111,6 +117,12 @@ def main() -> None:
         "price_effect": args.price_effect,
         "slope_shrinkage": args.slope_shrinkage if args.price_effect == "loglinear" else None,
         "val_loss": round(min(model.history.val_loss), 5),
+        "config": str(args.config or "fixed"),
+        "pooled_slope": [
+            round(float(np.exp(m.network.log_slope.item())), 4)
+            for m in model.members
+            if m.network.price_effect != "free"
+        ],
         "fit_s": round(fit_s),
         "test_mse_log": round(float(np.mean((model.predict(X["test"]) - y["test"]) ** 2)), 4),
         "median_regret": round(float(np.median(scores[:, 0])), 5),

@@ -31,11 +31,17 @@ LOSSES = ("mse", "poisson")
 # "free": price columns enter the network like any other input, so the price effect has any shape the data
 # and the regularisation leave it; in practice it is flattened toward "price does not matter" and a flat
 # predicted curve peaks at the edge of the range.
-# "loglinear": log E[q] = g(context, product) - slope(product) * price / median. The body g never sees a price
-# column; each product's slope is exp(pooled + deviation), the deviation shrunk toward the pooled slope (not
-# toward zero: a product with little price variation gets the typical slope, not a flat curve). Demand falls
-# with price by construction and the revenue optimum is median / slope.
+# "loglinear": log E[q] = g(context, product) - slope(product) * (r - m(context, product)), r = price / median.
+# The body g never sees a price column; each product's slope is exp(pooled + deviation), the deviation shrunk
+# toward the pooled slope (not toward zero: a product with little price variation gets the typical slope, not a
+# flat curve). m is a small network of its own predicting r from the same inputs (squared error, fitted first
+# and then frozen): the slope is
+# read from the price variation the context does not explain, so whatever the body fails to learn of a
+# confounder (wholesale customers pay less and buy more) does not leak into it (the partialling-out of double
+# machine learning). Demand falls with price by construction; the revenue optimum is median / slope.
 PRICE_EFFECTS = ("free", "loglinear")
+RATIO_EMBEDDING, RATIO_UNITS = 8, 32  # m's product embedding and hidden width: r's mean given context is simple
+RATIO_LEARNING_RATE, RATIO_MAX_EPOCHS = 3e-3, 30
 
 
 class NonFiniteLoss(RuntimeError):
@@ -129,6 +135,10 @@ class DFNNetwork(nn.Module):
             self.log_slope = nn.Parameter(torch.zeros(()))  # slope 1: revenue peaks at the median price
             self.slope_deviation = nn.Embedding(n_products, 1)
             nn.init.zeros_(self.slope_deviation.weight)  # index 0 (unknown products) keeps the pooled slope
+            self.ratio_product = nn.Embedding(n_products, RATIO_EMBEDDING)
+            self.ratio_model = nn.Sequential(
+                nn.Linear(n_dense + RATIO_EMBEDDING, RATIO_UNITS), nn.ReLU(), nn.Linear(RATIO_UNITS, 1)
+            )
 
     def first_layer(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
         """The first hidden layer's pre-activation: linear in `dense`, which the price sweep exploits."""
@@ -150,12 +160,21 @@ class DFNNetwork(nn.Module):
     def forward(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
         if self.price_effect == "free":
             return self.after_first(self.first_layer(dense, product))
-        # the standardised column is centred: its mean is a constant the body absorbs
-        return self.body(dense, product) - self.slope(product) * dense[:, self.ratio_column] * self.ratio_scale
+        return self.log_mean_at_ratio(dense, product, dense[:, self.ratio_column])
+
+    def log_mean_at_ratio(self, dense: torch.Tensor, product: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
+        """loglinear: log E[q] of each row at the (standardised) price / median `ratio`."""
+        residual = (ratio - self.expected_ratio(dense, product).detach()) * self.ratio_scale
+        return self.body(dense, product) - self.slope(product) * residual
 
     def body(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
-        """loglinear: log E[q] at the mean price / median, from everything but the price."""
+        """loglinear: log E[q] at the price / median this context usually gets, from everything but the price."""
         return self.after_first(self.first_layer(dense * self.body_columns, product))
+
+    def expected_ratio(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
+        """loglinear: E[standardised price / median | context, product], from everything but the price."""
+        inputs = torch.cat([dense * self.body_columns, self.ratio_product(product)], dim=1)
+        return self.ratio_model(inputs).squeeze(1)
 
     def slope(self, product: torch.Tensor) -> torch.Tensor:
         """loglinear: each product's slope of log E[q] on price / median (positive: demand falls with price)."""
@@ -163,6 +182,10 @@ class DFNNetwork(nn.Module):
 
     def slope_penalty(self) -> torch.Tensor:
         return (self.slope_deviation.weight**2).sum()
+
+    def ratio_loss(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
+        """The squared error of expected_ratio, the loss m is fitted with."""
+        return ((self.expected_ratio(dense, product) - dense[:, self.ratio_column]) ** 2).mean()
 
     def fold_for_inference(self) -> None:
         """Fold each eval-mode batch norm into the linear layer before it and drop dropout: the same function
@@ -227,11 +250,13 @@ class DFNRegressor:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.n_dense = X.shape[1] - 1
         self.network = DFNNetwork(self.n_dense, self.n_products, cfg).to(device)
-        optimizer = _optimizer(cfg, self.network.parameters())
-        scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")  # AMP only where it helps
         dense, product, target = _tensors(X, y, device)
         val_dense, val_product, _ = _tensors(X_val, None, device)
         generator = torch.Generator().manual_seed(cfg.seed)
+        if cfg.price_effect == "loglinear":
+            _fit_ratio_model(self.network, cfg, dense, product, val_dense, val_product, generator)
+        optimizer = _optimizer(cfg, [p for p in self.network.parameters() if p.requires_grad])
+        scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")  # AMP only where it helps
 
         best_loss, best_state, waited = math.inf, None, 0
         started = time.perf_counter()
@@ -246,7 +271,7 @@ class DFNRegressor:
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, enabled=device.type == "cuda"):
                     loss = _training_loss(cfg.loss, self.network(dense[batch], product[batch]), target[batch])
-                    if cfg.price_effect == "loglinear":  # the prior, spread over the epoch's rows
+                    if cfg.price_effect == "loglinear":  # the prior, spread over the epoch's rows; and m's fit
                         loss = loss + cfg.slope_shrinkage * self.network.slope_penalty() / len(target)
                 if not torch.isfinite(loss):
                     raise NonFiniteLoss(f"non-finite training loss at epoch {epoch} (lr={cfg.learning_rate})")
@@ -303,12 +328,12 @@ class DFNRegressor:
         dense[:, price_columns] = 0
         with torch.inference_mode():
             if network.price_effect == "loglinear":
-                ratio = torch.as_tensor(
-                    scaled_prices[:, price_columns.index(network.ratio_column)] * network.ratio_scale,
-                    dtype=torch.float32,
-                    device=device,
-                )
-                log_mean = network.body(dense, product)[None, :] - ratio[:, None] * network.slope(product)[None, :]
+                ratio = scaled_prices[:, price_columns.index(network.ratio_column)]
+                ratio = torch.as_tensor(ratio, dtype=torch.float32, device=device)
+                # log E[q] = (body + slope * m) - slope * r: the bracket once per context, r once per bin
+                level = network.log_mean_at_ratio(dense, product, torch.zeros(len(dense), device=device))
+                shift = network.slope(product) * network.ratio_scale
+                log_mean = level[None, :] - ratio[:, None] * shift[None, :]
                 return self._to_target(log_mean.reshape(-1).float().cpu().numpy().astype(np.float64))
             base = network.first_layer(dense, product)  # (contexts, width)
             weight = network.hidden[0].weight[:, price_columns]
@@ -357,6 +382,34 @@ class DFNRegressor:
         model.network.fold_for_inference()
         flush_subnormals(model.network)
         return model
+
+
+def _fit_ratio_model(network: DFNNetwork, cfg: DFNConfig, dense, product, val_dense, val_product, generator) -> None:
+    """Fit m (price / median from the context) first, with its own early stopping, then freeze it: the demand
+    fit reads the slope from residuals of a finished m (a nuisance fitted before the effect, as in double
+    machine learning), whichever epoch the demand's early stopping keeps."""
+    parameters = [*network.ratio_model.parameters(), *network.ratio_product.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=RATIO_LEARNING_RATE)
+    best_loss, best_state, waited = math.inf, None, 0
+    for _ in range(RATIO_MAX_EPOCHS):
+        for batch in torch.randperm(len(dense), generator=generator).split(cfg.batch_size):
+            optimizer.zero_grad(set_to_none=True)
+            network.ratio_loss(dense[batch], product[batch]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            val_loss = float(network.ratio_loss(val_dense, val_product))
+        if val_loss < best_loss - cfg.min_delta * abs(best_loss if math.isfinite(best_loss) else 1.0):
+            best_loss, waited = val_loss, 0
+            best_state = copy.deepcopy([p.detach().clone() for p in parameters])
+        else:
+            waited += 1
+            if waited >= cfg.patience:
+                break
+    with torch.no_grad():
+        for parameter, value in zip(parameters, best_state or [], strict=False):
+            parameter.copy_(value)
+    for parameter in parameters:
+        parameter.requires_grad_(False)
 
 
 def flush_subnormals(network: nn.Module) -> None:
