@@ -34,11 +34,11 @@ LOSSES = ("mse", "poisson")
 # "loglinear": log E[q] = g(context, product) - slope(product) * (r - m(context, product)), r = price / median.
 # The body g never sees a price column; each product's slope is exp(pooled + deviation), the deviation shrunk
 # toward the pooled slope (not toward zero: a product with little price variation gets the typical slope, not a
-# flat curve). m is a small network of its own predicting r from the same inputs (squared error, fitted first
-# and then frozen): the slope is
-# read from the price variation the context does not explain, so whatever the body fails to learn of a
-# confounder (wholesale customers pay less and buy more) does not leak into it (the partialling-out of double
-# machine learning). Demand falls with price by construction; the revenue optimum is median / slope.
+# flat curve). m is a small network of its own predicting r from the same inputs (squared error, fitted first,
+# then frozen): the slope is read from the price variation the context does not explain, so whatever the body
+# fails to learn of a confounder (wholesale customers pay less and buy more) does not leak into it (the
+# partialling-out of double machine learning). Demand falls with price by construction; the revenue optimum
+# is median / slope.
 PRICE_EFFECTS = ("free", "loglinear")
 RATIO_EMBEDDING, RATIO_UNITS = 8, 32  # m's product embedding and hidden width: r's mean given context is simple
 RATIO_LEARNING_RATE, RATIO_MAX_EPOCHS = 3e-3, 30
@@ -271,7 +271,7 @@ class DFNRegressor:
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, enabled=device.type == "cuda"):
                     loss = _training_loss(cfg.loss, self.network(dense[batch], product[batch]), target[batch])
-                    if cfg.price_effect == "loglinear":  # the prior, spread over the epoch's rows; and m's fit
+                    if cfg.price_effect == "loglinear":  # the slopes' prior, spread over the epoch's rows
                         loss = loss + cfg.slope_shrinkage * self.network.slope_penalty() / len(target)
                 if not torch.isfinite(loss):
                     raise NonFiniteLoss(f"non-finite training loss at epoch {epoch} (lr={cfg.learning_rate})")
@@ -289,7 +289,7 @@ class DFNRegressor:
             self.history.val_loss.append(val_loss)
             if on_epoch is not None:
                 on_epoch(epoch, val_loss)
-            if val_loss < best_loss - cfg.min_delta:
+            if val_loss < best_loss * (1 - cfg.min_delta):  # relative: a squared error, never negative
                 best_loss, best_state, waited = val_loss, copy.deepcopy(self.network.state_dict()), 0
                 self.history.best_epoch = epoch
             else:
@@ -398,16 +398,16 @@ def _fit_ratio_model(network: DFNNetwork, cfg: DFNConfig, dense, product, val_de
             optimizer.step()
         with torch.no_grad():
             val_loss = float(network.ratio_loss(val_dense, val_product))
-        if val_loss < best_loss - cfg.min_delta * abs(best_loss if math.isfinite(best_loss) else 1.0):
-            best_loss, waited = val_loss, 0
-            best_state = copy.deepcopy([p.detach().clone() for p in parameters])
+        if val_loss < best_loss * (1 - cfg.min_delta):  # relative: a squared error, never negative
+            best_loss, best_state, waited = val_loss, [p.detach().clone() for p in parameters], 0
         else:
             waited += 1
             if waited >= cfg.patience:
                 break
-    with torch.no_grad():
-        for parameter, value in zip(parameters, best_state or [], strict=False):
-            parameter.copy_(value)
+    if best_state is not None:
+        with torch.no_grad():
+            for parameter, value in zip(parameters, best_state, strict=True):
+                parameter.copy_(value)
     for parameter in parameters:
         parameter.requires_grad_(False)
 
