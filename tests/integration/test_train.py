@@ -40,7 +40,8 @@ def test_the_quick_profile_trains_evaluates_and_publishes_end_to_end(small_prepa
     summary = json.loads((reports / "training_summary.json").read_text())
     assert summary["version"] == bundle.version
     assert {"tune network", "fit network", "tune lightgbm", "evaluate"} <= set(summary["timings_s"])
-    assert "| network |" in (bundle_dir / "model_card.md").read_text()
+    card = (bundle_dir / "model_card.md").read_text()
+    assert "| network |" in card and "pooled slope (per member: " in card
 
     published = subprocess.run(
         [sys.executable, "-m", "pricing", "publish", "--bundle-dir", str(bundle_dir), "--store", str(store)],

@@ -295,7 +295,8 @@ def _write_bundle(
     (bundle_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     data_print = fingerprint([data_dir / f"{n}.parquet" for n in ("train", "val", "test", "products")])
     version = new_version(data_print)
-    (bundle_dir / "model_card.md").write_text(model_card(version, profile, metrics, entries, frames))
+    card = model_card(version, profile, metrics, entries, frames, price_effect_note(models["network"]))
+    (bundle_dir / "model_card.md").write_text(card)
     write_manifest(
         bundle_dir,
         version=version,
@@ -318,7 +319,21 @@ def _params_of(model) -> dict:
     return asdict(config) if config is not None else {}
 
 
-def model_card(version: str, profile: Profile, metrics: dict, entries: dict, frames: dict) -> str:
+def price_effect_note(network) -> str:
+    """The network's price effect in a sentence: with the loglinear effect, each member's pooled slope."""
+    members = getattr(network, "members", [network])
+    if members[0].config.price_effect != "loglinear":
+        return "The network reads the price as a free input: its price effect has whatever shape it learned."
+    slopes = ", ".join(f"{m.network.log_slope.exp().item():.3f}" for m in members)
+    return (
+        f"The network's log E[q] falls linearly in price / median, one slope per product shrunk toward the pooled "
+        f"slope (per member: {slopes}); a product's recommended price is about its median price / its slope."
+    )
+
+
+def model_card(
+    version: str, profile: Profile, metrics: dict, entries: dict, frames: dict, price_effect: str = ""
+) -> str:
     rows = "\n".join(
         f"| {name} | {m['mse_log']:.4f} | {m['rmsle']:.4f} | {m['mae']:.3f} | {m['poisson_deviance']:.3f} |"
         for name, m in metrics.items()
@@ -349,10 +364,15 @@ score. What matters for pricing is the recommended price: see `pricing evaluate`
 ## Models
 {params}
 
+{price_effect}
+
 ## Limits
 - Quantities are per invoice line; demand that never became a line (lost sales) is invisible.
 - Prices outside a product's historical range are extrapolation; the API defaults to that range.
-- The target is log1p(quantity), so expm1 of a prediction estimates a typical line, not the mean.
+- The backups' target is log1p(quantity), so expm1 of their prediction estimates a typical line, not the mean
+  (the network's is the mean).
+- A log-linear price effect cannot show a demand that drops at a threshold price; a product's own price
+  history moves its slope only as far as its evidence outweighs the prior.
 """
 
 
