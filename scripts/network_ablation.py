@@ -81,8 +81,8 @@ def main() -> None:
     )
     if args.config is not None:
         tuned = DFNConfig.from_dict(json.loads(args.config.read_text())["config"])
-        config = replace(tuned, **{k: getattr(config, k) for k in ("max_epochs", "time_limit_s", "loss", "seed")})
-        config = replace(config, price_effect=args.price_effect, slope_shrinkage=args.slope_shrinkage)
+        kept = ("max_epochs", "time_limit_s", "loss", "seed", "price_effect", "slope_shrinkage")
+        config = replace(tuned, **{k: getattr(config, k) for k in kept})
     started = time.perf_counter()
     model = DFNEnsemble(config, n_products=preprocessor.n_products, members=args.members)
     model.fit(X["train"], y["train"], X["val"], y["val"])
@@ -118,11 +118,7 @@ def main() -> None:
         "slope_shrinkage": args.slope_shrinkage if args.price_effect == "loglinear" else None,
         "val_loss": round(min(model.history.val_loss), 5),
         "config": str(args.config or "fixed"),
-        "pooled_slope": [
-            round(float(np.exp(m.network.log_slope.item())), 4)
-            for m in model.members
-            if m.network.price_effect != "free"
-        ],
+        "pooled_slope": [round(m.network.pooled_slope(), 4) for m in model.members if m.network.price_effect != "free"],
         "fit_s": round(fit_s),
         "test_mse_log": round(float(np.mean((model.predict(X["test"]) - y["test"]) ** 2)), 4),
         "median_regret": round(float(np.median(scores[:, 0])), 5),

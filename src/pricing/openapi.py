@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from pricing.api import MAX_PRICE, MIN_PRICE
 from pricing.sweep import PRICE_BIN_FIELDS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -19,7 +20,7 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 @cache
 def spec() -> dict:
-    price = {"type": "number", "minimum": 0.0001, "maximum": 1_000_000}
+    price = {"type": "number", "minimum": MIN_PRICE, "maximum": MAX_PRICE}
     return {
         "openapi": "3.0.3",
         "info": {

@@ -180,6 +180,10 @@ class DFNNetwork(nn.Module):
         """loglinear: each product's slope of log E[q] on price / median (positive: demand falls with price)."""
         return torch.exp(self.log_slope + self.slope_deviation(product).squeeze(1))
 
+    def pooled_slope(self) -> float:
+        """loglinear: the slope every product is shrunk toward, and the one an unknown product gets."""
+        return self.log_slope.exp().item()
+
     def slope_penalty(self) -> torch.Tensor:
         return (self.slope_deviation.weight**2).sum()
 

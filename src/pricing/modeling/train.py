@@ -324,7 +324,7 @@ def price_effect_note(network) -> str:
     members = getattr(network, "members", [network])
     if members[0].config.price_effect != "loglinear":
         return "The network reads the price as a free input: its price effect has whatever shape it learned."
-    slopes = ", ".join(f"{m.network.log_slope.exp().item():.3f}" for m in members)
+    slopes = ", ".join(f"{m.network.pooled_slope():.3f}" for m in members)
     return (
         f"The network's log E[q] falls linearly in price / median, one slope per product shrunk toward the pooled "
         f"slope (per member: {slopes}); a product's recommended price is about its median price / its slope."

@@ -267,7 +267,7 @@ def test_a_product_without_price_variation_gets_the_pooled_slope_not_a_flat_curv
     X, y, _ = loglinear_sales(12_000, fixed_price_product=7)
     model = loglinear_network(slope_shrinkage=10.0).fit(X, y)
     fitted = fitted_slopes(model)
-    pooled = float(np.exp(model.network.log_slope.item()))
+    pooled = model.network.pooled_slope()
     assert fitted[7] == pytest.approx(pooled, rel=0.05)  # no evidence of its own: near the prior's value
     assert 0.8 < pooled < 1.4  # the typical slope of the others, far from "price does not matter"
 
@@ -322,7 +322,7 @@ def test_a_confounder_the_body_underfits_bends_the_slope_far_less_once_the_price
 
     def pooled_slope() -> float:
         model = loglinear_network(units=(2,), slope_shrinkage=1e6).fit(X, np.log1p(quantity))
-        return float(np.exp(model.network.log_slope.item()))
+        return model.network.pooled_slope()
 
     partialled = pooled_slope()
     monkeypatch.setattr(dfn, "_fit_ratio_model", lambda *args: None)
