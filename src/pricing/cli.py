@@ -17,7 +17,13 @@ LOCAL_STORE = Path("models/production")
 
 def _default_raw() -> Path:
     """The real file when a user has put it in data/raw/, else the generated one."""
-    for name in ("Online Retail.xlsx", "online_retail.xlsx", "Online Retail.csv"):
+    for name in (
+        "Online Retail.xlsx",
+        "online_retail.xlsx",
+        "online_retail_II.xlsx",
+        "Online Retail.csv",
+        "online_retail.csv.gz",
+    ):
         if (RAW_DIR / name).is_file():
             return RAW_DIR / name
     return RAW_DIR / "online_retail.csv"
@@ -59,13 +65,20 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from pricing.data.prepare import prepare
 
     bar = _stages(["load", "features", "write"], "prepare")
-    report = prepare(
-        args.raw,
-        args.out_dir,
-        val_days=args.val_days,
-        test_days=args.test_days,
-        on_stage=lambda name: (bar.set_postfix_str(name), bar.update()),
-    )
+    try:
+        report = prepare(
+            args.raw,
+            args.out_dir,
+            val_days=args.val_days,
+            test_days=args.test_days,
+            on_stage=lambda name: (bar.set_postfix_str(name), bar.update()),
+            date_order=args.date_order,
+        )
+    except ValueError as exc:
+        bar.close()
+        if (args.out_dir / "data_quality.json").is_file():  # the cleaning worked: its report says what was dropped
+            raise ValueError(f"{exc} (cleaning report: {args.out_dir / 'data_quality.json'})") from None
+        raise
     bar.close()
     dropped = {k: v for k, v in report["dropped"].items() if v}
     print(f"read {report['rows_read']:,} rows, kept {report['rows_kept']:,}; dropped {json.dumps(dropped)}")
@@ -210,11 +223,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--raw",
         type=Path,
         default=_default_raw(),
-        help="CSV, xlsx or parquet in the Online Retail (or II) layout (default: %(default)s)",
+        help="CSV (any common encoding, .csv.gz too), xlsx (every sheet) or parquet in the Online Retail "
+        "(or II) layout (default: %(default)s)",
     )
     prep.add_argument("--out-dir", type=Path, default=PROCESSED_DIR, help="output folder (default: %(default)s)")
-    prep.add_argument("--val-days", type=_positive_int, default=28, help="validation window in days")
-    prep.add_argument("--test-days", type=_positive_int, default=28, help="test window (the last days) in days")
+    prep.add_argument(
+        "--val-days", type=_positive_int, default=28, help="validation window in days (default: %(default)s)"
+    )
+    prep.add_argument(
+        "--test-days", type=_positive_int, default=28, help="test window, the last days (default: %(default)s)"
+    )
+    order = prep.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="date_order",
+        action="store_const",
+        const="dayfirst",
+        help="read 01/12/2010 as 1 December (only needed when no date in the file has a day above 12)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="date_order",
+        action="store_const",
+        const="monthfirst",
+        help="read 12/1/2010 as 1 December (only needed when no date in the file has a day above 12)",
+    )
     prep.set_defaults(func=cmd_prepare)
 
     tr = commands.add_parser("train", help="tune, fit and evaluate the four models; write a bundle")

@@ -9,6 +9,7 @@ for any price exactly as training computed them.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,22 @@ NUMERIC_FEATURES = PRICE_FEATURES + PRODUCT_FEATURES + CONTEXT_NUMERIC
 FEATURES = NUMERIC_FEATURES + CONTEXT_CATEGORICAL + (PRODUCT_ID,)
 # carried beside the features for evaluation and serving filters; never model inputs
 META = ("invoice_date", "customer_id", "quantity")
+
+
+def canonical_stockcode(code: str) -> str:
+    """A product's one identity: Unicode NFKC (full-width letters become ASCII), surrounding white space dropped,
+    upper case. The cleaning, the API path, the batch job and the product search all key products by it, so
+    `40714d`, ` 40714D` and `40714D` are one product."""
+    return unicodedata.normalize("NFKC", str(code)).strip().upper()
+
+
+def canonical_stockcodes(codes: pd.Series) -> pd.Series:
+    """canonical_stockcode over a column (missing values stay missing); the file's few distinct codes are
+    normalised once each."""
+    codes = codes.astype("string")
+    unique = codes.dropna().unique()
+    mapping = {code: canonical_stockcode(code) for code in unique}
+    return codes.map(mapping).astype("string")
 
 
 def log_quantity(quantity) -> np.ndarray:

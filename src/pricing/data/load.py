@@ -1,14 +1,29 @@
-"""Read an Online Retail file (CSV, xlsx or parquet; original or "Online Retail II" names), clean it, and
-account for every row: each one dropped is counted under exactly one reason."""
+"""Read an Online Retail file in any of the forms it circulates in, clean it, and account for every row: each one
+dropped is counted under exactly one reason.
+
+Forms (`../shared/data/README.md` lists where each comes from): CSV in UTF-8 (with or without a BOM),
+Windows-1252 or latin-1, plain or gzipped (`.csv.gz`), comma-, semicolon- or tab-separated; every sheet of an
+xlsx workbook (the "Online Retail II" workbook's two sheets overlap, and a sale in both counts once); parquet.
+Column names of the original file or of "Online Retail II". Dates: US month-first with or without seconds, ISO
+with a space or a `T`, Excel date cells, and day-first; which of day-first and month-first a file uses is decided
+from the data as a whole (a first field above 12 proves day-first, a second above 12 month-first), never per row.
+"""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
+import io
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pricing.data.features import canonical_stockcodes
 
 CANONICAL = ("invoice", "stockcode", "description", "quantity", "invoice_date", "unit_price", "customer_id", "country")
 # source column names, lower-cased with spaces and underscores removed -> canonical name
@@ -24,9 +39,24 @@ _ALIASES = {
     "customerid": "customer_id",
     "country": "country",
 }
-# explicit formats, tried in order: the CSV export, its two-digit-year variant, ISO (Online Retail II CSVs)
-DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
-
+# how the two published layouts name each column: what an error says when a column is missing
+SOURCE_NAMES = {
+    "invoice": "InvoiceNo (or Invoice)",
+    "stockcode": "StockCode",
+    "description": "Description",
+    "quantity": "Quantity",
+    "invoice_date": "InvoiceDate",
+    "unit_price": "UnitPrice (or Price)",
+    "customer_id": "CustomerID (or Customer ID)",
+    "country": "Country",
+}
+DATE_ORDERS = ("dayfirst", "monthfirst")
+# d/m/y or m/d/y with '/', '-' or '.', a two- or four-digit year, a time with or without seconds
+_DAY_MONTH = re.compile(
+    r"^(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})"
+    r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
+)
+_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 NON_PRODUCT_CODES = frozenset(
     {
         "POST",
@@ -57,6 +87,7 @@ _PRODUCT_CODE = re.compile(r"^\d{5}[A-Z]{0,3}$", re.IGNORECASE)
 # the reasons a row is dropped, in the order they are tested; a row counts under the first that applies
 DROP_REASONS = (
     "malformed_line",
+    "shared_between_sheets",
     "unparsable_value",
     "cancellation",
     "bad_debt",
@@ -76,9 +107,15 @@ class DataError(Exception):
 
 @dataclass
 class RawRead:
-    frame: pd.DataFrame  # canonical column names, values as read
-    rows_read: int  # data lines in the file, malformed ones included
+    """One file as read: canonical column names, values as the file holds them (text for CSV, typed cells for
+    a workbook). `rows_read` counts every data line or row, malformed lines and rows of every sheet included."""
+
+    frame: pd.DataFrame
+    rows_read: int
     malformed_lines: list[int] = field(default_factory=list)  # 1-based line numbers in the file
+    source_columns: dict[str, str] = field(default_factory=dict)  # canonical name -> the file's name
+    details: dict = field(default_factory=dict)  # encoding, delimiter, sheets: how the file was read
+    shared_between_sheets: int = 0  # rows of a later sheet that repeat an earlier sheet's (one sale each)
 
 
 @dataclass
@@ -87,60 +124,124 @@ class Cleaned:
     report: dict
 
 
-def read_raw(path: Path) -> RawRead:
+def read_raw(path: Path, date_order: str | None = None) -> RawRead:
+    """Read a CSV (plain or gzipped), xlsx/xls workbook (every sheet) or parquet file into canonical columns.
+
+    `date_order` ("dayfirst" or "monthfirst") is only kept for `clean`; reading never parses dates.
+    Raises DataError (one line) for a missing file, an unreadable one, or a missing column."""
     path = Path(path)
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ValueError(f"date_order must be one of {DATE_ORDERS} or None, got {date_order!r}")
     if not path.is_file():
         raise DataError(f"cannot read {path}: no such file")
     suffix = path.suffix.lower()
     try:
-        if suffix in (".xlsx", ".xls"):
-            frame = pd.read_excel(path, dtype=object)
-            return RawRead(_rename(frame, path), len(frame))
-        if suffix == ".parquet":
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            raw = _read_workbook(path)
+        elif suffix == ".parquet":
             frame = pd.read_parquet(path)
-            return RawRead(_rename(frame, path), len(frame))
-        return _read_csv(path)
+            frame, columns = _rename(frame, path)
+            raw = RawRead(frame, len(frame), source_columns=columns, details={"format": "parquet"})
+        else:
+            raw = _read_csv(path)
     except DataError:
         raise
     except Exception as exc:  # any parser failure becomes the one-line reason the CLI prints
         raise DataError(
             f"cannot read {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         ) from exc
+    raw.details["date_order"] = date_order
+    return raw
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a whole file and the encoding it was read with: UTF-8 (a BOM dropped) when every byte of the
+    file is valid UTF-8, else Windows-1252, else latin-1 (which takes any byte). Decided from the whole file, so
+    a first non-ASCII byte far into it cannot make one part read in one encoding and the rest in another."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"
+
+
+def _file_bytes(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"  # by content, so a .gz without the suffix reads too
+    opener = gzip.open if gzipped else open
+    with opener(path, "rb") as handle:
+        return handle.read()
 
 
 def _read_csv(path: Path) -> RawRead:
     import pyarrow as pa
-    from pyarrow import csv
+    from pyarrow import csv as arrow_csv
 
+    text, encoding = decode(_file_bytes(path))
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = max(",;\t", key=first_line.count)  # the header names hold none of the three
+    header = next(csv.reader([first_line], delimiter=delimiter))
     malformed: list[int] = []
 
     def skip(row) -> str:
         malformed.append(row.number)  # pyarrow numbers rows from 1 at the header
         return "skip"
 
-    with open(path, "rb") as handle:
-        header = handle.readline().decode("utf-8-sig", errors="replace").strip().split(",")
-    table = csv.read_csv(
-        path,
-        read_options=csv.ReadOptions(
-            encoding="utf8" if _is_utf8(path) else "latin1", block_size=1 << 24, use_threads=False
-        ),  # threads would hide the line numbers
-        parse_options=csv.ParseOptions(invalid_row_handler=skip),
-        convert_options=csv.ConvertOptions(
+    table = arrow_csv.read_csv(
+        io.BytesIO(text.encode("utf-8")),
+        read_options=arrow_csv.ReadOptions(encoding="utf8", block_size=1 << 24, use_threads=False),
+        # use_threads=False keeps pyarrow's line numbers (threads would hide them)
+        parse_options=arrow_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip),
+        convert_options=arrow_csv.ConvertOptions(
             column_types={h: pa.string() for h in header}, strings_can_be_null=True, null_values=[""]
         ),
     )
-    frame = _rename(table.to_pandas(), path)
-    return RawRead(frame, len(frame) + len(malformed), sorted(malformed))
+    frame, columns = _rename(table.to_pandas(), path)
+    details = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
+    return RawRead(frame, len(frame) + len(malformed), sorted(malformed), columns, details)
 
 
-def _is_utf8(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        try:
-            handle.read(1 << 20).decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return True
+def _read_workbook(path: Path) -> RawRead:
+    """Every sheet with rows; a row of a later sheet identical to one of an earlier sheet is the same sale (the
+    Online Retail II workbook repeats 2010-12-01..09 in both its sheets) and is kept once, matched as multisets:
+    a line that one sheet holds twice (a real duplicate) and the next holds twice too gives two rows, not four."""
+    sheets = pd.read_excel(path, sheet_name=None, dtype=object)
+    frames, columns, counts = [], {}, {}
+    for name, sheet in sheets.items():
+        sheet = sheet.dropna(how="all")
+        if sheet.empty:
+            continue
+        frame, columns = _rename(sheet, path, sheet=str(name))
+        frames.append(frame.reset_index(drop=True))
+        counts[str(name)] = len(frame)
+    if not frames:
+        raise DataError(f"{path}: no sheet holds any rows")
+    kept, shared = _without_shared_rows(frames)
+    details = {"format": "workbook", "sheets": counts, "shared_between_sheets": shared}
+    return RawRead(kept, sum(counts.values()), source_columns=columns, details=details, shared_between_sheets=shared)
+
+
+def _without_shared_rows(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, int]:
+    """Concatenate sheets, dropping each later sheet's rows that an earlier sheet already holds (as many times as
+    the earlier sheet that holds it most), and how many were dropped."""
+    seen: pd.Series | None = None  # row hash -> the most times one earlier sheet holds it
+    kept, shared = [], 0
+    for frame in frames:
+        hashes = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        if seen is None:
+            kept.append(frame)
+        else:
+            occurrence = hashes.groupby(hashes).cumcount().to_numpy()
+            earlier = seen.reindex(hashes.to_numpy()).fillna(0).to_numpy()
+            repeat = occurrence < earlier
+            shared += int(repeat.sum())
+            kept.append(frame[~repeat])
+        counts = hashes.value_counts()
+        seen = counts if seen is None else seen.combine(counts, max, fill_value=0)
+    return pd.concat(kept, ignore_index=True), shared
 
 
 def _canonical_name(column: object) -> str | None:
@@ -148,39 +249,54 @@ def _canonical_name(column: object) -> str | None:
     return _ALIASES.get(key)
 
 
-def _rename(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _rename(frame: pd.DataFrame, path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The frame with canonical column names, and canonical name -> the file's own name. A missing column is a
+    DataError that names it as the two published layouts do."""
     mapping = {c: _canonical_name(c) for c in frame.columns if _canonical_name(c)}
     frame = frame.rename(columns=mapping)
     missing = [c for c in CANONICAL if c not in frame.columns]
     if missing:
-        raise DataError(f"{path} lacks column(s) {', '.join(missing)} (have: {', '.join(map(str, mapping))})")
-    return frame[list(CANONICAL)]
+        where = f"{path} (sheet {sheet!r})" if sheet is not None else str(path)
+        raise DataError(
+            f"{where} lacks column(s) {', '.join(SOURCE_NAMES[c] for c in missing)} "
+            f"(has: {', '.join(map(str, frame.columns))[:200]})"
+        )
+    return frame[list(CANONICAL)], {canonical: str(source) for source, canonical in mapping.items()}
 
 
-def canonicalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Typed canonical columns, and a mask of rows whose values could not be parsed."""
+@dataclass
+class Canonical:
+    frame: pd.DataFrame  # typed canonical columns
+    unparsable: pd.Series  # rows with a value that could not be parsed
+    unparsable_by_column: dict[str, int]  # canonical column -> rows it made unparsable
+    date_convention: str  # how the dates were read: "ISO", "day-first", "month-first", "date cells"
+
+
+def canonicalise(frame: pd.DataFrame, date_order: str | None = None, date_column: str = "InvoiceDate") -> Canonical:
+    """Typed canonical columns and what could not be parsed. Raises DataError when the dates cannot decide
+    day-first against month-first and `date_order` does not say."""
     out = pd.DataFrame(index=frame.index)
     out["invoice"] = _text(frame["invoice"], numeric_as_int=True)
-    out["stockcode"] = _text(frame["stockcode"], numeric_as_int=True).str.upper()
+    out["stockcode"] = canonical_stockcodes(_text(frame["stockcode"], numeric_as_int=True))
     out["description"] = _text(frame["description"]).str.strip().replace("", pd.NA)
     out["quantity"] = pd.to_numeric(frame["quantity"], errors="coerce")
-    out["invoice_date"] = parse_dates(frame["invoice_date"])
+    out["invoice_date"], convention = parse_dates(frame["invoice_date"], date_order, column=date_column)
     out["unit_price"] = pd.to_numeric(frame["unit_price"], errors="coerce").astype(float)
     customer = pd.to_numeric(frame["customer_id"], errors="coerce")
     out["customer_id"] = customer.round().astype("Int64")
     out["country"] = _text(frame["country"]).str.strip()
-    unparsable = (
-        out["invoice"].isna()
-        | out["stockcode"].isna()
-        | out["quantity"].isna()
-        | out["invoice_date"].isna()
-        | out["unit_price"].isna()
-        | out["country"].isna()
-        | (out["quantity"] != out["quantity"].round())
-        | (frame["customer_id"].notna() & customer.isna())
-    )
+    failed = {
+        "invoice": out["invoice"].isna(),
+        "stockcode": out["stockcode"].isna(),
+        "quantity": out["quantity"].isna() | (out["quantity"] != out["quantity"].round()),
+        "invoice_date": out["invoice_date"].isna(),
+        "unit_price": out["unit_price"].isna(),
+        "customer_id": frame["customer_id"].notna() & customer.isna(),
+        "country": out["country"].isna(),
+    }
+    unparsable = pd.concat(failed, axis=1).any(axis=1)
     out["quantity"] = out["quantity"].where(~unparsable, 0).astype(np.int64)
-    return out, unparsable
+    return Canonical(out, unparsable, {name: int(mask.sum()) for name, mask in failed.items()}, convention)
 
 
 def _text(values: pd.Series, numeric_as_int: bool = False) -> pd.Series:
@@ -196,19 +312,81 @@ def _text(values: pd.Series, numeric_as_int: bool = False) -> pd.Series:
     return values.astype("string").str.strip()
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
+def parse_dates(values: pd.Series, date_order: str | None = None, column: str = "InvoiceDate"):
+    """Invoice dates as datetime64[ns] (NaT where a value is no date), and the convention they were read with.
+
+    Date cells (a workbook's) are taken as they are. Text is ISO (`2010-12-01 08:26:00`, `2010-12-01T08:26`) or
+    day/month/year in either order with '/', '-' or '.', a two- or four-digit year, with or without seconds.
+    The order is one for the whole file: `date_order` when given, else decided by the data (a first field above
+    12 proves day-first, a second above 12 month-first); a file with neither, or with both, raises DataError
+    naming the column and the --dayfirst/--monthfirst flags."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]")
-    if values.dtype == object and any(isinstance(v, pd.Timestamp | np.datetime64) for v in values.head(100)):
-        return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
-    text = values.astype("string").str.strip()
+        return values.astype("datetime64[ns]"), "date cells"
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    for fmt in DATE_FORMATS:
-        todo = parsed.isna() & text.notna()
-        if not todo.any():
-            break
-        parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-    return parsed
+    cells = values.map(lambda v: isinstance(v, datetime | np.datetime64)) if values.dtype == object else None
+    conventions = []
+    if cells is not None and cells.any():
+        parsed[cells] = pd.to_datetime(values[cells], errors="coerce")
+        conventions.append("date cells")
+        values = values.where(~cells, None)
+    text = values.astype("string").str.strip()
+    unique = pd.Series(text.dropna().unique(), dtype="string")
+    if unique.empty:
+        return parsed, " and ".join(conventions) or "none"
+    iso = unique.str.match(_ISO)
+    parts = unique.str.extract(_DAY_MONTH)
+    by_unique = pd.Series(pd.NaT, index=unique.index, dtype="datetime64[ns]")
+    if iso.any():
+        by_unique[iso] = pd.to_datetime(unique[iso], format="ISO8601", errors="coerce")
+        conventions.append("ISO")
+    day_month = parts["a"].notna() & ~iso
+    if day_month.any():
+        order = date_order or _decide_order(parts[day_month], unique[day_month], column)
+        by_unique[day_month] = _from_parts(parts[day_month], dayfirst=order == "dayfirst")
+        conventions.append("day-first" if order == "dayfirst" else "month-first")
+    lookup = pd.Series(by_unique.to_numpy(), index=unique.to_numpy())
+    todo = text.notna() & parsed.isna()
+    parsed[todo] = lookup.reindex(text[todo].to_numpy()).to_numpy()
+    return parsed, " and ".join(conventions)
+
+
+def _decide_order(parts: pd.DataFrame, examples: pd.Series, column: str) -> str:
+    first_over = parts["a"].astype(int) > 12
+    second_over = parts["b"].astype(int) > 12
+    flags = "pass --dayfirst or --monthfirst"
+    if first_over.any() and second_over.any():
+        raise DataError(
+            f"{column}: the dates mix day-first and month-first (e.g. {examples[first_over].iat[0]!r} and "
+            f"{examples[second_over].iat[0]!r}); {flags} to read the file one way"
+        )
+    if first_over.any():
+        return "dayfirst"
+    if second_over.any():
+        return "monthfirst"
+    raise DataError(
+        f"{column}: no date has a day above 12, so {examples.iat[0]!r} could be day-first or month-first; {flags}"
+    )
+
+
+def _from_parts(parts: pd.DataFrame, dayfirst: bool) -> pd.Series:
+    year = parts["year"].astype(int)
+    year = year.where(parts["year"].str.len() == 4, np.where(year < 69, 2000 + year, 1900 + year))  # strptime's %y
+    fields = pd.DataFrame(
+        {
+            "year": year,
+            "month": parts["b" if dayfirst else "a"].astype(int),
+            "day": parts["a" if dayfirst else "b"].astype(int),
+            "hour": parts["hour"].fillna("0").astype(int),
+            "minute": parts["minute"].fillna("0").astype(int),
+            "second": parts["second"].fillna("0").astype(int),
+        }
+    )
+    valid = fields["month"].between(1, 12) & fields["day"].between(1, 31) & fields["hour"].lt(24)
+    valid &= fields["minute"].lt(60) & fields["second"].lt(60)
+    out = pd.Series(pd.NaT, index=parts.index, dtype="datetime64[ns]")
+    if valid.any():
+        out[valid] = pd.to_datetime(fields[valid], errors="coerce")  # 31 February and the like become NaT
+    return out
 
 
 def is_non_product(stockcode: pd.Series, description: pd.Series) -> pd.Series:
@@ -219,10 +397,15 @@ def is_non_product(stockcode: pd.Series, description: pd.Series) -> pd.Series:
 
 
 def clean(raw: RawRead, source: str = "") -> Cleaned:
-    frame, unparsable = canonicalise(raw.frame)
+    """Typed rows kept for modelling and the cleaning report: every row read is kept or counted under the first
+    reason of DROP_REASONS that applies (rows_read == rows_kept + rows_dropped). Raises DataError for dates
+    whose day/month order the data cannot decide (see parse_dates)."""
+    date_column = raw.source_columns.get("invoice_date", "InvoiceDate")
+    parsed = canonicalise(raw.frame, raw.details.get("date_order"), date_column)
+    frame = parsed.frame
     invoice = frame["invoice"].fillna("")
     reasons: dict[str, pd.Series] = {
-        "unparsable_value": unparsable,
+        "unparsable_value": parsed.unparsable,
         "cancellation": invoice.str.startswith("C"),
         "bad_debt": invoice.str.startswith("A") | (frame["stockcode"] == "B"),
         "non_product": is_non_product(frame["stockcode"], frame["description"]),
@@ -233,7 +416,7 @@ def clean(raw: RawRead, source: str = "") -> Cleaned:
         "cancelled_same_day": _cancelled_same_day(frame, invoice),
     }
     remaining = pd.Series(True, index=frame.index)
-    dropped = {"malformed_line": len(raw.malformed_lines)}
+    dropped = {"malformed_line": len(raw.malformed_lines), "shared_between_sheets": raw.shared_between_sheets}
     for reason, mask in reasons.items():
         hit = remaining & mask.fillna(False).astype(bool)
         dropped[reason] = int(hit.sum())
@@ -250,6 +433,11 @@ def clean(raw: RawRead, source: str = "") -> Cleaned:
         "rows_dropped": int(sum(dropped.values())),
         "dropped": {reason: dropped[reason] for reason in DROP_REASONS},
         "malformed_line_numbers": raw.malformed_lines[:50],
+        # the file's own column names, so a reader can tell which column failed to parse
+        "unparsable_by_column": {
+            raw.source_columns.get(name, name): count for name, count in parsed.unparsable_by_column.items() if count
+        },
+        "read": {**raw.details, "date_convention": parsed.date_convention},
         "kept_without_customer": int(kept["customer_id"].isna().sum()),
         "stockcodes": int(kept["stockcode"].nunique()),
         "customers": int(kept["customer_id"].nunique()),
@@ -274,5 +462,6 @@ def _cancelled_same_day(frame: pd.DataFrame, invoice: pd.Series) -> pd.Series:
     return pd.Series(hit, index=frame.index) & ~invoice.str.startswith("C")
 
 
-def load(path: Path) -> Cleaned:
-    return clean(read_raw(path), source=Path(path).name)
+def load(path: Path, date_order: str | None = None) -> Cleaned:
+    """read_raw then clean: the cleaned rows and their report. Raises DataError (one line)."""
+    return clean(read_raw(path, date_order), source=Path(path).name)
