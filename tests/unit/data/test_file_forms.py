@@ -50,6 +50,7 @@ def write_csv(frame: pd.DataFrame, path, date_format: str, encoding: str = "utf-
     out.to_csv(path, index=False, encoding=encoding, lineterminator="\n", **options)
 
 
+II_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
 US = "%m/%d/%Y %H:%M"  # the plain CSV export's dates (the fixture's, with a four-digit year)
 
 
