@@ -35,9 +35,8 @@ def repeated(copies: int) -> pd.DataFrame:
     frames = []
     for k in range(copies):
         copy = base.copy()
-        copy["InvoiceNo"] = copy["InvoiceNo"].str.replace(
-            r"(\d+)", lambda m: str(int(m.group(1)) + 1000 * k), regex=True
-        )
+        number = copy["InvoiceNo"].str.extract(r"^(\D*)(\d+)$")
+        copy["InvoiceNo"] = number[0] + (number[1].astype(int) + 1000 * k).astype(str)
         copy["InvoiceDate"] = stamp + pd.Timedelta(days=k)
         frames.append(copy)
     frame = pd.concat(frames, ignore_index=True)
