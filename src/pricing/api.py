@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from pricing.cache import CacheUnavailable, PriceCache, SingleFlight, cache_key, make_cache
 from pricing.config import Settings
 from pricing.dashboard import register_dashboard
+from pricing.data.features import canonical_stockcode
 from pricing.predictor import NoContexts, NoUsableModel, Predictor, UnknownStockcode
 from pricing.store import ArtifactStore, open_store
 
@@ -229,6 +230,7 @@ routes = Blueprint("pricing", __name__)
 @routes.get("/v1/predict-price/<stockcode>")
 def predict_price(stockcode: str) -> Response:
     started = time.perf_counter()
+    stockcode = canonical_stockcode(stockcode)  # `40714d` and ` 40714D` are 40714D, as prepare stored it
     svc = service()
     predictor = svc.require_predictor()
     params = predict_params(predictor, svc.settings, stockcode)
@@ -296,7 +298,7 @@ def products() -> Response:
     predictor = service().require_predictor()
     page = _integer("page", 1, 1, 1_000_000)
     size = _integer("page_size", 50, 1, PRODUCTS_PAGE_MAX)
-    term = (_single("q") or "").strip().lower()
+    term = canonical_stockcode(_single("q") or "").lower()
     table = predictor.products
     if term:
         match = table.index.str.lower().str.contains(term, regex=False) | table["description"].str.lower().str.contains(

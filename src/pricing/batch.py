@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pricing.api import parse_price
 from pricing.config import Settings
+from pricing.data.features import canonical_stockcode
 from pricing.predictor import NoContexts, NoUsableModel, Predictor, UnknownStockcode
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ def request_of(row: dict, predictor: Predictor, settings: Settings) -> dict:
     stockcode = _text(row, "stockcode")
     if stockcode is None:
         raise RowError("stockcode: missing")
+    stockcode = canonical_stockcode(stockcode)
     default_low, default_high = predictor.default_range(stockcode)  # UnknownStockcode for a bad code
     low = _price(row, "unitprice_min", default_low)
     high = _price(row, "unitprice_max", default_high)
