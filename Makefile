@@ -5,10 +5,16 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
-RAW := data/raw/online_retail.csv
-PROCESSED := data/processed
-BUNDLE := models/bundle
-STORE := models/production
+GENERATED_RAW := data/raw/online_retail.csv
+# make run RAW=path/to/file (CSV, .csv.gz, xlsx, parquet: any form `pricing prepare` reads) prepares, trains, publishes
+# and serves that file; its data, bundle and store get folders of their own, named after the file, so the generated
+# data's never mix with it. PREPARE_ARGS passes flags on to prepare (e.g. --dayfirst).
+RAW ?= $(GENERATED_RAW)
+PREPARE_ARGS ?=
+NAME := $(if $(filter $(GENERATED_RAW),$(RAW)),,-$(shell basename '$(RAW)' | sed 's/\.gz$$//; s/\.[^.]*$$//; s/[^A-Za-z0-9_-]/_/g'))
+PROCESSED := data/processed$(NAME)
+BUNDLE := models/bundle$(NAME)
+STORE := models/production$(NAME)
 DASHBOARD := dashboard
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f) $(addprefix $(DASHBOARD)/,index.html package.json tsconfig.json vite.config.ts)
 
@@ -33,23 +39,24 @@ install: $(STAMP) ## create .venv and install pinned dependencies (pip; torch is
 system-deps: ## the Debian packages the tests need (redis-server, chromium), when missing
 	./scripts/install-system-deps.sh
 
-$(RAW): | $(STAMP)
+$(GENERATED_RAW): | $(STAMP)
 	$(BIN)/pricing generate --out-dir data/raw
 
-data: $(RAW) ## generate the synthetic Online Retail file and its ground truth (data/raw/)
+data: $(GENERATED_RAW) ## generate the synthetic Online Retail file and its ground truth (data/raw/)
 
 $(PROCESSED)/data_quality.json: $(RAW) | $(STAMP)
-	$(BIN)/pricing prepare --raw $(RAW) --out-dir $(PROCESSED)
+	$(BIN)/pricing prepare --raw '$(RAW)' --out-dir $(PROCESSED) $(PREPARE_ARGS)
 
 prepare: $(PROCESSED)/data_quality.json ## clean, split and build features (data/processed/)
 
 $(STORE)/LATEST: $(PROCESSED)/data_quality.json | $(STAMP)
 	$(BIN)/pricing train --profile standard --data-dir $(PROCESSED) --bundle-dir $(BUNDLE)
 	$(BIN)/pricing publish --bundle-dir $(BUNDLE) --store $(STORE)
+	$(BIN)/pricing report --store $(STORE) --data-dir $(PROCESSED) --out reports/report$(NAME).json
 
 bundle: $(STORE)/LATEST ## train the standard profile and publish it to the local store, unless one exists
 
-run: bundle dashboard ## set up, train if no bundle exists, then serve the API and dashboard on http://localhost:5002
+run: bundle dashboard ## set up, train if no bundle exists, then serve on http://localhost:5002 (RAW=FILE: a file of yours)
 	@echo "bundle $$(cat $(STORE)/LATEST) in $(STORE)/; metrics chart in reports/metrics.png"
 	@echo "try: curl http://localhost:5002/v1/predict-price/$$($(BIN)/python -c 'import pandas as p; print(p.read_parquet("$(PROCESSED)/products.parquet").sort_values("lines").stockcode.iloc[-1])')"
 	$(BIN)/pricing serve --store $(STORE) --host 0.0.0.0 --port 5002

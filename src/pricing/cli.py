@@ -165,6 +165,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from pricing.report import build_report, write_report
+    from pricing.store import open_store
+
+    bundle = open_store(args.store).fetch()
+    report = build_report(bundle, args.data_dir, top=args.top, bins=args.bins, samples=args.samples)
+    paths = write_report(report, args.out)
+    recs = report["recommendations"]["per_model"]
+    effect = report["price_effect"].get("per_model", {})
+    elasticity = report["elasticity"]["models_at_median_price"]
+    print(
+        f"{'model':<11} {'deviance':>9} {'rec/median':>11} {'at bottom':>10} {'at top':>7} {'effect slope':>13} "
+        f"{'corr':>6} {'elasticity':>11}"
+    )
+    for name, rec in recs.items():
+        m, e = report["metrics"][name], effect.get(name, {})
+        slope, correlation = e.get("slope", float("nan")), e.get("correlation", float("nan"))
+        print(
+            f"{name:<11} {m['poisson_deviance']:>9.3f} {rec['median_ratio']:>11.2f} {rec['share_at_bottom']:>10.0%} "
+            f"{rec['share_at_top']:>7.0%} {slope:>13.2f} {correlation:>6.2f} {elasticity[name]['median']:>11.2f}"
+        )
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from pricing.batch import csv_path_beside, run_local
     from pricing.config import Settings
@@ -297,6 +322,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=_positive_int, default=1000, help="contexts per product")
     ev.add_argument("--monotone", action="store_true", help="score the sweep with non-increasing demand curves")
     ev.set_defaults(func=cmd_evaluate)
+
+    rep = commands.add_parser("report", help="what a bundle learned, for data without a known truth (the real file)")
+    rep.add_argument("--store", default=str(LOCAL_STORE), help="bundle store (default: %(default)s)")
+    rep.add_argument(
+        "--data-dir",
+        type=Path,
+        default=PROCESSED_DIR,
+        help="the prepared data it was trained on (default: %(default)s)",
+    )
+    rep.add_argument("--out", type=Path, default=Path("reports/report.json"), help="JSON; .md and PNGs beside it")
+    rep.add_argument("--top", type=_positive_int, default=150, help="best sellers priced (default: %(default)s)")
+    rep.add_argument("--bins", type=_positive_int, default=50, help="price bins per product (default: %(default)s)")
+    rep.add_argument("--samples", type=_positive_int, default=500, help="contexts per product (default: %(default)s)")
+    rep.set_defaults(func=cmd_report)
 
     bat = commands.add_parser("batch", help="price every row of a CSV of stockcodes (the S3 batch job, run locally)")
     bat.add_argument("--store", default=str(LOCAL_STORE), help="bundle store (default: %(default)s)")

@@ -30,6 +30,7 @@ CONTEXT_NUMERIC = (
     "customer_prev_log_invoices",
     "customer_prev_mean_log_quantity",
     "customer_price_tier",
+    "line_price_to_list",
     "month_sin",
     "month_cos",
     "hour",
@@ -173,7 +174,10 @@ def context_features(
     `customer_price_tier` is the mean log price ratio of the customer's other lines up to this invoice, its
     own line left out (its price must not leak into a context feature), nothing later (no future leaks in).
     It tells a tier customer, who pays less for everything, from a retail one from the first invoice on, so
-    that the lower price a wholesale customer paid is not read as a price effect (the generator's confounder)."""
+    that the lower price a wholesale customer paid is not read as a price effect (the generator's confounder).
+
+    `line_price_to_list` is the line's place in its day's price list (see `line_price_to_list`): the one context
+    column that reads the line's own price, held as the context had it while the price sweep moves the price."""
     date = rows["invoice_date"]
     key = pd.MultiIndex.from_arrays([rows["customer_id"], date.dt.to_period("M")])
     past = history.monthly.reindex(key).reset_index(drop=True)
@@ -196,6 +200,7 @@ def context_features(
             .fillna(fill_log_quantity)
             .to_numpy(),
             "customer_price_tier": tier,
+            "line_price_to_list": line_price_to_list(rows),
             "month_sin": np.sin(2 * np.pi * month / 12),
             "month_cos": np.cos(2 * np.pi * month / 12),
             "hour": date.dt.hour.to_numpy().astype(float),
@@ -203,6 +208,23 @@ def context_features(
             "weekday": date.dt.day_of_week.astype(str).to_numpy(),
         }
     )
+
+
+def line_price_to_list(rows: pd.DataFrame) -> np.ndarray:
+    """log(the line's unit price / the product's list price that day), per row; 0 for a line at the list price.
+
+    On the real Online Retail file a line's price is partly set by the line itself: quantity breaks (stock code
+    85123A: 2.55 in lines of median 32 units, 2.95 in lines of median 6) and a guest channel at about twice the
+    price (../shared/data/README.md); 18% of product-days in its training window sell at two or more prices. The
+    list price is the highest price a known customer paid for the product that day (quantity breaks only lower
+    it; guests are another channel), or the day's highest price where only guests bought. A bulk line then reads
+    below 0 and a guest line above, so the network's body learns that a discounted line is a big one, and its
+    price slope is read from what moves the list price over time, not from the price list's volume discount."""
+    price = rows["unit_price"].astype(float)
+    keys = [rows["stockcode"].astype(str), rows["invoice_date"].dt.normalize()]
+    known = price.where(rows["customer_id"].notna())
+    list_price = known.groupby(keys).transform("max").fillna(price.groupby(keys).transform("max"))
+    return np.log(price / list_price).to_numpy(dtype=float)
 
 
 def build_features(

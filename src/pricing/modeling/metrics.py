@@ -8,6 +8,23 @@ import pandas as pd
 from pricing.data.features import log_quantity, quantity_from_log
 
 METRICS = ("mse_log", "rmsle", "mae", "poisson_deviance")
+# What each metric rewards. Printed under every metrics table: the network predicts the mean quantity per line
+# (its loss is the Poisson deviance), and a quantity per line is skewed (most lines take a few units, some
+# hundreds), so its mean lies well above its median and above exp(E[log1p q]) - 1. Scored on its mean, the
+# network can lose MSE (log) and MAE to the median baseline while predicting the mean better than any model.
+METRIC_NOTES = {
+    "mse_log": "squared error of log1p(quantity): minimised by E[log1p q], a typical line, not the mean",
+    "rmsle": "the same on the quantity scale: it rewards a typical line, not the mean",
+    "mae": "absolute error in units: minimised by the median quantity, which lies below the mean of a skewed quantity",
+    "poisson_deviance": "scores a predicted mean quantity per line: the network's own loss, and the quantity a "
+    "revenue optimum (price x mean quantity) depends on",
+}
+METRIC_TABLE_NOTE = (
+    "Lower is better. Poisson deviance scores the mean quantity per line, the quantity pricing needs and the "
+    "network's target; MSE (log), RMSLE and MAE reward a typical (median-like) line, which the baseline (each "
+    "product's median quantity) and the squared-error fallbacks predict, so a mean model can lose them to the "
+    "baseline by construction."
+)
 
 
 def regression_metrics(log_true: np.ndarray, log_pred: np.ndarray) -> dict[str, float]:

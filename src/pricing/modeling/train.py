@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import resource
 import shutil
+import textwrap
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from pricing.data.features import FEATURES, META, TARGET
 from pricing.modeling import tuning
 from pricing.modeling.backups import ElasticNetModel, KernelSVRModel, LightGBMConfig, LightGBMModel, SVRConfig
 from pricing.modeling.dfn import DFNConfig, DFNEnsemble
-from pricing.modeling.metrics import MedianQuantityBaseline, regression_metrics
+from pricing.modeling.metrics import METRIC_TABLE_NOTE, MedianQuantityBaseline, regression_metrics
 from pricing.preprocess import Preprocessor
 
 NETWORK_LOSS = "poisson"
@@ -357,9 +358,9 @@ Training window {train["invoice_date"].min():%Y-%m-%d} to {train["invoice_date"]
 |---|---|---|---|---|
 {rows}
 
-The baseline predicts each product's median quantity in the training window. The network is trained for the
-mean quantity (Poisson deviance), the backups for log1p(quantity) (squared error): compare each on its own
-score. What matters for pricing is the recommended price: see `pricing evaluate`.
+The baseline predicts each product's median quantity in the training window. {METRIC_TABLE_NOTE} The network is
+trained for the mean quantity (Poisson deviance), the backups for log1p(quantity) (squared error). What matters
+for pricing is the recommended price: see `pricing evaluate` (generated data) and `pricing report` (any data).
 
 ## Models
 {params}
@@ -384,7 +385,7 @@ def write_reports(bundle_dir: Path, reports_dir: Path, metrics: dict, version: s
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     names = list(metrics)
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.6))
     labels = {
         "mse_log": "MSE on log1p(quantity)",
         "rmsle": "RMSLE",
@@ -398,7 +399,8 @@ def write_reports(bundle_dir: Path, reports_dir: Path, metrics: dict, version: s
         ax.set_title(labels[key])
         ax.tick_params(axis="x", rotation=30)
     fig.suptitle(f"Held-out metrics, bundle {version} (lower is better)")
-    fig.tight_layout()
+    fig.text(0.5, 0.01, textwrap.fill(METRIC_TABLE_NOTE, 190), ha="center", va="bottom", fontsize=7.5)
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     chart = reports_dir / "metrics.png"
     fig.savefig(chart, dpi=110)
     plt.close(fig)
@@ -419,6 +421,7 @@ def summary_table(summary: dict) -> str:
             f"{name:<11} {m['mse_log']:>9.4f} {m['rmsle']:>8.4f} {m['mae']:>8.3f} {m['poisson_deviance']:>9.3f}"
         )
     lines += [
+        textwrap.fill(METRIC_TABLE_NOTE, 110),
         "",
         "stage timings (s): " + ", ".join(f"{k} {v}" for k, v in summary["timings_s"].items()),
         f"total {summary['total_s']} s, peak RSS {summary['peak_rss_mb']} MB, chart {summary['chart']}",
