@@ -11,7 +11,20 @@ GENERATED_RAW := data/raw/online_retail.csv
 # data's never mix with it. PREPARE_ARGS passes flags on to prepare (e.g. --dayfirst).
 RAW ?= $(GENERATED_RAW)
 PREPARE_ARGS ?=
-NAME := $(if $(filter $(GENERATED_RAW),$(RAW)),,-$(shell basename '$(RAW)' | sed 's/\.gz$$//; s/\.[^.]*$$//; s/[^A-Za-z0-9_-]/_/g'))
+ifeq ($(RAW),$(GENERATED_RAW))
+NAME :=
+INPUT := $(GENERATED_RAW)
+else
+# make cannot take a file name with spaces ("Online Retail.xlsx") as a prerequisite: the file is linked under a
+# name without them, and make reads its time through the link
+ifneq ($(shell test -f "$(RAW)" && echo yes),yes)
+$(error RAW=$(RAW): no such file)
+endif
+FILE_NAME := $(shell basename "$(RAW)" | tr -c 'A-Za-z0-9._\n-' '_')
+NAME := -$(shell echo '$(FILE_NAME)' | sed 's/\.gz$$//; s/\.[^.]*$$//')
+INPUT := data/raw/$(FILE_NAME)
+$(shell mkdir -p data/raw && ln -sfn "$$(realpath "$(RAW)")" '$(INPUT)')
+endif
 PROCESSED := data/processed$(NAME)
 BUNDLE := models/bundle$(NAME)
 STORE := models/production$(NAME)
@@ -44,8 +57,8 @@ $(GENERATED_RAW): | $(STAMP)
 
 data: $(GENERATED_RAW) ## generate the synthetic Online Retail file and its ground truth (data/raw/)
 
-$(PROCESSED)/data_quality.json: $(RAW) | $(STAMP)
-	$(BIN)/pricing prepare --raw '$(RAW)' --out-dir $(PROCESSED) $(PREPARE_ARGS)
+$(PROCESSED)/data_quality.json: $(INPUT) | $(STAMP)
+	$(BIN)/pricing prepare --raw $(INPUT) --out-dir $(PROCESSED) $(PREPARE_ARGS)
 
 prepare: $(PROCESSED)/data_quality.json ## clean, split and build features (data/processed/)
 
