@@ -173,10 +173,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = build_report(bundle, args.data_dir, top=args.top, bins=args.bins, samples=args.samples)
     paths = write_report(report, args.out)
     recs = report["recommendations"]["per_model"]
-    effect = report["price_effect"].get("per_model", {})
+    effect = report["price_effect"]["list_price_lines"].get("per_model", {})
     elasticity = report["elasticity"]["models_at_median_price"]
     print(
-        f"{'model':<11} {'deviance':>9} {'rec/median':>11} {'at bottom':>10} {'at top':>7} {'effect slope':>13} "
+        f"{'model':<11} {'deviance':>9} {'rec/median':>11} {'at bottom':>10} {'at top':>7} {'list slope':>13} "
         f"{'corr':>6} {'elasticity':>11}"
     )
     for name, rec in recs.items():

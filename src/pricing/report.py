@@ -40,7 +40,7 @@ PUBLISHED_ELASTICITIES = {
     "stock-code, date and country controls (Poisson)": -2.9,
     "double machine learning": -1.85,  # reported as -1.8 to -1.9
 }
-MIN_LINES_PER_SIDE = 20  # held-out lines on each side of the median price for a product to enter the check
+MIN_LINES_PER_SIDE = 10  # held-out lines on each side of the median price for a product to enter the check
 ELASTICITY_STEP = 0.05  # the elasticity is the log-slope between median x (1 - step) and median x (1 + step)
 
 
@@ -121,20 +121,33 @@ def held_out_price_effect(predictor: Predictor, contexts: pd.DataFrame | None) -
     For each product with at least MIN_LINES_PER_SIDE held-out lines below and above its training-median price:
     realised = log(mean quantity per line above / below); predicted = the same ratio of the model's predicted mean
     quantities for those rows, each at its own price and context. Across products: the least-squares slope of
-    realised on predicted and their correlation."""
+    realised on predicted and their correlation. Twice: over all lines ("all_lines": tiers and the guest channel
+    included, which the models know from the context), and over known customers' lines at the day's list price
+    ("list_price_lines": what differs between the two sides is the list price over time, the variation a pricing
+    decision sets)."""
     if contexts is None or contexts.empty:
-        return {"products": 0}
+        return {"all_lines": {"products": 0}, "list_price_lines": {"products": 0}}
+    at_list = (contexts["is_guest"] == 0) & (contexts["line_price_to_list"].abs() < 1e-9)
+    return {
+        "all_lines": _price_effect(predictor, contexts),
+        "list_price_lines": _price_effect(predictor, contexts[at_list.to_numpy()]),
+    }
+
+
+def _price_effect(predictor: Predictor, contexts: pd.DataFrame) -> dict:
     median = predictor.products["price_median"].reindex(contexts[PRODUCT_ID]).to_numpy()
-    above = contexts["unit_price"].to_numpy() > median
-    below = contexts["unit_price"].to_numpy() < median
-    counts = pd.DataFrame({"code": contexts[PRODUCT_ID].to_numpy(), "above": above, "below": below})
+    price = contexts["unit_price"].to_numpy()
+    counts = pd.DataFrame({"code": contexts[PRODUCT_ID].to_numpy(), "above": price > median, "below": price < median})
     sides = counts.groupby("code")[["above", "below"]].sum()
     eligible = sides.index[(sides["above"] >= MIN_LINES_PER_SIDE) & (sides["below"] >= MIN_LINES_PER_SIDE)]
-    rows = contexts[contexts[PRODUCT_ID].isin(eligible) & (above | below)].reset_index(drop=True)
-    side = np.where(rows["unit_price"].to_numpy() > predictor.products["price_median"].reindex(rows[PRODUCT_ID]), 1, 0)
-    X = predictor.preprocessor.transform(rows)
+    keep = contexts[PRODUCT_ID].isin(eligible).to_numpy() & (price != median)
+    rows = contexts[keep].reset_index(drop=True)
+    side = (price[keep] > median[keep]).astype(int)
+    if rows.empty:
+        return {"products": 0, "lines": 0, "per_model": {}, "points": {"realised": []}}
     realised = _log_ratio(rows[PRODUCT_ID], side, rows["quantity"].to_numpy(dtype=float))
     result = {"products": len(eligible), "lines": len(rows), "per_model": {}, "points": {"realised": realised.tolist()}}
+    X = predictor.preprocessor.transform(rows)
     for name, model in predictor.models:
         predicted = _log_ratio(rows[PRODUCT_ID], side, quantity_from_log(model.predict(X)))
         slope, correlation = _fit(predicted.to_numpy(), realised.to_numpy())
@@ -144,7 +157,7 @@ def held_out_price_effect(predictor: Predictor, contexts: pd.DataFrame | None) -
             "median_predicted_log_ratio": round(float(predicted.median()), 3),
         }
         result["points"][name] = predicted.tolist()
-    result["median_realised_log_ratio"] = round(float(realised.median()), 3) if len(realised) else None
+    result["median_realised_log_ratio"] = round(float(realised.median()), 3)
     return result
 
 
@@ -266,24 +279,28 @@ def _recommendation_chart(report: dict, path: Path) -> Path:
 
 def _price_effect_chart(report: dict, path: Path) -> Path:
     plt = _pyplot()
-    effect = report["price_effect"]
-    names = list(effect.get("per_model", {}))
-    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(4 * max(len(names), 1), 4), squeeze=False)
-    realised = np.asarray(effect.get("points", {}).get("realised", []))
-    for ax, name in zip(axes[0], names, strict=False):
-        predicted = np.asarray(effect["points"][name])
-        ax.scatter(predicted, realised, s=8, alpha=0.5)
-        lim = (
-            [min(realised.min(), predicted.min(), -1), max(realised.max(), predicted.max(), 1)]
-            if len(realised)
-            else [-1, 1]
-        )
-        ax.plot(lim, lim, color="#718096", linewidth=0.8)
-        stats = effect["per_model"][name]
-        ax.set_title(f"{name}: slope {stats['slope']:.2f}, r {stats['correlation']:.2f}", fontsize=9)
-        ax.set_xlabel("predicted log(mean q above / below median price)", fontsize=8)
-    axes[0][0].set_ylabel("realised log ratio (held-out lines)", fontsize=8)
-    fig.suptitle(f"Held-out price effect over {effect.get('products', 0)} products (the diagonal: calibrated)")
+    variants = report["price_effect"]
+    names = list(report["recommendations"]["per_model"])
+    fig, axes = plt.subplots(len(variants), len(names), figsize=(4 * len(names), 3.6 * len(variants)), squeeze=False)
+    for row, (variant, effect) in enumerate(variants.items()):
+        realised = np.asarray(effect.get("points", {}).get("realised", []))
+        for ax, name in zip(axes[row], names, strict=True):
+            stats = effect.get("per_model", {}).get(name)
+            if stats is None or not len(realised):
+                ax.set_axis_off()
+                continue
+            predicted = np.asarray(effect["points"][name])
+            ax.scatter(predicted, realised, s=8, alpha=0.5)
+            low = min(realised.min(), predicted.min(), -1)
+            high = max(realised.max(), predicted.max(), 1)
+            ax.plot([low, high], [low, high], color="#718096", linewidth=0.8)
+            ax.set_title(
+                f"{name}, {variant.replace('_', ' ')}: slope {stats['slope']:.2f}, r {stats['correlation']:.2f}",
+                fontsize=8,
+            )
+            ax.set_xlabel("predicted log(mean q above / below median price)", fontsize=7)
+        axes[row][0].set_ylabel(f"realised log ratio, {effect.get('products', 0)} products", fontsize=7)
+    fig.suptitle("Held-out price effect per product (the diagonal: calibrated)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -305,8 +322,11 @@ def to_markdown(report: dict, charts: list[str]) -> str:
     agreement = "\n".join(f"| {pair} | {v:.3f} |" for pair, v in recs["agreement_median_abs_log_difference"].items())
     effect = report["price_effect"]
     effect_rows = "\n".join(
-        f"| {n} | {s['slope']:.2f} | {s['correlation']:.2f} | {s['median_predicted_log_ratio']:.3f} |"
-        for n, s in effect.get("per_model", {}).items()
+        f"| {variant.replace('_', ' ')} ({e['products']} products, {e['lines']:,} lines, realised median "
+        f"{e.get('median_realised_log_ratio')}) | {n} | {s['slope']:.2f} | {s['correlation']:.2f} "
+        f"| {s['median_predicted_log_ratio']:.3f} |"
+        for variant, e in effect.items()
+        for n, s in e.get("per_model", {}).items()
     )
     structure = report["price_structure"]
     elasticity = report["elasticity"]
@@ -352,13 +372,14 @@ Agreement (median absolute log difference of recommended prices; 0.10 is about 1
 ![recommendations]({charts[0]})
 
 ## The price effect on held-out price variation
-{effect.get("products", 0)} products with at least {MIN_LINES_PER_SIDE} held-out lines below and above their median
-price ({effect.get("lines", 0):,} lines); realised median log ratio of mean quantity above / below:
-{effect.get("median_realised_log_ratio")}. Slope of realised on predicted across products (1: calibrated; 0: blind
-to price).
+Products with at least {MIN_LINES_PER_SIDE} held-out lines below and above their training-median price: the
+realised log ratio of mean quantity per line above / below, against the ratio each model predicts for the same
+rows. Slope of realised on predicted across products (1: calibrated; 0: no relation). "all lines" includes the
+quantity breaks and the guest channel, which every model reads from the context; "list price lines" keeps known
+customers' lines at their day's list price, where what differs is the list price over time.
 
-| model | slope | correlation | median predicted log ratio |
-|---|---|---|---|
+| lines | model | slope | correlation | median predicted log ratio |
+|---|---|---|---|---|
 {effect_rows}
 
 ![price effect]({charts[1]})

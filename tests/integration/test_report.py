@@ -70,11 +70,15 @@ def test_pricing_report_on_the_quick_bundle(store, small_prepared, tmp_path, cap
         assert 0 <= summary["share_at_bottom"] + summary["share_at_top"] <= 1
         assert summary["ratio_q25"] <= summary["median_ratio"] <= summary["ratio_q75"]
     assert set(report["metrics"]) == {*models, "baseline"}
-    effect = report["price_effect"]
-    assert effect["products"] > 0 and set(effect["per_model"]) == set(models)
-    assert len(effect["points"]["realised"]) == effect["products"]
+    assert set(report["price_effect"]) == {"all_lines", "list_price_lines"}
+    lines = report["price_effect"]["all_lines"]
+    assert lines["products"] > 0 and set(lines["per_model"]) == set(models)
+    assert len(lines["points"]["realised"]) == lines["products"]
     # the network's demand falls with price by construction: above the median it predicts fewer units per line
-    assert effect["per_model"]["network"]["median_predicted_log_ratio"] < 0
+    assert lines["per_model"]["network"]["median_predicted_log_ratio"] < 0
+    at_list = report["price_effect"]["list_price_lines"]  # the quick bundle's 5,000 contexts hold few such lines
+    assert at_list["lines"] < lines["lines"]
+    assert len(at_list["points"]["realised"]) == at_list["products"]
     elasticity = report["elasticity"]["models_at_median_price"]
     assert elasticity["network"]["median"] < 0
     assert report["elasticity"]["published_daily_units"]["double machine learning"] == -1.85
