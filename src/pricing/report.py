@@ -323,6 +323,8 @@ def _price_effect_chart(report: dict, path: Path) -> Path:
 
 
 def to_markdown(report: dict, charts: list[str]) -> str:
+    """The report as Markdown: build_report's dict, the chart file names it links (recommendations, price
+    effect), prices relative to each product's training-median price, quantities per order line."""
     metrics = report["metrics"]
     metric_rows = "\n".join(
         f"| {n} | {m['poisson_deviance']:.3f} | {m['mse_log']:.4f} | {m['rmsle']:.4f} | {m['mae']:.3f} |"
