@@ -118,7 +118,7 @@ def summarise_recommendations(table: pd.DataFrame) -> dict:
     return {"per_model": per_model, "agreement_median_abs_log_difference": agreement}
 
 
-def held_out_price_effect(predictor: Predictor, contexts: pd.DataFrame | None) -> dict:
+def held_out_price_effect(predictor: Predictor, contexts: pd.DataFrame) -> dict:
     """The check no other system makes: does a model's predicted price effect match the held-out data's?
 
     For each product with at least MIN_LINES_PER_SIDE held-out lines below and above its training-median price:
@@ -128,8 +128,6 @@ def held_out_price_effect(predictor: Predictor, contexts: pd.DataFrame | None) -
     included, which the models know from the context), and over known customers' lines at the day's list price
     ("list_price_lines": what differs between the two sides is the list price over time, the variation a pricing
     decision sets)."""
-    if contexts is None or contexts.empty:
-        return {"all_lines": {"products": 0}, "list_price_lines": {"products": 0}}
     at_list = (contexts["is_guest"] == 0) & (contexts["line_price_to_list"].abs() < 1e-9)
     return {
         "all_lines": _price_effect(predictor, contexts, MIN_LINES_PER_SIDE["all_lines"]),
@@ -148,16 +146,17 @@ def _price_effect(predictor: Predictor, contexts: pd.DataFrame, min_lines: int) 
     keep = contexts[PRODUCT_ID].isin(eligible).to_numpy() & (price != median)
     rows = contexts[keep].reset_index(drop=True)
     side = (price[keep] > median[keep]).astype(int)
-    if rows.empty:
-        return {"products": 0, "lines": 0, "min_lines_per_side": min_lines, "per_model": {}, "points": {"realised": []}}
-    realised = _log_ratio(rows[PRODUCT_ID], side, rows["quantity"].to_numpy(dtype=float))
     result = {
         "products": len(eligible),
         "lines": len(rows),
         "min_lines_per_side": min_lines,
         "per_model": {},
-        "points": {"realised": realised.tolist()},
+        "points": {"realised": []},
     }
+    if rows.empty:
+        return result
+    realised = _log_ratio(rows[PRODUCT_ID], side, rows["quantity"].to_numpy(dtype=float))
+    result["points"]["realised"] = realised.tolist()
     X = predictor.preprocessor.transform(rows)
     for name, model in predictor.models:
         predicted = _log_ratio(rows[PRODUCT_ID], side, quantity_from_log(model.predict(X)))

@@ -114,8 +114,9 @@ class RawRead:
     rows_read: int
     malformed_lines: list[int] = field(default_factory=list)  # 1-based line numbers in the file
     source_columns: dict[str, str] = field(default_factory=dict)  # canonical name -> the file's name
-    details: dict = field(default_factory=dict)  # encoding, delimiter, sheets: how the file was read
-    shared_between_sheets: int = 0  # rows of a later sheet that repeat an earlier sheet's (one sale each)
+    # how the file was read: encoding, delimiter; for a workbook its sheets and shared_between_sheets, the rows of
+    # a later sheet that repeat an earlier sheet's (one sale each)
+    details: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -221,7 +222,7 @@ def _read_workbook(path: Path) -> RawRead:
         raise DataError(f"{path}: no sheet holds any rows")
     kept, shared = _without_shared_rows(frames)
     details = {"format": "workbook", "sheets": counts, "shared_between_sheets": shared}
-    return RawRead(kept, sum(counts.values()), source_columns=columns, details=details, shared_between_sheets=shared)
+    return RawRead(kept, sum(counts.values()), source_columns=columns, details=details)
 
 
 def _without_shared_rows(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, int]:
@@ -416,7 +417,10 @@ def clean(raw: RawRead, source: str = "") -> Cleaned:
         "cancelled_same_day": _cancelled_same_day(frame, invoice),
     }
     remaining = pd.Series(True, index=frame.index)
-    dropped = {"malformed_line": len(raw.malformed_lines), "shared_between_sheets": raw.shared_between_sheets}
+    dropped = {
+        "malformed_line": len(raw.malformed_lines),
+        "shared_between_sheets": raw.details.get("shared_between_sheets", 0),
+    }
     for reason, mask in reasons.items():
         hit = remaining & mask.fillna(False).astype(bool)
         dropped[reason] = int(hit.sum())
