@@ -1,16 +1,16 @@
 """The serving process: Lambda's `handler`, and under `python app.py` a local waitress server on port 5002.
 
 The app is built once per process, at import: in Lambda that is the init phase, so the bundle loads
-before the first request rather than inside it. `handler` dispatches on the event's shape (pricing.events):
+before the first request rather than inside it. `handler` dispatches on the event's shape (pricing.serving.events):
 API Gateway REST and HTTP API / Function URL requests, S3 batch files, the scheduled cache warm-up."""
 
 import logging
 import os
 import sys
 
-from pricing import events
-from pricing.api import create_app
 from pricing.config import Settings
+from pricing.serving import events
+from pricing.serving.app import create_app
 
 # Text logs for the libraries (waitress, botocore) when run locally; in Lambda the runtime has already set up
 # the root logger, so this does nothing there. Before the JSON logger, which mutes `pricing.*` at the root.

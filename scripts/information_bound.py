@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from pricing.data.generate import load_ground_truth
-from pricing.sweep import price_grid
+from pricing.serving.sweep import price_grid
 
 
 def revenue(price, theta):

@@ -23,10 +23,10 @@ import torch
 
 from pricing.data.features import FEATURES, TARGET, key_to_product, quantity_from_log, with_price
 from pricing.data.generate import load_ground_truth
-from pricing.evaluate import true_revenue
-from pricing.modeling.dfn import DFNConfig, DFNEnsemble
-from pricing.preprocess import Preprocessor
-from pricing.sweep import price_grid
+from pricing.tools.evaluate import true_revenue
+from pricing.models.network import DFNConfig, DFNEnsemble
+from pricing.data.preprocess import Preprocessor
+from pricing.serving.sweep import price_grid
 
 ABSOLUTE_PRICE = ("unit_price", "log_price")
 

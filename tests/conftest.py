@@ -32,7 +32,7 @@ def small_prepared(small_raw, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def quick_bundle(small_prepared, tmp_path_factory) -> Path:
     """A bundle trained with the quick profile on the small prepared data (about 20 s)."""
-    from pricing.modeling.train import train
+    from pricing.training.train import train
 
     out = tmp_path_factory.mktemp("bundle")
     train(small_prepared, out / "bundle", "quick", reports_dir=out / "reports")
@@ -42,7 +42,7 @@ def quick_bundle(small_prepared, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def store(quick_bundle, tmp_path_factory):
     """The quick bundle published to a local store of the test module's own (modules may add versions)."""
-    from pricing.store import LocalStore
+    from pricing.artifacts.store import LocalStore
 
     local = LocalStore(tmp_path_factory.mktemp("store"))
     local.publish(quick_bundle)

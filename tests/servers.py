@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pricing.reliability.processes import free_port, stop_process, wait_for_port
+from pricing.tools.reliability.processes import free_port, stop_process, wait_for_port
 
 
 def free_cluster_port() -> int:

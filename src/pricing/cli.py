@@ -90,7 +90,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from pricing.modeling.train import summary_table, train
+    from pricing.training.train import summary_table, train
 
     summary = train(
         args.data_dir,
@@ -106,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from pricing.store import open_store
+    from pricing.artifacts.store import open_store
 
     store = open_store(args.store)
     before = store.latest()
@@ -129,8 +129,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import logging
     from dataclasses import replace
 
-    from pricing.api import create_app
     from pricing.config import Settings
+    from pricing.serving.app import create_app
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = replace(Settings.from_env(), artifact_store=args.store) if args.store else Settings.from_env()
@@ -142,7 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from pricing.bench import run_bench, write_report
+    from pricing.tools.bench import run_bench, write_report
 
     report = run_bench(args.store, products=args.requests)
     write_report(report, args.out)
@@ -152,7 +152,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pricing.evaluate import evaluate, write_outputs
+    from pricing.tools.evaluate import evaluate, write_outputs
 
     report, curves = evaluate(
         args.store, args.truth, top=args.top, bins=args.bins, samples=args.samples, monotone=args.monotone
@@ -166,8 +166,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pricing.report import build_report, write_report
-    from pricing.store import open_store
+    from pricing.artifacts.store import open_store
+    from pricing.tools.report import build_report, write_report
 
     bundle = open_store(args.store).fetch()
     report = build_report(bundle, args.data_dir, top=args.top, bins=args.bins, samples=args.samples)
@@ -191,10 +191,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from pricing.batch import csv_path_beside, run_local
+    from pricing.artifacts.store import open_store
     from pricing.config import Settings
-    from pricing.predictor import Predictor
-    from pricing.store import open_store
+    from pricing.serving.batch import csv_path_beside, run_local
+    from pricing.serving.predictor import Predictor
 
     settings = Settings.from_env()
     predictor = Predictor(open_store(args.store).fetch(), torch_threads=settings.torch_threads)
@@ -211,8 +211,8 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     import shlex
     from dataclasses import replace
 
-    from pricing.reliability.faults import FULL, SHORT
-    from pricing.reliability.runner import run, write_report
+    from pricing.tools.reliability.faults import FULL, SHORT
+    from pricing.tools.reliability.runner import run, write_report
 
     overrides = {"load_seconds": args.seconds, "clients": args.clients, "fuzz_cases": args.fuzz_cases}
     profile = replace(FULL if args.form == "full" else SHORT, **{k: v for k, v in overrides.items() if v})
@@ -372,9 +372,9 @@ def _positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from pricing.bundle import BundleIntegrityError
+    from pricing.artifacts.bundle import BundleIntegrityError
+    from pricing.artifacts.store import StoreError
     from pricing.data.load import DataError
-    from pricing.store import StoreError
 
     try:
         return args.func(args)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from pricing.reliability.processes import ApiServer
+from pricing.tools.reliability.processes import ApiServer
 
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "dashboard" / "dist"

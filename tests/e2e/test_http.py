@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from pricing.reliability.processes import ApiServer
+from pricing.tools.reliability.processes import ApiServer
 
 
 def get(url: str):

@@ -5,10 +5,10 @@ import threading
 import numpy as np
 import pytest
 
-from pricing.api import create_app
-from pricing.cache import MemoryCache
+from pricing.artifacts.store import LocalStore
 from pricing.config import Settings
-from pricing.store import LocalStore
+from pricing.serving.app import create_app
+from pricing.serving.cache import MemoryCache
 
 CONTRACT = [
     "stockcode",

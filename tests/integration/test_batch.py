@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from pricing import batch, events
-from pricing.api import create_app
 from pricing.cli import main
 from pricing.config import Settings
+from pricing.serving import batch, events
+from pricing.serving.app import create_app
 from tests.integration.test_events_http import json_logging, json_logs, lambda_context  # noqa: F401  (fixtures)
 from tests.servers import make_bucket
 

@@ -3,9 +3,9 @@ import time
 
 import redis
 
-from pricing.api import create_app
-from pricing.cache import PREFIX, RedisCache, cache_key
 from pricing.config import Settings
+from pricing.serving.app import create_app
+from pricing.serving.cache import PREFIX, RedisCache, cache_key
 from tests.integration.test_store import second_version
 from tests.servers import RedisServer
 

@@ -3,9 +3,9 @@
 import pytest
 from flask import Flask
 
-from pricing.api import create_app
 from pricing.config import Settings
-from pricing.dashboard import register_dashboard
+from pricing.serving.app import create_app
+from pricing.serving.dashboard import register_dashboard
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pricing.data.generate import load_ground_truth
-from pricing.evaluate import _score, evaluate, true_revenue, write_outputs
+from pricing.tools.evaluate import _score, evaluate, true_revenue, write_outputs
 
 
 def contexts_for_truth(n: int = 50) -> pd.DataFrame:

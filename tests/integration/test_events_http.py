@@ -12,9 +12,9 @@ import pytest
 from awslambdaric.lambda_context import LambdaContext
 from flask import Flask, Response, request
 
-from pricing import apigateway, events
-from pricing.api import create_app
 from pricing.config import Settings
+from pricing.serving import apigateway, events
+from pricing.serving.app import create_app
 
 DASHBOARD = "https://dash.example"
 
@@ -341,7 +341,7 @@ def test_binary_responses_and_base64_request_bodies_round_trip(binary_app, shape
 
 # ---- why the boundary exists: aws-wsgi 0.2.7 on its own ---------------------------------------------------
 def test_aws_wsgi_alone_has_each_defect_this_boundary_fixes(app, binary_app, stockcode):
-    """If a future aws-wsgi fixes one of these, this fails, and the matching fix in pricing.apigateway can go."""
+    """If a future aws-wsgi fixes one of these, this fails: the matching fix in serving.apigateway can go."""
     path = f"/v1/predict-price/{stockcode}"
     with pytest.raises(KeyError, match="httpMethod"):
         awsgi.response(app, http_v2_event(path), None)  # payload 2.0

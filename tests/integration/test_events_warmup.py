@@ -6,11 +6,11 @@ import json
 import pytest
 import redis
 
-from pricing import events
-from pricing.api import create_app
-from pricing.cache import PREFIX
 from pricing.config import Settings
-from pricing.warmup import WarmupFailed
+from pricing.serving import events
+from pricing.serving.app import create_app
+from pricing.serving.cache import PREFIX
+from pricing.serving.warmup import WarmupFailed
 from tests.integration.test_events_http import json_logging, lambda_context, rest_v1_event  # noqa: F401  (a fixture)
 from tests.servers import free_port
 

@@ -137,7 +137,7 @@ def test_the_api_timeout_fits_api_gateway_and_the_worker_can_run_a_long_batch(te
 def test_every_api_route_of_the_app_is_routed_by_the_rest_api(template):
     from flask import Flask
 
-    from pricing.api import routes  # the blueprint: its rules are the API's routes
+    from pricing.serving.app import routes  # the blueprint: its rules are the API's routes
 
     app = Flask("routes")
     app.register_blueprint(routes)

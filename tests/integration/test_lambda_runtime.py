@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pricing.bundle import open_bundle
-from pricing.reliability.processes import stop_process
+from pricing.artifacts.bundle import open_bundle
+from pricing.tools.reliability.processes import stop_process
 from tests.integration.test_events_http import function_url_event, rest_v1_event
 
 ROOT = Path(__file__).parents[2]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pricing import report as R
 from pricing.cli import main
+from pricing.tools import report as R
 
 
 def test_price_structure_splits_the_variance_into_within_day_and_over_time():

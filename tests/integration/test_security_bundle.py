@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from pricing.api import create_app
-from pricing.bundle import BundleIntegrityError, open_bundle
+from pricing.artifacts.bundle import BundleIntegrityError, open_bundle
+from pricing.artifacts.store import LocalStore
 from pricing.config import Settings
-from pricing.store import LocalStore
+from pricing.serving.app import create_app
 
 
 class CreatesMarker:

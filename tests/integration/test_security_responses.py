@@ -2,10 +2,10 @@
 
 import pytest
 
-from pricing.api import create_app
-from pricing.cache import RedisCache
+from pricing.artifacts.store import LocalStore
 from pricing.config import Settings
-from pricing.store import LocalStore
+from pricing.serving.app import create_app
+from pricing.serving.cache import RedisCache
 from tests.servers import free_port
 
 

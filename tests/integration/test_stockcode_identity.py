@@ -4,11 +4,11 @@ canonical_stockcode, so `40714d`, ` 40714D` and `40714D` are one product everywh
 import pandas as pd
 import pytest
 
-from pricing import batch
-from pricing.api import create_app
 from pricing.config import Settings
 from pricing.data.features import canonical_stockcode
 from pricing.data.prepare import prepare
+from pricing.serving import batch
+from pricing.serving.app import create_app
 
 SPELLINGS = ("40714d", " 40714D", "40714D ", "４０７１４Ｄ")  # the last: full-width, as some keyboards type it
 

@@ -4,8 +4,8 @@ import uuid
 import numpy as np
 import pytest
 
-from pricing.bundle import BundleIntegrityError, open_bundle
-from pricing.store import LocalStore, S3Store, StoreError, open_store
+from pricing.artifacts.bundle import BundleIntegrityError, open_bundle
+from pricing.artifacts.store import LocalStore, S3Store, StoreError, open_store
 from tests.servers import make_bucket
 
 
@@ -13,7 +13,7 @@ def second_version(quick_bundle, tmp_path):
     """The same bundle under another version id, as a later training run would publish."""
     import json
 
-    from pricing.bundle import write_manifest
+    from pricing.artifacts.bundle import write_manifest
 
     copy = tmp_path / "next"
     shutil.copytree(quick_bundle, copy)

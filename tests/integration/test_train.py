@@ -5,10 +5,10 @@ import sys
 import numpy as np
 import pytest
 
-from pricing.bundle import open_bundle
-from pricing.modeling import tuning
-from pricing.modeling.dfn import DFNConfig
-from tests.unit.modeling.test_models import N_PRODUCTS, toy_data
+from pricing.artifacts.bundle import open_bundle
+from pricing.models.network import DFNConfig
+from pricing.training import tuning
+from tests.unit.models.test_models import N_PRODUCTS, toy_data
 
 
 def test_the_quick_profile_trains_evaluates_and_publishes_end_to_end(small_prepared, tmp_path):

@@ -5,11 +5,11 @@ import threading
 import pytest
 import redis
 
-from pricing.api import create_app
-from pricing.cache import CacheUnavailable, RedisCache
+from pricing.artifacts.store import LocalStore
 from pricing.config import Settings, SettingsError
-from pricing.store import LocalStore
-from pricing.warmup import WarmupFailed, warm_top_products
+from pricing.serving.app import create_app
+from pricing.serving.cache import CacheUnavailable, RedisCache
+from pricing.serving.warmup import WarmupFailed, warm_top_products
 
 
 class StalledRedis:

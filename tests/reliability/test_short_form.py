@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from pricing.reliability import runner
-from pricing.reliability.faults import SHORT
-from pricing.store import LocalStore
+from pricing.artifacts.store import LocalStore
+from pricing.tools.reliability import runner
+from pricing.tools.reliability.faults import SHORT
 
 
 @pytest.fixture(scope="module")

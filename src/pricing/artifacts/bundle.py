@@ -1,0 +1,166 @@
+"""A versioned bundle: everything serving needs, described and checksummed by `manifest.json`.
+
+Layout:
+    manifest.json        version, creation time, data fingerprint, feature columns, model priority,
+                         per-model files and parameters, sha256 of every other file, metrics
+    preprocessor.json    the fitted preprocessor
+    products.parquet     the product table (training window)
+    X_test.parquet       held-out context rows for the price sweep
+    metrics.json, model_card.md
+    models/<name>/...    one folder per model, in its own safe format
+
+Nothing is deserialised before its checksum matches the manifest; a mismatch raises BundleIntegrityError
+naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pricing.data.features import FEATURES
+from pricing.data.preprocess import Preprocessor
+
+MANIFEST = "manifest.json"
+SCHEMA = 1
+MODEL_PRIORITY = ("network", "lightgbm", "svr", "elasticnet")
+
+
+class BundleIntegrityError(Exception):
+    """A bundle file is missing or does not match its checksum; the message names the file."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """A short digest of input files, so a bundle says which data it was trained on."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(sha256_of(path).encode())
+    return digest.hexdigest()[:16]
+
+
+def new_version(data_fingerprint: str, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{data_fingerprint[:8]}"
+
+
+def write_manifest(
+    root: Path,
+    *,
+    version: str,
+    data_fingerprint: str,
+    feature_columns: list[str],
+    models: dict[str, dict],
+    metrics: dict,
+    extra: dict | None = None,
+) -> dict:
+    """Checksum every file under root (but the manifest) and write the manifest last."""
+    files = {
+        path.relative_to(root).as_posix(): sha256_of(path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+    manifest = {
+        "schema": SCHEMA,
+        "version": version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_fingerprint": data_fingerprint,
+        "feature_columns": feature_columns,
+        "model_priority": [name for name in MODEL_PRIORITY if name in models],
+        "models": models,
+        "files": files,
+        "metrics": metrics,
+        **(extra or {}),
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+@dataclass
+class Bundle:
+    root: Path
+    manifest: dict
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    def verified(self, relpath: str) -> Path:
+        """The file's path once its sha256 matches the manifest; BundleIntegrityError otherwise."""
+        expected = self.manifest["files"].get(relpath)
+        path = self.root / relpath
+        if expected is None:
+            raise BundleIntegrityError(f"{relpath}: not listed in the bundle manifest")
+        if not path.is_file():
+            raise BundleIntegrityError(f"{relpath}: missing from bundle {self.version}")
+        if sha256_of(path) != expected:
+            raise BundleIntegrityError(f"{relpath}: checksum mismatch in bundle {self.version}")
+        return path
+
+    def model_files(self) -> set[str]:
+        return {relpath for entry in self.manifest["models"].values() for relpath in entry["files"]}
+
+    def verify_all(self, skip: set[str] = frozenset()) -> None:
+        for relpath in self.manifest["files"]:
+            if relpath not in skip:
+                self.verified(relpath)
+
+    def preprocessor(self) -> Preprocessor:
+        return Preprocessor.from_json(self.verified("preprocessor.json").read_text())
+
+    def products(self) -> pd.DataFrame:
+        return pd.read_parquet(self.verified("products.parquet")).set_index("stockcode")
+
+    def contexts(self) -> pd.DataFrame:
+        return pd.read_parquet(self.verified("X_test.parquet"))
+
+    def model_names(self) -> list[str]:
+        return list(self.manifest["model_priority"])
+
+    def load_model(self, name: str):
+        """Verify every file of the model, then load it with its own safe loader."""
+        from pricing.models.registry import model_class
+
+        for relpath in self.manifest["models"][name]["files"]:
+            self.verified(relpath)
+        return model_class(name).load(self.root / "models" / name)
+
+
+def open_bundle(root: Path, verify: bool = True, lazy_models: bool = False) -> Bundle:
+    """Open a bundle folder; with `verify`, every file is checked before anything is read.
+
+    With `lazy_models`, model files are left to `load_model`, which verifies each model before loading it:
+    serving skips a broken model and falls back to the next instead of refusing the whole bundle."""
+    root = Path(root)
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise BundleIntegrityError(f"{MANIFEST}: missing in {root.name}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleIntegrityError(f"{MANIFEST}: not valid JSON ({exc.msg})") from exc
+    if manifest.get("schema") != SCHEMA:
+        raise BundleIntegrityError(f"{MANIFEST}: schema {manifest.get('schema')!r}, expected {SCHEMA}")
+    if manifest.get("feature_columns") != list(FEATURES):
+        # a bundle trained on other features would be fed the wrong columns: refuse it, whatever its checksums
+        raise BundleIntegrityError(
+            f"{MANIFEST}: built for features {manifest.get('feature_columns')}, this code computes {list(FEATURES)}:"
+            " publish a bundle trained by this version"
+        )
+    bundle = Bundle(root, manifest)
+    if verify:
+        bundle.verify_all(skip=bundle.model_files() if lazy_models else frozenset())
+    return bundle

@@ -1,0 +1,311 @@
+"""Batch pricing: a CSV of products in, one recommendation per row out, as JSON and as CSV.
+
+The input has a `stockcode` column and, optionally, the API's other parameters as columns (`unitprice_min`,
+`unitprice_max`, `num_price_bins`, `num_samples`, `country`, `customerid`); headers are matched ignoring case,
+spaces and underscores (`StockCode` works). Each row is validated with the API's rules: a bad row becomes an
+error line in the output (with its line number and the reason) and the rest go on. Only a file that cannot be
+read as such a table at all (no stockcode column, too large) is refused as a whole.
+
+`pricing batch` runs it on local files; the Lambda runs it on `s3://BUCKET/batch/in/NAME.csv` and writes
+`batch/out/NAME.json` and `batch/out/NAME.csv` beside.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pricing.config import Settings
+from pricing.data.features import canonical_stockcode
+from pricing.serving.app import parse_price
+from pricing.serving.predictor import NoContexts, NoUsableModel, Predictor, UnknownStockcode
+
+log = logging.getLogger(__name__)
+
+IN_PREFIX = "batch/in/"
+OUT_PREFIX = "batch/out/"
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 50_000
+PARAMETERS = ("unitprice_min", "unitprice_max", "num_price_bins", "num_samples", "country", "customerid")
+COLUMNS = {name.replace("_", ""): name for name in ("stockcode", *PARAMETERS)}
+OUTPUT_FIELDS = (
+    "line",
+    "stockcode",
+    "status",
+    "error",
+    "unitprice_min",
+    "unitprice_max",
+    "num_price_bins",
+    "num_samples",
+    "country",
+    "customerid",
+    "optimal_unit_price",
+    "max_predicted_sales",
+    "quantity_at_optimum",
+    "model",
+)
+
+
+class BatchFileError(ValueError):
+    """The file as a whole cannot be priced; the message says why, in one line."""
+
+
+class RowError(ValueError):
+    """One row cannot be priced; the message names the column."""
+
+
+@dataclass
+class BatchReport:
+    source: str
+    bundle_version: str | None
+    results: list[dict] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None  # set when the file as a whole was refused
+
+    @property
+    def rows_ok(self) -> int:
+        return sum(r["status"] == "ok" for r in self.results)
+
+    @property
+    def rows_failed(self) -> int:
+        return len(self.results) - self.rows_ok
+
+    def summary(self) -> dict:
+        summary = {
+            "source": self.source,
+            "bundle_version": self.bundle_version,
+            "rows": len(self.results),
+            "rows_ok": self.rows_ok,
+            "rows_failed": self.rows_failed,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.error:
+            summary["error"] = self.error
+        return summary
+
+    def to_json(self) -> bytes:
+        document = {**self.summary(), "ignored_columns": self.ignored_columns, "results": self.results}
+        return (json.dumps(document, indent=1) + "\n").encode()
+
+    def to_csv(self) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=OUTPUT_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        if self.error:
+            writer.writerow({"status": "error", "error": _cell(self.error)})
+        for result in self.results:
+            writer.writerow({k: _cell(v) if isinstance(v, str) else v for k, v in result.items()})
+        return buffer.getvalue().encode()
+
+
+def _cell(text: str) -> str:
+    """Text from the input file, made safe to open in a spreadsheet (no formula injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# ---- reading ----------------------------------------------------------------------------------------
+def decode(data: bytes) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise BatchFileError(f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}: split it")
+    try:
+        return data.decode("utf-8-sig")  # the BOM a spreadsheet export may start with
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")  # the Online Retail files' own encoding
+
+
+def read_rows(text: str) -> tuple[list[tuple[int, dict]], list[str]]:
+    """(line number, {column: text}) for every data row, and the header's columns that are ignored."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise BatchFileError("the file is empty: expected a header with a stockcode column")
+        names = [COLUMNS.get(h.strip().lower().replace(" ", "").replace("_", "")) for h in header]
+        if "stockcode" not in names:
+            raise BatchFileError(f"no stockcode column in the header ({', '.join(h[:30] for h in header[:10])})")
+        ignored = [h for h, name in zip(header, names, strict=True) if name is None]
+        rows = []
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue  # blank lines
+            if len(rows) >= MAX_ROWS:
+                raise BatchFileError(f"more than {MAX_ROWS:,} rows: split the file")
+            row = {name: value for name, value in zip(names, values, strict=False) if name is not None}
+            if len(values) > len(header):
+                row["__error__"] = f"{len(values)} fields where the header has {len(header)}"
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise BatchFileError(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+    return rows, ignored
+
+
+# ---- validation (the API's rules) -------------------------------------------------------------------
+def _text(row: dict, name: str) -> str | None:
+    value = (row.get(name) or "").strip()
+    return value or None
+
+
+def _price(row: dict, name: str, default: float) -> float:
+    text = _text(row, name)
+    if text is None:
+        return default
+    try:
+        return parse_price(name, text)
+    except ValueError as exc:
+        raise RowError(str(exc)) from None
+
+
+def _count(row: dict, name: str, default: int, low: int, high: int) -> int:
+    text = _text(row, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise RowError(f"{name}: not an integer: {text[:40]!r}") from None
+    if not low <= value <= high:
+        raise RowError(f"{name}: must be within {low}..{high}, got {value}")
+    return value
+
+
+def request_of(row: dict, predictor: Predictor, settings: Settings) -> dict:
+    """The validated, defaulted parameters of one row; RowError or UnknownStockcode otherwise."""
+    if "__error__" in row:
+        raise RowError(row["__error__"])
+    stockcode = _text(row, "stockcode")
+    if stockcode is None:
+        raise RowError("stockcode: missing")
+    stockcode = canonical_stockcode(stockcode)
+    default_low, default_high = predictor.default_range(stockcode)  # UnknownStockcode for a bad code
+    low = _price(row, "unitprice_min", default_low)
+    high = _price(row, "unitprice_max", default_high)
+    if low >= high:
+        raise RowError(f"unitprice_min ({low:g}) must be below unitprice_max ({high:g})")
+    customer_text = _text(row, "customerid")
+    try:
+        customer = int(float(customer_text)) if customer_text is not None else None
+    except (ValueError, OverflowError):
+        raise RowError(f"customerid: not an integer: {customer_text[:40]!r}") from None
+    return {
+        "stockcode": stockcode,
+        "unitprice_min": round(low, 6),
+        "unitprice_max": round(high, 6),
+        "num_price_bins": _count(row, "num_price_bins", settings.default_price_bins, 2, settings.max_price_bins),
+        "num_samples": _count(row, "num_samples", settings.default_samples, 1, settings.max_samples),
+        "country": _text(row, "country"),
+        "customerid": customer,
+    }
+
+
+# ---- pricing ----------------------------------------------------------------------------------------
+def price_rows(
+    predictor: Predictor, settings: Settings, rows: list[tuple[int, dict]], deadline: float | None = None
+) -> list[dict]:
+    """One result per row, in order. Identical requests are priced once. After `deadline` (time.monotonic)
+    the remaining rows are reported as not priced rather than lost with the whole invocation."""
+    done: dict[tuple, dict] = {}
+    results = []
+    for line, row in rows:
+        result = {"line": line, "stockcode": (row.get("stockcode") or "").strip()}
+        if deadline is not None and time.monotonic() > deadline:
+            results.append({**result, "status": "error", "error": "not priced: out of time; split the file"})
+            continue
+        try:
+            request = request_of(row, predictor, settings)
+            key = tuple(request.values())
+            if key not in done:
+                done[key] = _recommend(predictor, request)
+            results.append({**result, **request, "status": "ok", **done[key]})
+        except (RowError, UnknownStockcode, NoContexts, NoUsableModel) as exc:
+            results.append({**result, "status": "error", "error": _reason(exc, result["stockcode"])})
+    return results
+
+
+def _recommend(predictor: Predictor, request: dict) -> dict:
+    rec = predictor.recommend(
+        request["stockcode"],
+        request["unitprice_min"],
+        request["unitprice_max"],
+        request["num_price_bins"],
+        request["num_samples"],
+        request["country"],
+        request["customerid"],
+    )
+    best = rec.result.optimal_index
+    return {
+        "optimal_unit_price": round(rec.result.optimal_price, 4),
+        "max_predicted_sales": round(float(rec.result.sales[best]), 4),
+        "quantity_at_optimum": round(float(rec.result.quantity[best]), 4),
+        "model": rec.model,
+    }
+
+
+def _reason(exc: Exception, stockcode: str) -> str:
+    if isinstance(exc, UnknownStockcode):
+        return f"unknown stockcode {stockcode[:40]!r}"
+    if isinstance(exc, NoContexts):
+        return f"country/customerid: {exc}"
+    if isinstance(exc, NoUsableModel):
+        return "no usable model: every model in the bundle failed"
+    return str(exc)
+
+
+def price_file(
+    predictor: Predictor, settings: Settings, data: bytes, source: str, deadline: float | None = None
+) -> BatchReport:
+    """Raises BatchFileError when the file as a whole cannot be read."""
+    started = time.perf_counter()
+    rows, ignored = read_rows(decode(data))
+    results = price_rows(predictor, settings, rows, deadline)
+    report = BatchReport(source, predictor.version, results, ignored, time.perf_counter() - started)
+    log.info("batch %s: %s", source, report.summary())
+    return report
+
+
+# ---- local files (`pricing batch`) ------------------------------------------------------------------
+def csv_path_beside(json_path: Path) -> Path:
+    return json_path.with_suffix(".csv") if json_path.suffix.lower() != ".csv" else json_path.with_suffix(".out.csv")
+
+
+def run_local(predictor: Predictor, settings: Settings, in_path: Path, out_path: Path) -> BatchReport:
+    report = price_file(predictor, settings, Path(in_path).read_bytes(), str(in_path))
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_bytes(report.to_json())
+    csv_path_beside(out_path).write_bytes(report.to_csv())
+    return report
+
+
+# ---- S3 (the Lambda's batch trigger) ----------------------------------------------------------------
+def output_keys(key: str) -> tuple[str, str] | None:
+    """batch/in/NAME.csv -> (batch/out/NAME.json, batch/out/NAME.csv); None for any other key."""
+    if not key.startswith(IN_PREFIX) or not key.lower().endswith(".csv") or len(key) <= len(IN_PREFIX) + 4:
+        return None
+    name = key[len(IN_PREFIX) : -len(".csv")]
+    return f"{OUT_PREFIX}{name}.json", f"{OUT_PREFIX}{name}.csv"
+
+
+def run_s3_object(
+    predictor: Predictor, settings: Settings, client, bucket: str, key: str, deadline: float | None = None
+) -> dict:
+    """Price one uploaded file and write both outputs. A file refused as a whole still gets a report saying
+    why (retrying the same bytes cannot help); S3 errors propagate, so Lambda retries them."""
+    json_key, csv_key = output_keys(key) or (None, None)
+    if json_key is None:
+        raise ValueError(f"{key} is not a batch/in/*.csv key")
+    source = f"s3://{bucket}/{key}"
+    data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        report = price_file(predictor, settings, data, source, deadline)
+    except BatchFileError as exc:
+        log.error("batch %s refused: %s", source, exc)
+        report = BatchReport(source, predictor.version, error=str(exc))
+    client.put_object(Bucket=bucket, Key=json_key, Body=report.to_json(), ContentType="application/json")
+    client.put_object(Bucket=bucket, Key=csv_key, Body=report.to_csv(), ContentType="text/csv; charset=utf-8")
+    return {**report.summary(), "outputs": [f"s3://{bucket}/{json_key}", f"s3://{bucket}/{csv_key}"]}

@@ -1,0 +1,125 @@
+"""The OpenAPI 3 description of every route, parameter and error."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pricing.serving.app import MAX_PRICE, MIN_PRICE
+from pricing.serving.sweep import PRICE_BIN_FIELDS
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+@cache
+def spec() -> dict:
+    price = {"type": "number", "minimum": MIN_PRICE, "maximum": MAX_PRICE}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "pricing-service",
+            "version": "1",
+            "description": "Revenue-maximising unit prices from a learned demand model.",
+        },
+        "paths": {
+            "/v1/predict-price/{stockcode}": {
+                "get": {
+                    "summary": "Predicted sales per price bin and the optimal price for one product",
+                    "parameters": [
+                        {"name": "stockcode", "in": "path", "required": True, "schema": {"type": "string"}},
+                        _query(
+                            "unitprice_min", price, "Lowest price swept (default: the product's historical minimum)"
+                        ),
+                        _query(
+                            "unitprice_max", price, "Highest price swept (default: the product's historical maximum)"
+                        ),
+                        _query(
+                            "num_price_bins",
+                            {"type": "integer", "minimum": 2, "maximum": 500, "default": 100},
+                            "Number of prices in the sweep",
+                        ),
+                        _query(
+                            "num_samples",
+                            {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000},
+                            "Held-out contexts averaged per price",
+                        ),
+                        _query("country", {"type": "string"}, "Only contexts from this country"),
+                        _query("customerid", {"type": "integer"}, "Only contexts of this customer"),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "One object per price bin",
+                            "headers": {
+                                h: {"schema": {"type": "string"}}
+                                for h in ("X-Model", "X-Model-Version", "X-Cache", "Server-Timing")
+                            },
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/PriceBin"}}
+                                }
+                            },
+                        },
+                        "400": _error("A parameter is malformed or out of range; the message names it"),
+                        "404": _error("Unknown stockcode"),
+                        "503": _error("No bundle loaded or no usable model"),
+                    },
+                }
+            },
+            "/v1/products": {
+                "get": {
+                    "summary": "Products with their historical price range, most sold first",
+                    "parameters": [
+                        _query("q", {"type": "string"}, "Search term over stockcode and description"),
+                        _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
+                        _query(
+                            "page_size",
+                            {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                            "Items per page",
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of products",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProductPage"}}},
+                        },
+                        "400": _error("A parameter is malformed or out of range"),
+                        "503": _error("No bundle loaded"),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Bundle version, loaded models and cache state",
+                    "responses": {"200": {"description": "Serving"}, "503": {"description": "Cannot serve"}},
+                }
+            },
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}},
+        },
+        "components": {
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "PriceBin": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "string" if name == "stockcode" else "number"} for name in PRICE_BIN_FIELDS
+                    },
+                },
+                "ProductPage": {
+                    "type": "object",
+                    "properties": {
+                        "items": {"type": "array", "items": {"type": "object"}},
+                        "page": {"type": "integer"},
+                        "page_size": {"type": "integer"},
+                        "total": {"type": "integer"},
+                    },
+                },
+            }
+        },
+    }

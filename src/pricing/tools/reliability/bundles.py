@@ -1,0 +1,67 @@
+"""Broken copies of a real bundle for the fault scenarios: the original store is never written to.
+
+- a primary model file swapped for a pickle that would create a marker file if anything unpickled it:
+  the checksum must stop it before any loader sees it (the corrupted-model fault and the checksum check);
+- a primary network whose weights are all NaN, re-checksummed so the bundle is valid: what a diverged
+  training run would publish (the non-finite fault)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+from pricing.artifacts.bundle import MANIFEST, sha256_of
+from pricing.artifacts.store import LATEST, LocalStore, open_store
+
+
+def copy_latest(store: str, destination: Path) -> tuple[LocalStore, dict]:
+    """A local store holding only the source store's LATEST version (S3 sources are fetched first)."""
+    bundle = open_store(store).fetch()
+    target = LocalStore(destination)
+    shutil.copytree(bundle.root, target.root / bundle.version)
+    (target.root / LATEST).write_text(bundle.version + "\n")
+    return target, bundle.manifest
+
+
+class _CreatesMarker:
+    """Unpickling this opens (and so creates) the marker file: proof that someone deserialised it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def swap_primary_for_marker_pickle(store: LocalStore, manifest: dict, marker: Path) -> str:
+    """Replace the primary model's largest file with a booby-trapped pickle; the manifest is left alone."""
+    primary = manifest["model_priority"][0]
+    root = store.root / manifest["version"]
+    relpath = max(manifest["models"][primary]["files"], key=lambda p: (root / p).stat().st_size)
+    (root / relpath).write_bytes(pickle.dumps(_CreatesMarker(marker), protocol=2))
+    return relpath
+
+
+def poison_network_with_nan(store: LocalStore, manifest: dict) -> list[str]:
+    """Every floating-point weight of the network set to NaN, the manifest's checksums updated to match."""
+    import torch
+
+    root = store.root / manifest["version"]
+    manifest = json.loads((root / MANIFEST).read_text())  # the copy's own, not the caller's dict
+    poisoned = []
+    for relpath in manifest["models"]["network"]["files"]:
+        if not relpath.endswith(".pt"):
+            continue
+        state = torch.load(root / relpath, map_location="cpu", weights_only=True)
+        for tensor in state.values():
+            if tensor.is_floating_point():
+                tensor.fill_(float("nan"))
+        torch.save(state, root / relpath)
+        manifest["files"][relpath] = sha256_of(root / relpath)
+        poisoned.append(relpath)
+    if not poisoned:
+        raise RuntimeError("the bundle's network has no .pt weights file to poison")
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return poisoned

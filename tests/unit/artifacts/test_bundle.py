@@ -1,0 +1,90 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from pricing.artifacts.bundle import MODEL_PRIORITY, BundleIntegrityError, open_bundle
+from pricing.data.features import FEATURES
+
+
+@pytest.fixture
+def bundle_copy(quick_bundle, tmp_path):
+    target = tmp_path / "bundle"
+    shutil.copytree(quick_bundle, target)
+    return target
+
+
+def test_the_manifest_describes_everything_serving_needs(quick_bundle):
+    bundle = open_bundle(quick_bundle)
+    manifest = bundle.manifest
+    assert manifest["model_priority"] == list(MODEL_PRIORITY)
+    assert manifest["feature_columns"] == list(FEATURES)
+    assert {"version", "created_at", "data_fingerprint", "metrics", "files"} <= set(manifest)
+    for required in ("preprocessor.json", "products.parquet", "X_test.parquet", "metrics.json", "model_card.md"):
+        assert required in manifest["files"]
+    assert set(manifest["metrics"]) == {*MODEL_PRIORITY, "baseline"}
+    listed = {p.relative_to(quick_bundle).as_posix() for p in quick_bundle.rglob("*") if p.is_file()}
+    assert listed - {"manifest.json"} == set(manifest["files"])
+
+
+def test_every_model_loads_and_predicts_finite_numbers_on_the_held_out_rows(quick_bundle):
+    bundle = open_bundle(quick_bundle)
+    X = bundle.preprocessor().transform(bundle.contexts().head(500))
+    for name in bundle.model_names():
+        prediction = bundle.load_model(name).predict(X)
+        assert prediction.shape == (500,) and np.isfinite(prediction).all(), name
+
+
+def model_files(bundle_dir) -> list[str]:
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    return [f for entry in manifest["models"].values() for f in entry["files"]]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_one_byte_changed_in_any_model_file_is_refused_naming_the_file(quick_bundle, bundle_copy, index):
+    relpath = model_files(quick_bundle)[index]
+    path = bundle_copy / relpath
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleIntegrityError, match=relpath.replace(".", r"\.")):
+        open_bundle(bundle_copy)
+    model = relpath.split("/")[1]
+    with pytest.raises(BundleIntegrityError, match=relpath.replace(".", r"\.")):
+        open_bundle(bundle_copy, verify=False).load_model(model)
+
+
+def test_the_other_models_still_load_when_one_is_corrupted(quick_bundle, bundle_copy):
+    network_weights = next(f for f in model_files(quick_bundle) if f.endswith(".pt"))
+    (bundle_copy / network_weights).write_bytes(b"garbage")
+    bundle = open_bundle(bundle_copy, verify=False)
+    with pytest.raises(BundleIntegrityError):
+        bundle.load_model("network")
+    assert np.isfinite(
+        bundle.load_model("lightgbm").predict(bundle.preprocessor().transform(bundle.contexts().head(5)))
+    ).all()
+
+
+def test_a_missing_file_or_manifest_is_refused(bundle_copy):
+    (bundle_copy / "products.parquet").unlink()
+    with pytest.raises(BundleIntegrityError, match=r"products\.parquet: missing"):
+        open_bundle(bundle_copy)
+    (bundle_copy / "manifest.json").unlink()
+    with pytest.raises(BundleIntegrityError, match="manifest"):
+        open_bundle(bundle_copy)
+
+
+def test_the_metrics_table_shows_the_network_beating_the_baseline(quick_bundle):
+    metrics = json.loads((quick_bundle / "metrics.json").read_text())
+    # the network predicts mean quantities (Poisson): the deviance is its score; the backups' is MSE on log
+    assert metrics["network"]["poisson_deviance"] < metrics["baseline"]["poisson_deviance"]
+    assert metrics["lightgbm"]["mse_log"] < metrics["baseline"]["mse_log"]
+
+
+def test_a_bundle_built_for_other_features_is_refused_before_anything_is_read(bundle_copy):
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["feature_columns"] = [c for c in manifest["feature_columns"] if c != "customer_price_tier"]
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleIntegrityError, match="built for features"):
+        open_bundle(bundle_copy, verify=False)
