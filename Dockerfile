@@ -26,7 +26,16 @@ RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.13.0
 COPY requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir -r /tmp/requirements.txt
 
-COPY src/pricing/ ${LAMBDA_TASK_ROOT}/pricing/
+# Only the serving code: the package root (config, strict number parsing), the server and its Lambda events,
+# the model classes a bundle names, the bundle store, and the two data modules serving shares with training
+# (feature definitions, the fitted preprocessor). training/, tools/, cli.py and the training-time data modules
+# stay out, as their packages do (tests/integration/test_infra.py checks both against an import trace).
+# One COPY per directory: given several sources, COPY copies a directory's contents, not the directory.
+COPY src/pricing/__init__.py src/pricing/config.py src/pricing/numbers.py ${LAMBDA_TASK_ROOT}/pricing/
+COPY src/pricing/data/__init__.py src/pricing/data/features.py src/pricing/data/preprocess.py ${LAMBDA_TASK_ROOT}/pricing/data/
+COPY src/pricing/artifacts/ ${LAMBDA_TASK_ROOT}/pricing/artifacts/
+COPY src/pricing/models/ ${LAMBDA_TASK_ROOT}/pricing/models/
+COPY src/pricing/serving/ ${LAMBDA_TASK_ROOT}/pricing/serving/
 COPY app.py ${LAMBDA_TASK_ROOT}/
 COPY --from=dashboard /build/dist/ ${LAMBDA_TASK_ROOT}/dashboard/dist/
 

@@ -5,7 +5,6 @@ before the first request rather than inside it. `handler` dispatches on the even
 API Gateway REST and HTTP API / Function URL requests, S3 batch files, the scheduled cache warm-up."""
 
 import logging
-import os
 import sys
 
 from pricing.config import Settings
@@ -14,8 +13,8 @@ from pricing.serving.app import create_app
 
 # Text logs for the libraries (waitress, botocore) when run locally; in Lambda the runtime has already set up
 # the root logger, so this does nothing there. Before the JSON logger, which mutes `pricing.*` at the root.
-logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 settings = Settings.from_env()
+logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 logger = events.json_logger(settings.log_level)  # before the app, so the init's own lines are JSON too
 metrics = events.emf_metrics()
 app = create_app(settings)
@@ -23,6 +22,6 @@ handler = events.lambda_handler(app, logger, metrics)
 
 
 if __name__ == "__main__":
-    from pricing.cli import serve_app
+    from pricing.serving.local import serve_app
 
-    sys.exit(serve_app(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "5002"))))
+    sys.exit(serve_app(app, host=settings.host, port=settings.port))

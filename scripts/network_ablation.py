@@ -23,10 +23,11 @@ import torch
 
 from pricing.data.features import FEATURES, TARGET, key_to_product, quantity_from_log, with_price
 from pricing.data.generate import load_ground_truth
-from pricing.tools.evaluate import true_revenue
-from pricing.models.network import DFNConfig, DFNEnsemble
 from pricing.data.preprocess import Preprocessor
+from pricing.models.network import DFNConfig
 from pricing.serving.sweep import price_grid
+from pricing.tools.evaluate import true_revenue
+from pricing.training.network_fit import TrainableDFNEnsemble
 
 ABSOLUTE_PRICE = ("unit_price", "log_price")
 
@@ -84,7 +85,7 @@ def main() -> None:
         kept = ("max_epochs", "time_limit_s", "loss", "seed", "price_effect", "slope_shrinkage")
         config = replace(tuned, **{k: getattr(config, k) for k in kept})
     started = time.perf_counter()
-    model = DFNEnsemble(config, n_products=preprocessor.n_products, members=args.members)
+    model = TrainableDFNEnsemble(config, n_products=preprocessor.n_products, members=args.members)
     model.fit(X["train"], y["train"], X["val"], y["val"])
     fit_s = time.perf_counter() - started
 

@@ -90,7 +90,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from pricing.training.train import summary_table, train
+    from pricing.training.model_card import summary_table
+    from pricing.training.train import train
 
     summary = train(
         args.data_dir,
@@ -116,27 +117,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_app(app, host: str, port: int, threads: int = 8) -> int:
-    from waitress import serve
-
-    predictor = app.extensions["pricing"].predictor
-    print(f"serving on http://{host}:{port} with bundle {predictor.version if predictor else '(none: 503)'}")
-    serve(app, host=host, port=port, threads=threads, ident="pricing-service")
-    return 0
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
     from dataclasses import replace
 
     from pricing.config import Settings
     from pricing.serving.app import create_app
+    from pricing.serving.local import serve_app
+    from pricing.serving.state import service_of
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = replace(Settings.from_env(), artifact_store=args.store) if args.store else Settings.from_env()
     app = create_app(settings)
     if args.cache_clear:
-        deleted = app.extensions["pricing"].cache.clear()
+        deleted = service_of(app).cache.clear()
         print(f"cache: deleted {deleted} pricing-service keys (nothing else)")
     return serve_app(app, args.host, args.port, args.threads)
 

@@ -1,13 +1,24 @@
-"""One frozen Settings object, read from the environment (and `.env` locally) once, validated at start-up."""
+"""One frozen Settings object, read from the environment (and `.env` locally) once, validated at start-up.
+
+Every environment variable the service reads is a field here (`.env.sample` documents them); nothing else in
+the package reads `os.environ`, except boto3, which reads AWS_ENDPOINT_URL and the credentials itself. Numbers
+are read strictly (pricing.numbers: plain decimals, no `nan`, no `1_0`) and timeouts must be positive and
+finite: a zero or negative Redis timeout would start a server whose every request bypasses a healthy Redis.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pricing.numbers import NumberError, parse_decimal, parse_integer
+
 ENVIRONMENTS = ("local", "test", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -30,20 +41,35 @@ class Settings:
     torch_threads: int | None = None  # None: the CPUs this process may use
     log_level: str = "INFO"
     bundle_retry_seconds: float = 10.0  # with no bundle loaded, how often a request may try the store again
+    bundle_cache_dir: str = field(default_factory=lambda: str(Path(tempfile.gettempdir()) / "pricing-bundles"))
+    warmup_top_n: int = 100  # products the scheduled warm-up prices into the cache
+    host: str = "0.0.0.0"  # `python app.py` (waitress); `pricing serve --host` overrides it
+    port: int = 5002
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
             raise SettingsError(f"ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.env!r}")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("REDIS_URL must start with redis:// or rediss://")
-        if self.cache_ttl_seconds <= 0:
-            raise SettingsError("CACHE_TTL_SECONDS must be positive")
+        for name, value in (
+            ("CACHE_TTL_SECONDS", self.cache_ttl_seconds),
+            ("CACHE_TIMEOUT_SECONDS", self.cache_timeout_seconds),
+            ("BUNDLE_RETRY_SECONDS", self.bundle_retry_seconds),
+        ):
+            if not (math.isfinite(value) and value > 0):
+                raise SettingsError(f"{name} must be positive and finite, got {value!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if not 0 <= self.warmup_top_n <= 100_000:
+            raise SettingsError(f"WARMUP_TOP_N must be within 0..100000, got {self.warmup_top_n}")
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"PORT must be within 1..65535, got {self.port}")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise SettingsError(f"TORCH_THREADS must be at least 1, got {self.torch_threads}")
         if not 1 <= self.default_price_bins <= self.max_price_bins:
             raise SettingsError("the default number of price bins must be within 1..MAX_PRICE_BINS")
         if not 1 <= self.default_samples <= self.max_samples:
             raise SettingsError("the default number of samples must be within 1..MAX_SAMPLES")
-        if self.bundle_retry_seconds <= 0:
-            raise SettingsError("BUNDLE_RETRY_SECONDS must be positive")
         if self.env == "production":
             if "*" in self.cors_origins:
                 raise SettingsError("CORS_ORIGINS may not be '*' in production: list the dashboard's origins")
@@ -60,25 +86,31 @@ class Settings:
                 load_dotenv(".env", override=False)
             environ = os.environ
         get = environ.get
-        try:
-            return cls(
-                env=get("ENV", "local"),
-                artifact_store=get("ARTIFACT_STORE", "models/production"),
-                redis_url=get("REDIS_URL") or None,
-                redis_cluster=_flag(get("REDIS_CLUSTER", "false"), "REDIS_CLUSTER"),
-                cache_ttl_seconds=int(get("CACHE_TTL_SECONDS", "3600")),
-                cache_timeout_seconds=float(get("CACHE_TIMEOUT_SECONDS", "0.25")),
-                cors_origins=tuple(o.strip() for o in get("CORS_ORIGINS", "").split(",") if o.strip()),
-                max_price_bins=int(get("MAX_PRICE_BINS", "500")),
-                max_samples=int(get("MAX_SAMPLES", "5000")),
-                torch_threads=int(get("TORCH_THREADS")) if get("TORCH_THREADS") else None,
-                log_level=get("LOG_LEVEL", "INFO").upper(),
-                bundle_retry_seconds=float(get("BUNDLE_RETRY_SECONDS", "10")),
-            )
-        except ValueError as exc:
-            if isinstance(exc, SettingsError):
-                raise
-            raise SettingsError(f"malformed setting: {exc}") from exc
+
+        def number(name: str, default: str, parse=parse_decimal) -> float:
+            try:
+                return parse(name, get(name) or default)
+            except NumberError as exc:
+                raise SettingsError(str(exc)) from None
+
+        return cls(
+            env=get("ENV", "local"),
+            artifact_store=get("ARTIFACT_STORE", "models/production"),
+            redis_url=get("REDIS_URL") or None,
+            redis_cluster=_flag(get("REDIS_CLUSTER", "false"), "REDIS_CLUSTER"),
+            cache_ttl_seconds=number("CACHE_TTL_SECONDS", "3600", parse_integer),
+            cache_timeout_seconds=number("CACHE_TIMEOUT_SECONDS", "0.25"),
+            cors_origins=tuple(o.strip() for o in get("CORS_ORIGINS", "").split(",") if o.strip()),
+            max_price_bins=number("MAX_PRICE_BINS", "500", parse_integer),
+            max_samples=number("MAX_SAMPLES", "5000", parse_integer),
+            torch_threads=number("TORCH_THREADS", "", parse_integer) if get("TORCH_THREADS") else None,
+            log_level=get("LOG_LEVEL", "INFO").strip().upper(),
+            bundle_retry_seconds=number("BUNDLE_RETRY_SECONDS", "10"),
+            bundle_cache_dir=get("BUNDLE_CACHE_DIR") or str(Path(tempfile.gettempdir()) / "pricing-bundles"),
+            warmup_top_n=number("WARMUP_TOP_N", "100", parse_integer),
+            host=get("HOST") or "0.0.0.0",
+            port=number("PORT", "5002", parse_integer),
+        )
 
 
 def _flag(value: str, name: str) -> bool:

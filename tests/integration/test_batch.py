@@ -13,6 +13,7 @@ from pricing.cli import main
 from pricing.config import Settings
 from pricing.serving import batch, events
 from pricing.serving.app import create_app
+from pricing.serving.state import service_of
 from tests.integration.test_events_http import json_logging, json_logs, lambda_context  # noqa: F401  (fixtures)
 from tests.servers import make_bucket
 
@@ -26,7 +27,7 @@ def app(store):
 
 @pytest.fixture(scope="module")
 def products(app):
-    return app.extensions["pricing"].predictor.products.sort_values("lines", ascending=False)
+    return service_of(app).predictor.products.sort_values("lines", ascending=False)
 
 
 @pytest.fixture
@@ -168,7 +169,7 @@ def test_objects_outside_batch_in_or_not_csv_are_skipped_and_nothing_is_written(
 
 
 def test_rows_past_the_deadline_are_reported_not_lost(app, products):
-    service = app.extensions["pricing"]
+    service = service_of(app)
     rows, _ = batch.read_rows(f"stockcode\n{products.index[0]}\n{products.index[1]}\n")
     results = batch.price_rows(service.predictor, service.settings, rows, deadline=time.monotonic() - 1)
     assert [r["error"] for r in results] == ["not priced: out of time; split the file"] * 2
@@ -212,7 +213,7 @@ def test_the_cli_refuses_an_unreadable_file_with_one_line(store, tmp_path, capsy
 
 def test_batch_throughput_on_the_quick_bundle(app, products):
     """A measurement for the deployment notes (rows per second), asserting only that every row priced."""
-    service = app.extensions["pricing"]
+    service = service_of(app)
     codes = list(products.index[:60])
     rows, _ = batch.read_rows("stockcode\n" + "\n".join(codes) + "\n")
     started = time.perf_counter()

@@ -6,6 +6,7 @@ import redis
 from pricing.config import Settings
 from pricing.serving.app import create_app
 from pricing.serving.cache import PREFIX, RedisCache, cache_key
+from pricing.serving.state import service_of
 from tests.integration.test_store import second_version
 from tests.servers import RedisServer
 
@@ -15,7 +16,7 @@ def app_with(store_root, cache):
 
 
 def some_product(app, n: int = 0) -> str:
-    return app.extensions["pricing"].predictor.products.sort_values("lines", ascending=False).index[n]
+    return service_of(app).predictor.products.sort_values("lines", ascending=False).index[n]
 
 
 def test_keys_carry_the_service_prefix_the_version_and_the_stockcode_as_a_hash_tag():
@@ -45,7 +46,7 @@ def test_a_new_bundle_version_never_reads_the_old_versions_entries(store, quick_
     store.publish(second_version(quick_bundle, tmp_path))
     new_app = app_with(store.root, RedisCache(redis_server.url))
     response = new_app.test_client().get(url)
-    assert response.headers["X-Model-Version"] != old_app.extensions["pricing"].predictor.version
+    assert response.headers["X-Model-Version"] != service_of(old_app).predictor.version
     assert response.headers["X-Cache"] == "MISS"
 
 

@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 from pricing.config import Settings
 from pricing.serving import apigateway, events
 from pricing.serving.app import create_app
+from pricing.serving.state import service_of
 
 DASHBOARD = "https://dash.example"
 
@@ -187,7 +188,7 @@ def handler(app, json_logging):
 
 @pytest.fixture(scope="module")
 def stockcode(app) -> str:
-    return app.extensions["pricing"].predictor.products.sort_values("lines", ascending=False).index[0]
+    return service_of(app).predictor.products.sort_values("lines", ascending=False).index[0]
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
 """The container image and the SAM template, checked without Docker or an AWS account: hadolint and cfn-lint
 (both pinned in requirements-dev.txt), SAM's own translator, and the choices the deployment depends on."""
 
+import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
@@ -30,12 +33,16 @@ def template() -> dict:
     return json.loads(json.dumps(parsed))
 
 
-@pytest.fixture(scope="module")
-def dockerfile() -> list[tuple[str, str]]:
+def parse_dockerfile(text: str) -> list[tuple[str, str]]:
     """(instruction, arguments) pairs, comments and continuations folded."""
-    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    text = re.sub(r"\\\n\s*", " ", text)
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[tuple[str, str]]:
+    return parse_dockerfile((ROOT / "Dockerfile").read_text())
 
 
 # ---- linters ------------------------------------------------------------------------------------------
@@ -112,6 +119,208 @@ def test_the_build_context_leaves_data_notebooks_reports_and_node_modules_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in ("data/", "notebooks/", "reports/", "**/node_modules/", ".venv/", ".git/"):
         assert entry in ignored, entry
+
+
+# ---- what the image carries: checked against the modules the serving process really imports ------------------
+# Imported lazily by the serving process, after start-up: the S3 batch and warm-up events, /openapi.json, the
+# model classes a bundle names (an empty store loads none of them), and the local server.
+LAZY_SERVING_MODULES = (
+    "pricing.serving.batch",
+    "pricing.serving.warmup",
+    "pricing.serving.openapi",
+    "pricing.models.network",
+    "pricing.models.fallbacks",
+    "pricing.serving.local",  # `python app.py`, the documented way to serve from the image without Lambda
+)
+# The batch job's packages: requirements-dev.txt and the `train` extra pin them; the image must not install them.
+TRAINING_ONLY_DISTRIBUTIONS = ("optuna", "scikit-optimize", "matplotlib", "tqdm", "openpyxl", "skops")
+# Code the image must not carry: it measures or trains, and imports the packages above.
+NOT_SHIPPED = (
+    "pricing/tools/",
+    "pricing/training/",
+    "pricing/cli.py",
+    "pricing/__main__.py",
+    "pricing/data/generate.py",
+    "pricing/data/load.py",
+    "pricing/data/prepare.py",
+)
+
+# Runs in a fresh interpreter before `import app`. Two hooks: builtins.__import__ records every top-level name
+# that app.py or a pricing module imports itself (even one already loaded by someone else), and a meta-path
+# finder records who first loaded each top-level module (a library's optional import, e.g. torch.hub's
+# `from tqdm import tqdm`, is told apart from ours). The finder finds nothing itself: imports resolve as usual.
+SERVING_PROBE_PRELUDE = """
+import builtins, importlib.metadata, json, sys, sysconfig
+from pathlib import Path
+
+BASELINE = {name.partition(".")[0] for name in sys.modules}
+DIRECT, FIRST_IMPORTER = set(), {}
+_import = builtins.__import__
+
+def _ours(module_name):
+    return module_name == "app" or module_name == "pricing" or module_name.startswith("pricing.")
+
+def _hook(name, globals=None, locals=None, fromlist=(), level=0):
+    if level == 0 and _ours((globals or {}).get("__name__", "")):
+        DIRECT.add(name.partition(".")[0])
+    return _import(name, globals, locals, fromlist, level)
+
+class _Watch:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if "." not in name and name not in FIRST_IMPORTER:
+            frame = sys._getframe(1)
+            while frame and (frame.f_code is _hook.__code__ or frame.f_globals.get("__name__", "").startswith(
+                ("importlib", "_frozen_importlib"))):
+                frame = frame.f_back
+            FIRST_IMPORTER[name] = frame.f_globals.get("__name__", "?") if frame else "?"
+        return None
+
+builtins.__import__ = _hook
+sys.meta_path.insert(0, _Watch)
+
+def report(**extra):
+    site = [Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")]
+    distributions = importlib.metadata.packages_distributions()
+    loaded = {name.partition(".")[0] for name, module in sys.modules.items() if module is not None} - BASELINE
+    third_party = {}
+    for name in sorted(loaded):
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", None) or []), None)
+        for folder in site:
+            if where and Path(where).resolve().is_relative_to(folder):
+                # named by where it lies: Cython files register aliases (`_cyutility` is pandas._libs._cyutility)
+                top = Path(where).resolve().relative_to(folder).parts[0].split(".")[0]
+                third_party[top] = {"distributions": sorted(set(distributions.get(top, []))),
+                                    "first_importer": FIRST_IMPORTER.get(top, "?")}
+    pricing = {name: module.__file__ for name, module in sys.modules.items()
+               if module is not None and (name == "pricing" or name.startswith("pricing."))}
+    print(json.dumps({"loaded": sorted(loaded), "third_party": third_party, "pricing": pricing,
+                      "direct": sorted(DIRECT), **extra}))
+"""
+
+
+def run_serving_probe(store_root: Path, code: str) -> dict:
+    """Import app.py as Lambda's init does (ENV=test, no Redis), run `code` in that process, then report its
+    modules: the JSON printed by the prelude's report()."""
+    env = {**os.environ, "ARTIFACT_STORE": str(store_root), "ENV": "test", "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVING_PROBE_PRELUDE + "import app\n" + code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def serving_modules(tmp_path_factory) -> dict:
+    """The serving process with an empty store (it starts without a bundle), plus what it imports later."""
+    empty_store = tmp_path_factory.mktemp("empty-store")
+    imports = "".join(f"import {name}\n" for name in LAZY_SERVING_MODULES)
+    return run_serving_probe(empty_store, imports + "report()\n")
+
+
+def copied_pricing_files(instructions: list[tuple[str, str]]) -> dict[str, Path]:
+    """Where each pricing source file lands in the image (a path under ${LAMBDA_TASK_ROOT}) -> the file here,
+    from the final stage's COPY lines, with Docker's rules: a directory source copies its contents into the
+    destination, a file source lands in a destination that ends with '/' under its own name."""
+    final_stage = instructions[max(i for i, (op, _) in enumerate(instructions) if op == "FROM") :]
+    copied = {}
+    for op, args in final_stage:
+        parts = [part for part in args.split() if not part.startswith("--")]
+        if op != "COPY" or "--from=" in args:
+            continue
+        *sources, destination = parts
+        for source in sources:
+            if not source.startswith("src/pricing"):
+                continue
+            path = ROOT / source
+            assert path.exists(), f"COPY {source}: no such file (docker build would fail)"
+            if path.is_dir():
+                files = {f.relative_to(path).as_posix(): f for f in path.rglob("*.py") if "__pycache__" not in f.parts}
+                copied.update({f"{destination.rstrip('/')}/{rel}": f for rel, f in files.items()})
+            else:
+                copied[destination + path.name if destination.endswith("/") else destination] = path
+    return copied
+
+
+def check_image_carries_serving_code_only(instructions: list[tuple[str, str]], pricing: dict[str, str]) -> None:
+    copied = copied_pricing_files(instructions)
+    in_image = {path.removeprefix("${LAMBDA_TASK_ROOT}/") for path in copied}
+    needed = {name: Path(file).relative_to(ROOT / "src").as_posix() for name, file in pricing.items()}
+    missing = {name: path for name, path in needed.items() if path not in in_image}
+    assert not missing, f"the serving process imports these, the image does not copy them: {missing}"
+    shipped_training = sorted(path for path in in_image if path.startswith(NOT_SHIPPED))
+    assert not shipped_training, f"the image copies training or tooling code: {shipped_training}"
+
+
+def test_the_image_copies_every_pricing_module_serving_imports_and_no_training_or_tools(dockerfile, serving_modules):
+    # the probe saw the lazily imported modules and the model classes, or the check below proves little
+    assert set(LAZY_SERVING_MODULES) | {"pricing.serving.app", "pricing.artifacts.store"} <= set(
+        serving_modules["pricing"]
+    )
+    check_image_carries_serving_code_only(dockerfile, serving_modules["pricing"])
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned(requirements_text: str) -> list[Requirement]:
+    lines = (line.split("#", 1)[0].strip() for line in requirements_text.splitlines())
+    return [Requirement(line) for line in lines if line and not line.startswith("-")]
+
+
+def installed_closure(requirements: list[Requirement]) -> set[str]:
+    """The pinned distributions and, recursively, what their installed metadata requires (extras followed)."""
+    todo = [(r.name, frozenset(r.extras)) for r in requirements if r.marker is None or r.marker.evaluate()]
+    seen: set[tuple[str, frozenset]] = set()
+    while todo:
+        name, extras = todo.pop()
+        if (normalized(name), extras) in seen:
+            continue
+        seen.add((normalized(name), extras))
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not installed here; its own dependencies cannot be read (the import check then says so)
+        for requirement in map(Requirement, requires):
+            environments = [{"extra": extra} for extra in extras] or [{"extra": ""}]
+            if requirement.marker is None or any(requirement.marker.evaluate(env) for env in environments):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {name for name, _ in seen}
+
+
+def check_requirements_serve_and_do_not_train(requirements_text: str, serving: dict) -> None:
+    requirements = pinned(requirements_text)
+    training = {normalized(name) for name in TRAINING_ONLY_DISTRIBUTIONS}
+    named = sorted({normalized(r.name) for r in requirements} & training)
+    assert not named, f"requirements.txt pins training-only packages: {named}"
+    closure = installed_closure(requirements)
+    pulled_in = sorted(closure & training)
+    assert not pulled_in, f"requirements.txt pulls in training-only packages: {pulled_in}"
+    unprovided = {}
+    for module, seen in serving["third_party"].items():
+        if {normalized(d) for d in seen["distributions"]} & closure:
+            continue
+        importer = seen["first_importer"].partition(".")[0]
+        importer_provided = {normalized(d) for d in importlib.metadata.packages_distributions().get(importer, [])}
+        # A library's optional import (torch.hub tries tqdm, falling back when it is absent) is the library's
+        # business; an import of ours, or one by something requirements.txt does not provide, is not.
+        if module in serving["direct"] or not importer_provided & closure:
+            unprovided[module] = seen
+    assert not unprovided, f"imported by the serving process, not provided by requirements.txt: {unprovided}"
+
+
+def test_the_runtime_requirements_provide_what_serving_imports_and_no_training_package(serving_modules):
+    # the probe saw the libraries the image exists for, or the check below proves little
+    assert {"flask", "torch", "pandas", "aws_lambda_powertools", "awsgi"} <= set(serving_modules["third_party"])
+    check_requirements_serve_and_do_not_train((ROOT / "requirements.txt").read_text(), serving_modules)
 
 
 # ---- the template -------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def copy_of(quick_bundle, tmp_path):
 
 def test_any_file_swapped_for_a_booby_trapped_pickle_is_refused_by_name_before_any_reader(quick_bundle, tmp_path):
     files = sorted(json.loads((quick_bundle / "manifest.json").read_text())["files"])
-    assert {"preprocessor.json", "products.parquet", "X_test.parquet", "models/lightgbm/lightgbm.txt"} <= set(files)
+    assert {"preprocessor.json", "products.parquet", "contexts.parquet", "models/lightgbm/lightgbm.txt"} <= set(files)
     assert any(f.startswith("models/network/") and f.endswith(".pt") for f in files)
     marker = tmp_path / "DESERIALISED"
     for index, relpath in enumerate(files):

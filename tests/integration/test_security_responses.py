@@ -6,6 +6,7 @@ from pricing.artifacts.store import LocalStore
 from pricing.config import Settings
 from pricing.serving.app import create_app
 from pricing.serving.cache import RedisCache
+from pricing.serving.state import service_of
 from tests.servers import free_port
 
 
@@ -23,7 +24,7 @@ def app(store):
 
 @pytest.fixture(scope="module")
 def code(app):
-    return app.extensions["pricing"].predictor.products.sort_values("lines", ascending=False).index[0]
+    return service_of(app).predictor.products.sort_values("lines", ascending=False).index[0]
 
 
 def test_health_with_redis_down_names_the_error_type_but_not_redis_host_and_port(store):
@@ -43,7 +44,7 @@ def test_a_double_slash_is_a_json_404_not_an_html_redirect_to_the_callers_host(a
     assert "Location" not in response.headers
 
 
-@pytest.mark.parametrize("price", ["1e-7", "0.00001", "0.00009999"])
+@pytest.mark.parametrize("price", ["0.0000001", "0.00001", "0.00009999"])
 def test_a_price_below_a_ten_thousandth_is_a_400_not_a_curve_priced_at_zero(app, code, price):
     response = app.test_client().get(f"/v1/predict-price/{code}?unitprice_min={price}&num_price_bins=5")
     assert response.status_code == 400

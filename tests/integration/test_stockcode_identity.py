@@ -9,6 +9,7 @@ from pricing.data.features import canonical_stockcode
 from pricing.data.prepare import prepare
 from pricing.serving import batch
 from pricing.serving.app import create_app
+from pricing.serving.state import service_of
 
 SPELLINGS = ("40714d", " 40714D", "40714D ", "４０７１４Ｄ")  # the last: full-width, as some keyboards type it
 
@@ -38,7 +39,7 @@ def app(store):
 @pytest.fixture(scope="module")
 def code(app):
     """A product of the quick bundle whose code has a letter, so that its case can differ."""
-    table = app.extensions["pricing"].predictor.products.sort_values("lines", ascending=False)
+    table = service_of(app).predictor.products.sort_values("lines", ascending=False)
     return next(c for c in table.index if any(ch.isalpha() for ch in c))
 
 
@@ -57,7 +58,7 @@ def test_the_api_answers_every_spelling_as_the_one_product(app, code):
 
 
 def test_the_batch_job_prices_every_spelling_as_the_one_product(app, code):
-    service = app.extensions["pricing"]
+    service = service_of(app)
     text = "stockcode,num_price_bins,num_samples\n" + "".join(
         f'"{spelling}",5,20\n' for spelling in (code, code.lower(), f" {code}", f"{code.lower()} ")
     )

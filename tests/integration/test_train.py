@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from pricing.artifacts.bundle import open_bundle
+from pricing.models import registry
 from pricing.models.network import DFNConfig
+from pricing.models.registry import FitContext
 from pricing.training import tuning
 from tests.unit.models.test_models import N_PRODUCTS, toy_data
 
@@ -97,10 +99,15 @@ def test_refine_runs_a_grid_around_the_best_trial(tiny):
     assert config.learning_rate > 0
 
 
-@pytest.mark.parametrize("kind", ["lightgbm", "svr", "elasticnet"])
-def test_backup_tuning_minimises_cross_validated_error(kind, tiny):
+@pytest.mark.parametrize("kind", [entry.name for entry in registry.cross_validated()])
+def test_fallback_tuning_minimises_cross_validated_error(kind, tiny):
     X, y, _, _ = tiny
-    params, summary = tuning.tune_backup(kind, X, y, N_PRODUCTS, calls=5, folds=2, seconds=3_600, svr_max_rows=800)
-    assert set(params) == {dim.name for dim in tuning.BACKUP_SPACES[kind]}
+    context = FitContext(n_products=N_PRODUCTS, max_rows=800)
+    params, summary = tuning.tune_fallback(kind, X, y, context, calls=5, folds=2, seconds=3_600)
+    assert set(params) == set(registry.spec(kind).search_space)
+    for name, value in params.items():  # every value from the registry's space
+        dimension = registry.spec(kind).search_space[name]
+        inside = value in dimension[1] if dimension[0] == "categorical" else dimension[1] <= value <= dimension[2]
+        assert inside, (name, value, dimension)
     assert summary["calls"] == 5 and np.isfinite(summary["best_cv_mse"])
     assert summary["best_cv_mse"] < np.var(y)

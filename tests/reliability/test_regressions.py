@@ -9,6 +9,7 @@ from pricing.artifacts.store import LocalStore
 from pricing.config import Settings, SettingsError
 from pricing.serving.app import create_app
 from pricing.serving.cache import CacheUnavailable, RedisCache
+from pricing.serving.state import service_of
 from pricing.serving.warmup import WarmupFailed, warm_top_products
 
 
@@ -58,7 +59,7 @@ def test_a_new_failure_after_the_back_off_still_doubles_it():
 
 
 def some_product(app) -> str:
-    return app.extensions["pricing"].predictor.products.sort_values("lines", ascending=False).index[0]
+    return service_of(app).predictor.products.sort_values("lines", ascending=False).index[0]
 
 
 def test_a_server_started_before_its_store_had_a_bundle_serves_once_one_is_published(quick_bundle, tmp_path):

@@ -5,12 +5,13 @@ Layout:
                          per-model files and parameters, sha256 of every other file, metrics
     preprocessor.json    the fitted preprocessor
     products.parquet     the product table (training window)
-    X_test.parquet       held-out context rows for the price sweep
+    contexts.parquet     held-out context rows for the price sweep (X_test.parquet in older bundles)
     metrics.json, model_card.md
     models/<name>/...    one folder per model, in its own safe format
 
 Nothing is deserialised before its checksum matches the manifest; a mismatch raises BundleIntegrityError
-naming the file.
+naming the file. Which class loads a model folder, and the order models are tried in, come from
+pricing.models.registry (importing it imports no model library: a model's class is imported when it loads).
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ import pandas as pd
 
 from pricing.data.features import FEATURES
 from pricing.data.preprocess import Preprocessor
+from pricing.models import registry
 
 MANIFEST = "manifest.json"
 SCHEMA = 1
-MODEL_PRIORITY = ("network", "lightgbm", "svr", "elasticnet")
+CONTEXTS = "contexts.parquet"
+# What bundles published before the rename call the contexts file; they still load (Bundle.contexts).
+LEGACY_CONTEXTS = "X_test.parquet"
 
 
 class BundleIntegrityError(Exception):
@@ -67,7 +71,13 @@ def write_manifest(
     metrics: dict,
     extra: dict | None = None,
 ) -> dict:
-    """Checksum every file under root (but the manifest) and write the manifest last."""
+    """Checksum every file under root (but the manifest) and write the manifest last; returns it.
+
+    `models`: {name: {"files": [...], "params": ..., ...}}; `model_priority` lists them in the registry's fallback
+    order. UnknownModel (pricing.models.registry) for a name the registry does not know: serving could not load it.
+    """
+    for name in models:
+        registry.spec(name)  # a model serving could not load has no place in a bundle
     files = {
         path.relative_to(root).as_posix(): sha256_of(path)
         for path in sorted(root.rglob("*"))
@@ -79,7 +89,7 @@ def write_manifest(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_fingerprint": data_fingerprint,
         "feature_columns": feature_columns,
-        "model_priority": [name for name in MODEL_PRIORITY if name in models],
+        "model_priority": registry.in_priority_order(models),
         "models": models,
         "files": files,
         "metrics": metrics,
@@ -125,18 +135,26 @@ class Bundle:
         return pd.read_parquet(self.verified("products.parquet")).set_index("stockcode")
 
     def contexts(self) -> pd.DataFrame:
-        return pd.read_parquet(self.verified("X_test.parquet"))
+        """The held-out context rows (features and meta columns) the price sweep samples."""
+        # contexts.parquet when the manifest lists it; bundles published before the rename hold X_test.parquet
+        # (same content), and must keep loading from the stores they were published to
+        name = CONTEXTS if CONTEXTS in self.manifest["files"] else LEGACY_CONTEXTS
+        return pd.read_parquet(self.verified(name))
 
     def model_names(self) -> list[str]:
-        return list(self.manifest["model_priority"])
+        """The manifest's models in the registry's fallback order, the order serving tries them in. A name the
+        registry does not know stays listed (last), so that load_model refuses it by name."""
+        return registry.in_priority_order(self.manifest["model_priority"])
 
     def load_model(self, name: str):
-        """Verify every file of the model, then load it with its own safe loader."""
-        from pricing.models.registry import model_class
+        """Verify every file of the model, then load it with its registry class's own safe loader.
 
+        UnknownModel for a name the registry does not know (nothing is read); BundleIntegrityError naming the
+        first file that is missing or differs from the manifest."""
+        model_class = registry.model_class(name)  # refuses an unknown name before any file is touched
         for relpath in self.manifest["models"][name]["files"]:
             self.verified(relpath)
-        return model_class(name).load(self.root / "models" / name)
+        return model_class.load(self.root / "models" / name)
 
 
 def open_bundle(root: Path, verify: bool = True, lazy_models: bool = False) -> Bundle:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pricing.artifacts.bundle import MANIFEST, Bundle, BundleIntegrityError, open_bundle
+from pricing.artifacts.s3 import s3_client
 
 LATEST = "LATEST"
 
@@ -78,13 +79,12 @@ class LocalStore:
 
 
 class S3Store:
-    def __init__(self, bucket: str, prefix: str = "", client=None, cache_dir: Path | None = None) -> None:
+    def __init__(self, bucket: str, prefix: str = "", client=None, cache_dir: Path | str | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self._client = client
-        self.cache_dir = Path(
-            cache_dir or os.environ.get("BUNDLE_CACHE_DIR") or Path(tempfile.gettempdir()) / "pricing-bundles"
-        )
+        # where fetched bundles are verified and kept (Settings.bundle_cache_dir: /tmp in Lambda)
+        self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "pricing-bundles")
 
     def __repr__(self) -> str:
         return f"S3Store('s3://{self.bucket}/{self.prefix}')"
@@ -92,13 +92,7 @@ class S3Store:
     @property
     def client(self):
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            # boto3 reads AWS_ENDPOINT_URL itself (moto, MinIO); retries with backoff on throttling and 5xx
-            self._client = boto3.client(
-                "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-            )
+            self._client = s3_client()
         return self._client
 
     def _key(self, *parts: str) -> str:
@@ -158,12 +152,13 @@ class S3Store:
             raise
 
 
-def open_store(location: str | Path) -> LocalStore | S3Store:
-    """`s3://bucket/prefix` or a folder path."""
+def open_store(location: str | Path, cache_dir: Path | str | None = None) -> LocalStore | S3Store:
+    """`s3://bucket/prefix` (fetched bundles kept under `cache_dir`) or a folder path. Raises StoreError for an
+    s3:// location without a bucket."""
     text = str(location)
     if text.startswith("s3://"):
         bucket, _, prefix = text.removeprefix("s3://").partition("/")
         if not bucket:
             raise StoreError(f"no bucket in {text!r}")
-        return S3Store(bucket, prefix)
+        return S3Store(bucket, prefix, cache_dir=cache_dir)
     return LocalStore(Path(text))

@@ -246,21 +246,3 @@ def build_features(
     for column in META:
         frame[column] = rows[column]
     return frame[[*list(FEATURES), TARGET, *list(META)]]
-
-
-def key_to_product(contexts: pd.DataFrame, stockcode: str, products: pd.DataFrame) -> pd.DataFrame:
-    """Context rows re-keyed to one product: its id and every product-level feature become that product's."""
-    keyed = contexts.copy()
-    keyed[PRODUCT_ID] = stockcode
-    keyed[list(PRODUCT_FEATURES)] = product_features([stockcode] * len(keyed), products).to_numpy()
-    return keyed
-
-
-def with_price(contexts: pd.DataFrame, price, products: pd.DataFrame) -> pd.DataFrame:
-    """Context rows of one product at the given price(s): the price columns recomputed, nothing else."""
-    stockcode = str(contexts[PRODUCT_ID].iat[0])
-    product = products.loc[stockcode]
-    priced = contexts.copy()
-    prices = np.broadcast_to(np.asarray(price, dtype=float), (len(contexts),))
-    priced[list(PRICE_FEATURES)] = price_features(prices, product["price_median"], product["price_max"]).to_numpy()
-    return priced

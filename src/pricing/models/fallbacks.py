@@ -1,5 +1,7 @@
-"""The backup models: LightGBM, a kernel-approximated SVR and ElasticNet, with the same contract as the
-network (`fit(X, y) -> self`, `predict(X)`, `save(dir)`, `load(dir)`).
+"""The fallback models: LightGBM, a kernel-approximated SVR and ElasticNet, with the same contract as the
+network (`fit(X, y) -> self`, `predict(X)`, `save(dir)`, `load(dir)`), and `from_params(params, context)`, which
+builds an unfitted model from tuned parameters the same way for tuning and for the final fit
+(pricing.models.registry lists them).
 
 X is the preprocessor's matrix (dense columns, then the product index). LightGBM takes the product index
 as a native categorical feature; the linear models take its binary code. Persistence holds no pickle:
@@ -13,10 +15,14 @@ import json
 import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pricing.data.preprocess import binary_code
+
+if TYPE_CHECKING:
+    from pricing.models.registry import FitContext
 
 
 def _with_product_bits(X: np.ndarray, n_products: int) -> np.ndarray:
@@ -52,11 +58,18 @@ class LightGBMConfig:
 
 
 class LightGBMModel:
+    """Gradient-boosted trees on X; the product index is a native categorical feature."""
+
     FILE = "lightgbm.txt"
 
     def __init__(self, config: LightGBMConfig | None = None, **overrides) -> None:
         self.config = replace(config or LightGBMConfig(), **overrides)
         self.booster = None
+
+    @classmethod
+    def from_params(cls, params: dict, context: FitContext) -> LightGBMModel:
+        """Tuned `params` over the defaults; quantity may only fall as `context.price_columns` rise."""
+        return cls(LightGBMConfig(seed=context.seed, decreasing_columns=tuple(context.price_columns)), **params)
 
     def fit(self, X, y, X_val=None, y_val=None) -> LightGBMModel:
         import lightgbm as lgb
@@ -121,6 +134,8 @@ class ElasticNetConfig:
 
 
 class ElasticNetModel:
+    """A linear model with L1 + L2 penalties on the dense columns and the product's binary code."""
+
     FILE = "elasticnet.json"
 
     def __init__(self, config: ElasticNetConfig | None = None, n_products: int | None = None, **overrides) -> None:
@@ -128,6 +143,11 @@ class ElasticNetModel:
         self.n_products = n_products
         self.coef: np.ndarray | None = None
         self.intercept = 0.0
+
+    @classmethod
+    def from_params(cls, params: dict, context: FitContext) -> ElasticNetModel:
+        """Tuned `params` (alpha, l1_ratio) over the defaults, for `context.n_products` products."""
+        return cls(ElasticNetConfig(), context.n_products, **params)
 
     def fit(self, X, y, X_val=None, y_val=None) -> ElasticNetModel:
         from sklearn.linear_model import ElasticNet
@@ -188,6 +208,11 @@ class KernelSVRModel:
         self.landmarks = self.normalization = self.coef = None
         self.intercept = 0.0
 
+    @classmethod
+    def from_params(cls, params: dict, context: FitContext) -> KernelSVRModel:
+        """Tuned `params` (C, epsilon, gamma) over the defaults, seeing at most `context.max_rows` rows."""
+        return cls(SVRConfig(max_rows=context.max_rows, seed=context.seed), context.n_products, **params)
+
     def fit(self, X, y, X_val=None, y_val=None) -> KernelSVRModel:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.kernel_approximation import Nystroem
@@ -213,10 +238,11 @@ class KernelSVRModel:
             random_state=cfg.seed,
             tol=1e-4,
         )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
+        with warnings.catch_warnings():
+            # stopping at max_iter leaves a usable fit: tuning scores it by cross-validation like any other,
+            # and a warning per call would bury the progress bars
+            warnings.simplefilter("ignore", ConvergenceWarning)
             svr.fit(feature_map.transform(Z), y)
-        self.converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         self.landmarks = feature_map.components_.astype(np.float64)  # as JSON will give them back
         self.normalization = feature_map.normalization_.astype(np.float64)
         self.coef, self.intercept = svr.coef_.astype(np.float64), float(np.ravel(svr.intercept_)[0])

@@ -1,18 +1,19 @@
-"""The primary model: a PyTorch feed-forward network with the estimator contract `fit(X, y)` / `predict(X)`.
+"""The primary model as serving loads it: a PyTorch feed-forward network, `predict(X)`, `save`, `load`.
 
 X is the preprocessor's matrix: dense columns, then the product's vocabulary index. The product enters
 through `product_encoding`: a learned embedding, its binary code, or one-hot (done as an embedding as wide as
 the first layer, which is exactly a linear layer on the one-hot vector without materialising it).
 Persistence is a state_dict (read back with `weights_only=True`) plus the architecture as JSON.
+
+This module is what serving needs (the config, the network, predict, save and load). Training adds `fit` in
+pricing.training.network_fit (TrainableDFNRegressor, TrainableDFNEnsemble: subclasses of the two classes here,
+with the estimator contract's fit(X, y) -> self), so this module never refers to training code and the import
+picture has no cycle.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import math
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -41,15 +42,12 @@ LOSSES = ("mse", "poisson")
 # is median / slope.
 PRICE_EFFECTS = ("free", "loglinear")
 RATIO_EMBEDDING, RATIO_UNITS = 8, 32  # m's product embedding and hidden width: r's mean given context is simple
-RATIO_LEARNING_RATE, RATIO_MAX_EPOCHS = 3e-3, 30
-
-
-class NonFiniteLoss(RuntimeError):
-    """Training produced a NaN or infinite loss; the run is unusable."""
 
 
 @dataclass(frozen=True)
 class DFNConfig:
+    """The network's architecture and training settings; invalid combinations raise ValueError on creation."""
+
     units: tuple[int, ...] = (256, 128, 64)  # one entry per hidden layer
     dropout: float = 0.1
     batch_norm: bool = True
@@ -99,6 +97,9 @@ class DFNConfig:
 
 
 class DFNNetwork(nn.Module):
+    """The torch module: (dense (n, n_dense) float32, product (n,) int64) -> (n,) outputs, log1p(quantity) for
+    the "mse" loss and log E[quantity] for "poisson"."""
+
     def __init__(self, n_dense: int, n_products: int, config: DFNConfig) -> None:
         super().__init__()
         self.encoding = config.product_encoding
@@ -185,6 +186,7 @@ class DFNNetwork(nn.Module):
         return self.log_slope.exp().item()
 
     def slope_penalty(self) -> torch.Tensor:
+        """loglinear: the squared size of every product's slope deviation (the Gaussian prior's cost)."""
         return (self.slope_deviation.weight**2).sum()
 
     def ratio_loss(self, dense: torch.Tensor, product: torch.Tensor) -> torch.Tensor:
@@ -214,6 +216,8 @@ class DFNNetwork(nn.Module):
 
 @dataclass
 class TrainingHistory:
+    """Per-epoch losses of the last fit (empty for a loaded model), the epoch whose weights were kept."""
+
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     best_epoch: int = -1
@@ -222,7 +226,8 @@ class TrainingHistory:
 
 
 class DFNRegressor:
-    """fit(X, y) -> self, predict(X); X = dense columns + product index (last column); y = log1p(quantity)."""
+    """predict(X), save, load; X = dense columns + product index (last column); predictions log1p(quantity).
+    Fitted by pricing.training.network_fit.TrainableDFNRegressor."""
 
     def __init__(self, config: DFNConfig | None = None, n_products: int | None = None, **overrides) -> None:
         self.config = replace(config or DFNConfig(), **overrides)
@@ -231,90 +236,12 @@ class DFNRegressor:
         self.network: DFNNetwork | None = None
         self.history = TrainingHistory()
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        X_val: np.ndarray | None = None,
-        y_val: np.ndarray | None = None,
-        on_epoch: Callable[[int, float], None] | None = None,
-    ) -> DFNRegressor:
-        """Train with early stopping on (X_val, y_val), or on a 10% hold-out of X when none is given.
-
-        `on_epoch(epoch, val_loss)` is called after each epoch; it may raise to stop (Optuna's pruning)."""
-        cfg = self.config
-        torch.manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
-        if X_val is None:
-            order = rng.permutation(len(X))
-            cut = max(1, len(X) // 10)
-            X, y, X_val, y_val = X[order[cut:]], y[order[cut:]], X[order[:cut]], y[order[:cut]]
-        if self.n_products is None:
-            self.n_products = int(max(X[:, -1].max(), X_val[:, -1].max())) + 1
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.n_dense = X.shape[1] - 1
-        self.network = DFNNetwork(self.n_dense, self.n_products, cfg).to(device)
-        dense, product, target = _tensors(X, y, device)
-        val_dense, val_product, _ = _tensors(X_val, None, device)
-        generator = torch.Generator().manual_seed(cfg.seed)
-        if cfg.price_effect == "loglinear":
-            _fit_ratio_model(self.network, cfg, dense, product, val_dense, val_product, generator)
-        optimizer = _optimizer(cfg, [p for p in self.network.parameters() if p.requires_grad])
-        scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")  # AMP only where it helps
-
-        best_loss, best_state, waited = math.inf, None, 0
-        started = time.perf_counter()
-        self.history = TrainingHistory()
-        for epoch in range(cfg.max_epochs):
-            self.network.train()
-            total, batches = 0.0, 0
-            for batch in torch.randperm(len(target), generator=generator).split(cfg.batch_size):
-                batch = batch.to(device)
-                if len(batch) < 2 and cfg.batch_norm:
-                    continue  # batch norm cannot normalise a single row
-                optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, enabled=device.type == "cuda"):
-                    loss = _training_loss(cfg.loss, self.network(dense[batch], product[batch]), target[batch])
-                    if cfg.price_effect == "loglinear":  # the slopes' prior, spread over the epoch's rows
-                        loss = loss + cfg.slope_shrinkage * self.network.slope_penalty() / len(target)
-                if not torch.isfinite(loss):
-                    raise NonFiniteLoss(f"non-finite training loss at epoch {epoch} (lr={cfg.learning_rate})")
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(self.network.parameters(), cfg.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                total += float(loss.detach())
-                batches += 1
-            val_loss = _validation_loss(cfg.loss, self._raw_outputs(val_dense, val_product), y_val)
-            if not math.isfinite(val_loss):
-                raise NonFiniteLoss(f"non-finite validation loss at epoch {epoch}")
-            self.history.train_loss.append(total / max(batches, 1))
-            self.history.val_loss.append(val_loss)
-            if on_epoch is not None:
-                on_epoch(epoch, val_loss)
-            if val_loss < best_loss * (1 - cfg.min_delta):  # relative: a squared error, never negative
-                best_loss, best_state, waited = val_loss, copy.deepcopy(self.network.state_dict()), 0
-                self.history.best_epoch = epoch
-            else:
-                waited += 1
-                if waited >= cfg.patience:
-                    self.history.stopped_early = True
-                    break
-            if cfg.time_limit_s is not None and time.perf_counter() - started > cfg.time_limit_s:
-                break
-        if best_state is not None:
-            self.network.load_state_dict(best_state)
-        flush_subnormals(self.network)
-        self.history.seconds = time.perf_counter() - started
-        self.network.eval()
-        return self
-
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n,) log1p(quantity) for X (n, n_dense + 1); RuntimeError before fit or load."""
         if self.network is None:
             raise RuntimeError("the network is not fitted")
         device = next(self.network.parameters()).device
-        dense, product, _ = _tensors(X, None, device)
+        dense, product, _ = as_tensors(X, None, device)
         return self._predict_tensors(dense, product)
 
     def predict_grid(
@@ -328,7 +255,7 @@ class DFNRegressor:
         network = self.network
         network.eval()
         device = next(network.parameters()).device
-        dense, product, _ = _tensors(contexts, None, device)
+        dense, product, _ = as_tensors(contexts, None, device)
         dense[:, price_columns] = 0
         with torch.inference_mode():
             if network.price_effect == "loglinear":
@@ -350,9 +277,10 @@ class DFNRegressor:
         return self._to_target(torch.cat(parts).float().cpu().numpy().astype(np.float64))
 
     def _predict_tensors(self, dense: torch.Tensor, product: torch.Tensor) -> np.ndarray:
-        return self._to_target(self._raw_outputs(dense, product))
+        return self._to_target(self.raw_outputs(dense, product))
 
-    def _raw_outputs(self, dense: torch.Tensor, product: torch.Tensor, batch: int = 16_384) -> np.ndarray:
+    def raw_outputs(self, dense: torch.Tensor, product: torch.Tensor, batch: int = 16_384) -> np.ndarray:
+        """The network's outputs in eval mode, in batches: the loss's scale (see DFNNetwork), float64 (n,)."""
         self.network.eval()
         with torch.inference_mode():
             parts = [self.network(dense[i : i + batch], product[i : i + batch]) for i in range(0, len(dense), batch)]
@@ -368,6 +296,7 @@ class DFNRegressor:
     ARCHITECTURE = "network.json"
 
     def save(self, directory: Path) -> list[Path]:
+        """Write the weights (a state_dict) and the architecture (JSON) into `directory`; returns both paths."""
         directory.mkdir(parents=True, exist_ok=True)
         architecture = {"config": asdict(self.config), "n_products": self.n_products, "n_dense": self.n_dense}
         torch.save(self.network.state_dict(), directory / self.WEIGHTS)
@@ -376,6 +305,8 @@ class DFNRegressor:
 
     @classmethod
     def load(cls, directory: Path) -> DFNRegressor:
+        """Read what `save` wrote (weights with weights_only=True: no code runs), folded for inference: it
+        predicts but cannot train again."""
         architecture = json.loads((directory / cls.ARCHITECTURE).read_text())
         model = cls(DFNConfig.from_dict(architecture["config"]), n_products=architecture["n_products"])
         model.n_dense = architecture["n_dense"]
@@ -388,34 +319,6 @@ class DFNRegressor:
         return model
 
 
-def _fit_ratio_model(network: DFNNetwork, cfg: DFNConfig, dense, product, val_dense, val_product, generator) -> None:
-    """Fit m (price / median from the context) first, with its own early stopping, then freeze it: the demand
-    fit reads the slope from residuals of a finished m (a nuisance fitted before the effect, as in double
-    machine learning), whichever epoch the demand's early stopping keeps."""
-    parameters = [*network.ratio_model.parameters(), *network.ratio_product.parameters()]
-    optimizer = torch.optim.Adam(parameters, lr=RATIO_LEARNING_RATE)
-    best_loss, best_state, waited = math.inf, None, 0
-    for _ in range(RATIO_MAX_EPOCHS):
-        for batch in torch.randperm(len(dense), generator=generator).split(cfg.batch_size):
-            optimizer.zero_grad(set_to_none=True)
-            network.ratio_loss(dense[batch], product[batch]).backward()
-            optimizer.step()
-        with torch.no_grad():
-            val_loss = float(network.ratio_loss(val_dense, val_product))
-        if val_loss < best_loss * (1 - cfg.min_delta):  # relative: a squared error, never negative
-            best_loss, best_state, waited = val_loss, [p.detach().clone() for p in parameters], 0
-        else:
-            waited += 1
-            if waited >= cfg.patience:
-                break
-    if best_state is not None:
-        with torch.no_grad():
-            for parameter, value in zip(parameters, best_state, strict=True):
-                parameter.copy_(value)
-    for parameter in parameters:
-        parameter.requires_grad_(False)
-
-
 def flush_subnormals(network: nn.Module) -> None:
     """Zero every subnormal weight and buffer. Weight decay leaves dead units' weights at 1e-40 and the like;
     CPUs multiply subnormals some ten times slower (measured: a 2.5 s sweep became 0.24 s)."""
@@ -426,38 +329,8 @@ def flush_subnormals(network: nn.Module) -> None:
                 tensor[tensor.abs() < tiny] = 0
 
 
-MAX_LOG_MEAN = 15.0  # exp(15) = 3.3 million units a line: beyond any real order, and no overflow early on
-
-
-def _training_loss(kind: str, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    if kind == "poisson":
-        log_mean = outputs.clamp(max=MAX_LOG_MEAN)
-        return (torch.exp(log_mean) - torch.expm1(target) * log_mean).mean()
-    return ((outputs - target) ** 2).mean()
-
-
-def _validation_loss(kind: str, outputs: np.ndarray, target: np.ndarray) -> float:
-    if kind == "poisson":
-        log_mean = np.minimum(outputs, MAX_LOG_MEAN)
-        return float(np.mean(np.exp(log_mean) - np.expm1(target) * log_mean))
-    return float(np.mean((outputs - target) ** 2))
-
-
-def _optimizer(cfg: DFNConfig, parameters) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(
-            parameters, lr=cfg.learning_rate, momentum=0.9, weight_decay=cfg.weight_decay, nesterov=True
-        )
-    kinds = {
-        "adam": torch.optim.Adam,
-        "adamw": torch.optim.AdamW,
-        "rmsprop": torch.optim.RMSprop,
-        "radam": torch.optim.RAdam,
-    }
-    return kinds[cfg.optimizer](parameters, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-
-
-def _tensors(X: np.ndarray, y: np.ndarray | None, device: torch.device):
+def as_tensors(X: np.ndarray, y: np.ndarray | None, device: torch.device):
+    """X (n, n_dense + 1) as float32 dense columns and int64 product indices, y (n,) as float32 (or None)."""
     dense = torch.as_tensor(np.ascontiguousarray(X[:, :-1], dtype=np.float32), device=device)
     product = torch.as_tensor(X[:, -1].astype(np.int64), device=device)
     target = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.float32), device=device)
@@ -472,6 +345,7 @@ class DFNEnsemble:
     about its optimum; averaging members damps that noise. Same contract as DFNRegressor; member k: seed + k."""
 
     FILE = "ensemble.json"
+    member_class: type[DFNRegressor] = DFNRegressor  # training's subclass makes members that can fit
 
     def __init__(self, config: DFNConfig | None = None, n_products: int | None = None, members: int = 3) -> None:
         if members < 1:
@@ -479,17 +353,13 @@ class DFNEnsemble:
         self.config = config or DFNConfig()
         self.n_products = n_products
         self.members = [
-            DFNRegressor(replace(self.config, seed=self.config.seed + k), n_products=n_products) for k in range(members)
+            self.member_class(replace(self.config, seed=self.config.seed + k), n_products=n_products)
+            for k in range(members)
         ]
 
     @property
     def history(self) -> TrainingHistory:
         return self.members[0].history
-
-    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None) -> DFNEnsemble:
-        for member in self.members:
-            member.fit(X, y, X_val, y_val, on_epoch=on_epoch)
-        return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return _mean_of_quantities([member.predict(X) for member in self.members])

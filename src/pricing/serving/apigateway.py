@@ -10,7 +10,8 @@ real events wrong; each defect is fixed here, at the boundary, so the library it
 - binary bodies: a response that is not UTF-8 text makes aws-wsgi's decode raise; it goes out base64-encoded;
 - `statusCode`: aws-wsgi returns a string, API Gateway's contract is an integer;
 - payload 2.0 (HTTP APIs, Function URLs): aws-wsgi reads `event["httpMethod"]` (KeyError); a 2.0 event is
-  reshaped into the 1.0 fields aws-wsgi reads, and its raw query string is used as is;
+  reshaped into the 1.0 fields aws-wsgi reads, and its raw query string is used as is (the parameters map when
+  an invoker sends no rawQueryString);
 - the path: WSGI wants the path's UTF-8 bytes as latin-1 text, aws-wsgi passes the text through; the URL
   scheme and port are left empty by aws-wsgi, which breaks absolute URLs (redirects) built by the app.
 """
@@ -91,7 +92,7 @@ def handle_http_v2(app: Callable, event: dict, context) -> tuple[dict, WsgiRespo
         "isBase64Encoded": event.get("isBase64Encoded", False),
     }
     environ = awsgi.environ(as_v1, context)
-    environ["QUERY_STRING"] = event.get("rawQueryString") or ""  # as sent: repeats and order kept
+    environ["QUERY_STRING"] = _v2_query_string(event)
     _finish_environ(environ, as_v1["path"], context_fields)
     if http.get("sourceIp") and "HTTP_X_FORWARDED_FOR" not in environ:
         environ["REMOTE_ADDR"] = http["sourceIp"]
@@ -130,6 +131,15 @@ def _v2_path(event: dict) -> str:
     if stage and stage != "$default" and (path == f"/{stage}" or path.startswith(f"/{stage}/")):
         path = path[len(stage) + 1 :] or "/"
     return path
+
+
+def _v2_query_string(event: dict) -> str:
+    """rawQueryString as sent (repeats and order kept); without it (some invokers and test tools send only
+    `queryStringParameters`), the parameters map, where API Gateway joins a repeated name's values with commas."""
+    raw = event.get("rawQueryString")
+    if raw:
+        return raw
+    return urlencode(event.get("queryStringParameters") or {})
 
 
 def _v1_query_string(event: dict) -> str:

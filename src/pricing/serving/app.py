@@ -9,113 +9,69 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import threading
 import time
-from dataclasses import dataclass, field
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from pricing.artifacts.store import ArtifactStore, open_store
+from pricing.artifacts.store import ArtifactStore
 from pricing.config import Settings
 from pricing.data.features import canonical_stockcode
-from pricing.serving.cache import CacheUnavailable, PriceCache, SingleFlight, cache_key, make_cache
+from pricing.numbers import NumberError, parse_integer
+from pricing.serving.cache import CacheUnavailable, PriceCache, cache_key, make_cache
 from pricing.serving.dashboard import register_dashboard
-from pricing.serving.predictor import NoContexts, NoUsableModel, Predictor, UnknownStockcode
+from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, UnknownStockcode, error_message
+from pricing.serving.predictor import Predictor
+from pricing.serving.request import PARAMETER_NAMES, PRODUCTS_PAGE_MAX, PriceRequest, parse_request
+from pricing.serving.state import Service, ServiceUnavailable, attach, current_service, load_predictor
 
 log = logging.getLogger(__name__)
-MAX_PRICE = 1_000_000.0
-MIN_PRICE = 0.0001  # the curve reports prices to 4 decimals: a lower one would come back as a price of 0
-PRODUCTS_PAGE_MAX = 200
-KNOWN_PREDICT_PARAMS = ("unitprice_min", "unitprice_max", "num_price_bins", "num_samples", "country", "customerid")
+EXPOSED_HEADERS = ["X-Model", "X-Model-Version", "X-Cache", "Server-Timing"]
 
 
 class ApiError(Exception):
+    """A request the API refuses outside the request model (a repeated parameter, a bad page): status and message."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
 
 
-@dataclass
-class Service:
-    settings: Settings
-    cache: PriceCache
-    predictor: Predictor | None
-    load_error: str | None
-    flight: SingleFlight
-    store: ArtifactStore | None = None
-    next_load: float = 0.0  # time.monotonic() after which a request may try the store again
-    _loading: threading.Lock = field(default_factory=threading.Lock)
-
-    def require_predictor(self) -> Predictor:
-        predictor = self.current_predictor()
-        if predictor is None:
-            raise ApiError(503, "no bundle is loaded; the service cannot price yet")
-        return predictor
-
-    def current_predictor(self) -> Predictor | None:
-        """The loaded predictor. Without one, one request at a time (at most every BUNDLE_RETRY_SECONDS)
-        tries the store again: a store down at start-up must not leave the process answering 503 until
-        someone restarts it (a Lambda container lives for hours). The others answer 503 meanwhile."""
-        if self.predictor is None and time.monotonic() >= self.next_load and self._loading.acquire(blocking=False):
-            try:
-                if self.predictor is None:
-                    self.predictor, self.load_error = load_predictor(self.settings, self.store)
-            finally:
-                self.next_load = time.monotonic() + self.settings.bundle_retry_seconds
-                self._loading.release()
-        return self.predictor
-
-
-def load_predictor(settings: Settings, store: ArtifactStore | None) -> tuple[Predictor | None, str | None]:
-    """Fetch and verify the LATEST bundle; on failure the app still starts and says 503."""
-    started = time.perf_counter()
-    try:
-        store = store or open_store(settings.artifact_store)
-        predictor = Predictor(store.fetch(), torch_threads=settings.torch_threads)
-    except Exception as exc:
-        log.error("no bundle loaded from %s: %s: %s", settings.artifact_store, type(exc).__name__, exc)
-        return None, type(exc).__name__
-    log.info(
-        "bundle %s loaded in %.2f s; models %s", predictor.version, time.perf_counter() - started, predictor.model_names
-    )
-    return predictor, None
-
-
 def create_app(
-    settings: Settings | None = None, store: ArtifactStore | None = None, cache: PriceCache | None = None
+    settings: Settings | None = None,
+    store: ArtifactStore | None = None,
+    cache: PriceCache | None = None,
+    predictor: Predictor | None = None,
 ) -> Flask:
+    """The Flask app with its serving state: the LATEST bundle loaded (or the reason it is not), the cache
+    (Redis when REDIS_URL is set, else in-process), CORS for CORS_ORIGINS, the API, the dashboard and the
+    JSON error handlers. `store` and `cache` replace the ones the settings name (tests, the reliability harness);
+    `predictor` replaces loading a bundle at all (a stand-in with Predictor's interface, for API tests that need
+    no trained model)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False
     # '//' in a path is a 404 like any unknown path, not werkzeug's HTML redirect built from the Host header
     app.url_map.merge_slashes = False
-    predictor, load_error = load_predictor(settings, store)
+    predictor, load_error = (predictor, None) if predictor is not None else load_predictor(settings, store)
     cache = cache or make_cache(settings.redis_url, settings.redis_cluster, settings.cache_timeout_seconds)
     retry_at = time.monotonic() + settings.bundle_retry_seconds
-    app.extensions["pricing"] = Service(settings, cache, predictor, load_error, SingleFlight(), store, retry_at)
+    attach(app, Service(settings, cache, predictor, load_error, store=store, next_load=retry_at))
     if settings.cors_origins:
         from flask_cors import CORS
 
-        CORS(
-            app,
-            origins=list(settings.cors_origins),
-            supports_credentials=False,
-            expose_headers=["X-Model", "X-Model-Version", "X-Cache", "Server-Timing"],
-        )
+        # vary_header: flask-cors adds `Vary: Origin` only to responses that got CORS headers; _cache_headers
+        # adds it to every other response as well, since each one's headers depend on the Origin sent
+        CORS(app, origins=list(settings.cors_origins), supports_credentials=False, expose_headers=EXPOSED_HEADERS)
     app.register_blueprint(routes)
     register_dashboard(app)
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(ServiceUnavailable, lambda error: json_response({"error": str(error)}, 503))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.after_request(_security_headers)
+    app.after_request(_cache_headers)
     return app
-
-
-def service() -> Service:
-    return current_app.extensions["pricing"]
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
@@ -137,12 +93,17 @@ def _unexpected_error(error: Exception) -> Response:
     return json_response({"error": "internal error"}, 500)
 
 
-def _security_headers(response: Response) -> Response:
+def _cache_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     if "Cache-Control" not in response.headers:
         # recommendations are fixed for a bundle version: clients and CDNs may keep them a few minutes
         cacheable = response.status_code == 200 and request.path.startswith(("/v1/", "/openapi.json"))
         response.headers["Cache-Control"] = "public, max-age=300" if cacheable else "no-store"
+    if current_service().settings.cors_origins:
+        # With CORS on, a response's Access-Control-* headers depend on the request's Origin (present for the
+        # dashboard's origin, absent for curl's none): a shared cache must key on it, or it hands the dashboard
+        # a copy stored for a request without an Origin, and the browser refuses it.
+        response.vary.add("Origin")
     return response
 
 
@@ -154,73 +115,12 @@ def _single(name: str) -> str | None:
     return values[0] if values else None
 
 
-def _number(name: str, default: float) -> float:
+def _page_parameter(name: str, default: int, high: int) -> int:
     text = _single(name)
-    if text is None:
-        return default
     try:
-        return parse_price(name, text)
-    except ValueError as exc:
+        return default if text is None else parse_integer(name, text, 1, high)
+    except NumberError as exc:
         raise ApiError(400, str(exc)) from None
-
-
-def parse_price(name: str, text: str) -> float:
-    """A price parameter's value, or ValueError with a message naming it (the API and the batch job share it)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name}: not a number: {text[:40]!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be finite")
-    if value <= 0:
-        raise ValueError(f"{name}: must be a positive price")
-    if value < MIN_PRICE:
-        raise ValueError(f"{name}: must be at least {MIN_PRICE:g} (prices are reported to 4 decimals)")
-    if value > MAX_PRICE:
-        raise ValueError(f"{name}: must be at most {MAX_PRICE:g}")
-    return value
-
-
-def _integer(name: str, default: int, low: int, high: int) -> int:
-    text = _single(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ApiError(400, f"{name}: not an integer: {text[:40]!r}") from None
-    if not low <= value <= high:
-        raise ApiError(400, f"{name}: must be within {low}..{high}, got {value}")
-    return value
-
-
-def predict_params(predictor: Predictor, settings: Settings, stockcode: str) -> dict:
-    """Validated, defaulted parameters: the whole cache key. Unknown parameters never get here."""
-    try:
-        default_low, default_high = predictor.default_range(stockcode)
-    except UnknownStockcode:
-        raise ApiError(404, f"unknown stockcode {stockcode[:40]!r}") from None
-    # rounded before they are compared: the cache key and the sweep use the rounded values
-    low = round(_number("unitprice_min", default_low), 6)
-    high = round(_number("unitprice_max", default_high), 6)
-    if low >= high:
-        raise ApiError(400, f"unitprice_min ({low:g}) must be below unitprice_max ({high:g})")
-    country = _single("country")
-    customer_text = _single("customerid")
-    customer = None
-    if customer_text is not None:
-        try:
-            customer = int(float(customer_text)) if customer_text.strip() else None
-        except (ValueError, OverflowError):
-            raise ApiError(400, f"customerid: not an integer: {customer_text[:40]!r}") from None
-    return {
-        "unitprice_min": low,
-        "unitprice_max": high,
-        "num_price_bins": _integer("num_price_bins", settings.default_price_bins, 2, settings.max_price_bins),
-        "num_samples": _integer("num_samples", settings.default_samples, 1, settings.max_samples),
-        "country": country,
-        "customerid": customer,
-    }
 
 
 # ---- routes -----------------------------------------------------------------------------------------
@@ -230,11 +130,15 @@ routes = Blueprint("pricing", __name__)
 @routes.get("/v1/predict-price/<stockcode>")
 def predict_price(stockcode: str) -> Response:
     started = time.perf_counter()
-    stockcode = canonical_stockcode(stockcode)  # `40714d` and ` 40714D` are 40714D, as prepare stored it
-    svc = service()
+    svc = current_service()
     predictor = svc.require_predictor()
-    params = predict_params(predictor, svc.settings, stockcode)
-    key = cache_key(predictor.version, stockcode, params)
+    given = canonical_stockcode(stockcode)  # `40714d` and ` 40714D` are 40714D, as prepare stored it
+    values = {name: _single(name) for name in PARAMETER_NAMES}
+    try:
+        price_request = parse_request(given, values, svc.settings, predictor.default_range)
+    except (RequestError, UnknownStockcode) as exc:
+        raise ApiError(*error_message(exc, stockcode=given)) from None
+    key = cache_key(predictor.version, price_request.stockcode, price_request.key_fields())
 
     cache_state, cached = "MISS", None
     cache_started = time.perf_counter()
@@ -251,8 +155,9 @@ def predict_price(stockcode: str) -> Response:
     else:
 
         def compute() -> bytes:
-            rec = _recommend(predictor, stockcode, params)
-            return rec.model.encode() + b"\n" + json.dumps(rec.result.rows(stockcode), separators=(",", ":")).encode()
+            rec = _recommend(predictor, price_request)
+            rows = rec.result.rows(price_request.stockcode)
+            return rec.model.encode() + b"\n" + json.dumps(rows, separators=(",", ":")).encode()
 
         sweep_started = time.perf_counter()
         envelope, computed_here = svc.flight.do(key, compute)
@@ -275,29 +180,18 @@ def predict_price(stockcode: str) -> Response:
     )
 
 
-def _recommend(predictor: Predictor, stockcode: str, params: dict):
+def _recommend(predictor: Predictor, price_request: PriceRequest):
     try:
-        return predictor.recommend(
-            stockcode,
-            params["unitprice_min"],
-            params["unitprice_max"],
-            params["num_price_bins"],
-            params["num_samples"],
-            params["country"],
-            params["customerid"],
-        )
-    except NoContexts as exc:
-        name = "country" if params["country"] is not None else "customerid"
-        raise ApiError(400, f"{name}: {exc}") from None
-    except NoUsableModel:
-        raise ApiError(503, "no usable model: every model in the bundle failed") from None
+        return predictor.recommend(price_request)
+    except (NoContexts, NoUsableModel) as exc:
+        raise ApiError(*error_message(exc, country=price_request.country)) from None
 
 
 @routes.get("/v1/products")
 def products() -> Response:
-    predictor = service().require_predictor()
-    page = _integer("page", 1, 1, 1_000_000)
-    size = _integer("page_size", 50, 1, PRODUCTS_PAGE_MAX)
+    predictor = current_service().require_predictor()
+    page = _page_parameter("page", 1, 1_000_000)
+    size = _page_parameter("page_size", 50, PRODUCTS_PAGE_MAX)
     term = canonical_stockcode(_single("q") or "").lower()
     table = predictor.products
     if term:
@@ -324,7 +218,7 @@ def products() -> Response:
 
 @routes.get("/health")
 def health() -> Response:
-    svc = service()
+    svc = current_service()
     predictor = svc.current_predictor()
     usable = predictor is not None and bool(predictor.models)
     body = {
@@ -343,4 +237,4 @@ def health() -> Response:
 def openapi() -> Response:
     from pricing.serving.openapi import spec
 
-    return json_response(spec())
+    return json_response(spec(current_service().settings))

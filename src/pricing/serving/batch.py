@@ -17,13 +17,13 @@ import io
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pricing.config import Settings
-from pricing.data.features import canonical_stockcode
-from pricing.serving.app import parse_price
-from pricing.serving.predictor import NoContexts, NoUsableModel, Predictor, UnknownStockcode
+from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, UnknownStockcode, error_message
+from pricing.serving.predictor import Predictor
+from pricing.serving.request import PARAMETER_NAMES, PriceRequest, parse_request
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,7 @@ IN_PREFIX = "batch/in/"
 OUT_PREFIX = "batch/out/"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
-PARAMETERS = ("unitprice_min", "unitprice_max", "num_price_bins", "num_samples", "country", "customerid")
-COLUMNS = {name.replace("_", ""): name for name in ("stockcode", *PARAMETERS)}
+COLUMNS = {name.replace("_", ""): name for name in ("stockcode", *PARAMETER_NAMES)}
 OUTPUT_FIELDS = (
     "line",
     "stockcode",
@@ -53,10 +52,6 @@ OUTPUT_FIELDS = (
 
 class BatchFileError(ValueError):
     """The file as a whole cannot be priced; the message says why, in one line."""
-
-
-class RowError(ValueError):
-    """One row cannot be priced; the message names the column."""
 
 
 @dataclass
@@ -145,98 +140,39 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict]], list[str]]:
     return rows, ignored
 
 
-# ---- validation (the API's rules) -------------------------------------------------------------------
-def _text(row: dict, name: str) -> str | None:
-    value = (row.get(name) or "").strip()
-    return value or None
-
-
-def _price(row: dict, name: str, default: float) -> float:
-    text = _text(row, name)
-    if text is None:
-        return default
-    try:
-        return parse_price(name, text)
-    except ValueError as exc:
-        raise RowError(str(exc)) from None
-
-
-def _count(row: dict, name: str, default: int, low: int, high: int) -> int:
-    text = _text(row, name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise RowError(f"{name}: not an integer: {text[:40]!r}") from None
-    if not low <= value <= high:
-        raise RowError(f"{name}: must be within {low}..{high}, got {value}")
-    return value
-
-
-def request_of(row: dict, predictor: Predictor, settings: Settings) -> dict:
-    """The validated, defaulted parameters of one row; RowError or UnknownStockcode otherwise."""
-    if "__error__" in row:
-        raise RowError(row["__error__"])
-    stockcode = _text(row, "stockcode")
-    if stockcode is None:
-        raise RowError("stockcode: missing")
-    stockcode = canonical_stockcode(stockcode)
-    default_low, default_high = predictor.default_range(stockcode)  # UnknownStockcode for a bad code
-    low = _price(row, "unitprice_min", default_low)
-    high = _price(row, "unitprice_max", default_high)
-    if low >= high:
-        raise RowError(f"unitprice_min ({low:g}) must be below unitprice_max ({high:g})")
-    customer_text = _text(row, "customerid")
-    try:
-        customer = int(float(customer_text)) if customer_text is not None else None
-    except (ValueError, OverflowError):
-        raise RowError(f"customerid: not an integer: {customer_text[:40]!r}") from None
-    return {
-        "stockcode": stockcode,
-        "unitprice_min": round(low, 6),
-        "unitprice_max": round(high, 6),
-        "num_price_bins": _count(row, "num_price_bins", settings.default_price_bins, 2, settings.max_price_bins),
-        "num_samples": _count(row, "num_samples", settings.default_samples, 1, settings.max_samples),
-        "country": _text(row, "country"),
-        "customerid": customer,
-    }
-
-
 # ---- pricing ----------------------------------------------------------------------------------------
 def price_rows(
     predictor: Predictor, settings: Settings, rows: list[tuple[int, dict]], deadline: float | None = None
 ) -> list[dict]:
-    """One result per row, in order. Identical requests are priced once. After `deadline` (time.monotonic)
-    the remaining rows are reported as not priced rather than lost with the whole invocation."""
-    done: dict[tuple, dict] = {}
+    """One result per row, in order, each validated by the API's own parser (pricing.serving.request). Identical
+    requests are priced once. After `deadline` (time.monotonic) the remaining rows are reported as not priced
+    rather than lost with the whole invocation."""
+    done: dict[PriceRequest, dict] = {}
     results = []
     for line, row in rows:
-        result = {"line": line, "stockcode": (row.get("stockcode") or "").strip()}
+        given = (row.get("stockcode") or "").strip()
+        result = {"line": line, "stockcode": given}
         if deadline is not None and time.monotonic() > deadline:
             results.append({**result, "status": "error", "error": "not priced: out of time; split the file"})
             continue
+        price_request = None
         try:
-            request = request_of(row, predictor, settings)
-            key = tuple(request.values())
-            if key not in done:
-                done[key] = _recommend(predictor, request)
-            results.append({**result, **request, "status": "ok", **done[key]})
-        except (RowError, UnknownStockcode, NoContexts, NoUsableModel) as exc:
-            results.append({**result, "status": "error", "error": _reason(exc, result["stockcode"])})
+            if "__error__" in row:
+                raise RequestError(row["__error__"])
+            price_request = parse_request(given, row, settings, predictor.default_range)
+            if price_request not in done:
+                done[price_request] = _recommend(predictor, price_request)
+            fields = asdict(price_request)
+            results.append({**result, **fields, "status": "ok", **done[price_request]})
+        except (RequestError, UnknownStockcode, NoContexts, NoUsableModel) as exc:
+            country = price_request.country if price_request is not None else None
+            _, message = error_message(exc, stockcode=given, country=country)
+            results.append({**result, "status": "error", "error": message})
     return results
 
 
-def _recommend(predictor: Predictor, request: dict) -> dict:
-    rec = predictor.recommend(
-        request["stockcode"],
-        request["unitprice_min"],
-        request["unitprice_max"],
-        request["num_price_bins"],
-        request["num_samples"],
-        request["country"],
-        request["customerid"],
-    )
+def _recommend(predictor: Predictor, price_request: PriceRequest) -> dict:
+    rec = predictor.recommend(price_request)
     best = rec.result.optimal_index
     return {
         "optimal_unit_price": round(rec.result.optimal_price, 4),
@@ -244,16 +180,6 @@ def _recommend(predictor: Predictor, request: dict) -> dict:
         "quantity_at_optimum": round(float(rec.result.quantity[best]), 4),
         "model": rec.model,
     }
-
-
-def _reason(exc: Exception, stockcode: str) -> str:
-    if isinstance(exc, UnknownStockcode):
-        return f"unknown stockcode {stockcode[:40]!r}"
-    if isinstance(exc, NoContexts):
-        return f"country/customerid: {exc}"
-    if isinstance(exc, NoUsableModel):
-        return "no usable model: every model in the bundle failed"
-    return str(exc)
 
 
 def price_file(

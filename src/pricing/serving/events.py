@@ -14,7 +14,6 @@ go out as CloudWatch Embedded Metric Format lines (powertools Metrics), one docu
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -26,13 +25,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+from pricing.artifacts.s3 import s3_client
 from pricing.serving import apigateway
+from pricing.serving.state import service_of
 
 # The service name is also the name of powertools' logger: every `pricing.*` module logger is its child, so
 # their records go out through the same JSON handler, with the same request id.
 SERVICE = "pricing"
 METRICS_NAMESPACE = "PricingService"
-DEFAULT_WARMUP_TOP_N = 100
 # A batch stops pricing this long before the invocation's deadline, so its report is still written.
 BATCH_DEADLINE_MARGIN_S = 20.0
 
@@ -165,7 +165,7 @@ class Dispatcher:
     def s3_batch(self, event: dict, context) -> dict:
         from pricing.serving import batch
 
-        service = self.app.extensions["pricing"]
+        service = service_of(self.app)
         predictor = service.current_predictor()  # retries a store that was down at start
         if predictor is None:
             # a retry may find a bundle; a report saying "no bundle" would have to be deleted by hand
@@ -190,17 +190,14 @@ class Dispatcher:
     @property
     def s3_client(self):
         if self._s3_client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._s3_client = boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+            self._s3_client = s3_client()
         return self._s3_client
 
     # ---- scheduled warm-up -----------------------------------------------------------------------------
     def warm_up(self, event: dict) -> dict:
         from pricing.serving.warmup import WarmupFailed, warm_top_products
 
-        top = int(os.environ.get("WARMUP_TOP_N", DEFAULT_WARMUP_TOP_N))
+        top = service_of(self.app).settings.warmup_top_n
         try:
             summary = warm_top_products(self.app, top)
         except WarmupFailed as exc:

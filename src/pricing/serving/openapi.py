@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from pricing.serving.app import MAX_PRICE, MIN_PRICE
+from pricing.config import Settings
+from pricing.serving.request import PARAMETERS, PRODUCTS_PAGE_MAX
 from pricing.serving.sweep import PRICE_BIN_FIELDS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -19,8 +20,9 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 
 @cache
-def spec() -> dict:
-    price = {"type": "number", "minimum": MIN_PRICE, "maximum": MAX_PRICE}
+def spec(settings: Settings) -> dict:
+    """The document for a server with these settings: the parameters' bounds and defaults are the parser's own
+    (pricing.serving.request.PARAMETERS and Settings), not a copy."""
     return {
         "openapi": "3.0.3",
         "info": {
@@ -34,24 +36,7 @@ def spec() -> dict:
                     "summary": "Predicted sales per price bin and the optimal price for one product",
                     "parameters": [
                         {"name": "stockcode", "in": "path", "required": True, "schema": {"type": "string"}},
-                        _query(
-                            "unitprice_min", price, "Lowest price swept (default: the product's historical minimum)"
-                        ),
-                        _query(
-                            "unitprice_max", price, "Highest price swept (default: the product's historical maximum)"
-                        ),
-                        _query(
-                            "num_price_bins",
-                            {"type": "integer", "minimum": 2, "maximum": 500, "default": 100},
-                            "Number of prices in the sweep",
-                        ),
-                        _query(
-                            "num_samples",
-                            {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000},
-                            "Held-out contexts averaged per price",
-                        ),
-                        _query("country", {"type": "string"}, "Only contexts from this country"),
-                        _query("customerid", {"type": "integer"}, "Only contexts of this customer"),
+                        *(_query(p.name, p.schema(settings), p.description) for p in PARAMETERS),
                     ],
                     "responses": {
                         "200": {
@@ -80,7 +65,7 @@ def spec() -> dict:
                         _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
                         _query(
                             "page_size",
-                            {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                            {"type": "integer", "minimum": 1, "maximum": PRODUCTS_PAGE_MAX, "default": 50},
                             "Items per page",
                         ),
                     ],

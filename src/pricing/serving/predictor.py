@@ -13,30 +13,22 @@ import numpy as np
 import pandas as pd
 
 from pricing.artifacts.bundle import Bundle
-from pricing.data.features import PRODUCT_FEATURES, price_features, product_features
+from pricing.data.features import PRODUCT_FEATURES, price_features, product_features, quantity_from_log
+from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
+from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import SweepResult, aggregate, price_grid, sweep_matrix
 
 log = logging.getLogger(__name__)
-
-
-class UnknownStockcode(LookupError):
-    pass
-
-
-class NoContexts(LookupError):
-    """No held-out context matches the requested country or customer."""
-
-
-class NoUsableModel(RuntimeError):
-    pass
+MAX_QUANTITY = 1e9  # units per order line: no real order comes near; beyond it a model has left its data
 
 
 @dataclass(frozen=True)
 class Recommendation:
+    """A product's swept demand curve and which model of the fallback chain answered."""
+
     stockcode: str
     result: SweepResult
     model: str
-    samples: int
 
 
 def usable_cpus() -> int:
@@ -135,8 +127,14 @@ class Predictor:
     def predict_grid(
         self, contexts: np.ndarray, scaled_prices: np.ndarray, only: str | None = None
     ) -> tuple[str, np.ndarray]:
-        """Log quantities for every context at every price (bin-major) from the first model, in priority
-        order, that predicts and whose predictions are all finite (`only`: just that model, to evaluate it)."""
+        """Predicted quantities per line (units, >= 0) for every context at every price, bin-major, shape
+        (bins * contexts,), from the first model in priority order that predicts and whose quantities are all
+        finite (`only`: just that model, to evaluate it). Raises NoUsableModel when none does.
+
+        The check is on the quantities returned, after the inverse of the log transform: a large but finite
+        log prediction (a fallback far outside its data) overflows there, and must fall back, not reach the JSON
+        as Infinity. Quantities above MAX_QUANTITY (a billion units a line) count as non-finite for the same
+        reason: price x quantity must stay finite too."""
         matrix = None
         for name, model in self.models:
             if only is not None and name != only:
@@ -151,25 +149,19 @@ class Predictor:
             except Exception as exc:
                 log.error("model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
                 continue
-            if np.isfinite(prediction).all():
-                return name, prediction
-            log.error("model %s gave non-finite predictions; falling back", name)
+            with np.errstate(over="ignore", invalid="ignore"):
+                quantity = np.clip(quantity_from_log(np.asarray(prediction, dtype=float)), 0, None)
+            if np.isfinite(quantity).all() and quantity.max(initial=0.0) <= MAX_QUANTITY:
+                return name, quantity
+            log.error("model %s gave non-finite or absurd quantities; falling back", name)
         raise NoUsableModel("no usable model in bundle " + self.version)
 
-    def recommend(
-        self,
-        stockcode: str,
-        low: float,
-        high: float,
-        bins: int,
-        samples: int,
-        country: str | None = None,
-        customer_id: int | None = None,
-        only: str | None = None,
-        monotone: bool = False,
-    ) -> Recommendation:
-        contexts = self.keyed_contexts(stockcode, samples, country, customer_id)
-        prices = price_grid(low, high, bins)
-        scaled = self.scaled_prices(stockcode, prices)
-        name, log_quantity = self._inference.submit(self.predict_grid, contexts, scaled, only).result()
-        return Recommendation(stockcode, aggregate(prices, log_quantity, monotone), name, len(contexts))
+    def recommend(self, request: PriceRequest, only: str | None = None, monotone: bool = False) -> Recommendation:
+        """Sweep `request.num_price_bins` prices through the fallback chain for `request.stockcode`.
+
+        Raises UnknownStockcode, NoContexts (no held-out context for the country or customer) or NoUsableModel."""
+        contexts = self.keyed_contexts(request.stockcode, request.num_samples, request.country, request.customerid)
+        prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
+        scaled = self.scaled_prices(request.stockcode, prices)
+        name, quantity = self._inference.submit(self.predict_grid, contexts, scaled, only).result()
+        return Recommendation(request.stockcode, aggregate(prices, quantity, monotone), name)

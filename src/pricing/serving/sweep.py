@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pricing.data.features import quantity_from_log
-
+# The response reports prices (currency units) to 4 decimals: the grid is snapped to that resolution, so each
+# reported price is the one swept and predicted_sales is that price x quantity.
+PRICE_DECIMALS = 4
+PRICE_RESOLUTION = 10.0**-PRICE_DECIMALS
 # the API's contract: the fields of each price bin, in order (the dashboard and curl users read them)
 PRICE_BIN_FIELDS = (
     "stockcode",
@@ -61,7 +63,11 @@ class SweepResult:
 
 
 def price_grid(low: float, high: float, bins: int) -> np.ndarray:
-    return np.linspace(low, high, bins) if bins > 1 else np.array([(low + high) / 2])
+    """`bins` prices from low to high inclusive, snapped to the response's 4 decimals (shape (bins,)).
+
+    Strictly increasing when the bins are at least PRICE_RESOLUTION apart, which the request parser enforces."""
+    grid = np.linspace(low, high, bins) if bins > 1 else np.array([(low + high) / 2])
+    return np.round(grid, PRICE_DECIMALS)
 
 
 def sweep_matrix(contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray) -> np.ndarray:
@@ -72,30 +78,21 @@ def sweep_matrix(contexts: np.ndarray, price_columns: list[int], scaled_prices: 
     return X
 
 
-def aggregate(prices: np.ndarray, log_quantity: np.ndarray, monotone: bool = False) -> SweepResult:
-    """Per bin: median, min and max predicted quantity across contexts (log predictions, bin-major).
+def aggregate(prices: np.ndarray, quantity: np.ndarray, monotone: bool = False) -> SweepResult:
+    """Per bin: median, min and max predicted quantity per line across contexts.
 
-    With `monotone`, the median curve is replaced by its closest non-increasing fit: demand does not rise
-    with the product's own price, so bumps in a model's curve are noise, not opportunities."""
-    quantity = np.clip(quantity_from_log(log_quantity), 0, None).reshape(len(prices), -1)
+    `quantity` is units per line, bin-major, shape (bins * contexts,). With `monotone`, the median curve is
+    replaced by its least-squares non-increasing fit (scikit-learn's isotonic regression, decreasing): demand does
+    not rise with the product's own price, so bumps in a model's curve are noise, not opportunities."""
+    quantity = np.asarray(quantity, dtype=float).reshape(len(prices), -1)
     median = np.median(quantity, axis=1)
+    if monotone:
+        from sklearn.isotonic import isotonic_regression  # only evaluation asks for it: no import at start-up
+
+        median = isotonic_regression(median, increasing=False)
     return SweepResult(
         prices=np.asarray(prices, dtype=float),
-        quantity=non_increasing(median) if monotone else median,
+        quantity=median,
         quantity_min=quantity.min(axis=1),
         quantity_max=quantity.max(axis=1),
     )
-
-
-def non_increasing(values: np.ndarray) -> np.ndarray:
-    """The least-squares non-increasing fit of a sequence (pool adjacent violators)."""
-    means: list[float] = []
-    sizes: list[int] = []
-    for value in np.asarray(values, dtype=float):
-        means.append(value)
-        sizes.append(1)
-        while len(means) > 1 and means[-2] < means[-1]:
-            mean, size = means.pop(), sizes.pop()
-            means[-1] = (means[-1] * sizes[-1] + mean * size) / (sizes[-1] + size)
-            sizes[-1] += size
-    return np.repeat(means, sizes)

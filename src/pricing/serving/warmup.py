@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 from flask import Flask
 
+from pricing.serving.state import service_of
+
 log = logging.getLogger(__name__)
 
 
@@ -22,16 +24,17 @@ class WarmupFailed(RuntimeError):
 
 
 def top_products(app: Flask, top: int) -> list[str]:
-    predictor = app.extensions["pricing"].current_predictor()  # retries a store that was down at start
+    service = service_of(app)
+    predictor = service.current_predictor()  # retries a store that was down at start
     if predictor is None:
-        raise WarmupFailed(f"no bundle is loaded ({app.extensions['pricing'].load_error})")
+        raise WarmupFailed(f"no bundle is loaded ({service.load_error})")
     return list(predictor.products.sort_values("lines", ascending=False).index[: max(top, 0)])
 
 
 def warm_top_products(app: Flask, top: int) -> dict:
     """Price the top products into the cache. Returns counts per cache outcome and the products that failed."""
     started = time.perf_counter()
-    service = app.extensions["pricing"]
+    service = service_of(app)
     codes = top_products(app, top)
     if service.cache.state().get("backend") == "memory":
         log.warning("warm-up fills this instance's in-process cache only: set REDIS_URL to share it")

@@ -26,6 +26,7 @@ import pandas as pd
 from pricing.artifacts.store import open_store
 from pricing.data.features import FEATURES, quantity_from_log
 from pricing.serving.predictor import Predictor, usable_cpus
+from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import price_grid, sweep_matrix
 
 BINS, SAMPLES = 100, 1000
@@ -59,7 +60,7 @@ def in_process(predictor: Predictor, bundle, codes: list[str]) -> dict:
         product = predictor.product(code)
         low, high = float(product["price_min"]), float(product["price_max"])
         started = time.perf_counter()
-        predictor.recommend(code, low, high, BINS, SAMPLES)
+        predictor.recommend(PriceRequest(code, low, high, BINS, SAMPLES))
         sweep.append(_ms(started))
         prices = price_grid(low, high, BINS)
         X = sweep_matrix(

@@ -20,9 +20,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from pricing.artifacts.store import open_store
-from pricing.data.features import FEATURES
+from pricing.data.features import FEATURES, quantity_from_log
 from pricing.data.generate import load_ground_truth, true_expected_quantity
 from pricing.serving.predictor import Predictor
+from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
 
 BASELINES = ("median_price", "reference_sweep")
@@ -47,7 +48,7 @@ def reference_sweep(predictor: Predictor, network, raw: pd.DataFrame, prices: np
     """The reference design: rows not keyed to the product, only unit_price replaced."""
     frames = [raw.assign(unit_price=price) for price in prices]
     X = predictor.preprocessor.transform(pd.concat(frames, ignore_index=True)[list(FEATURES)])
-    return aggregate(prices, network.predict(X)).sales
+    return aggregate(prices, quantity_from_log(network.predict(X))).sales
 
 
 def _score(prices: np.ndarray, revenue: np.ndarray, chosen: float, truth: pd.Series, contexts: pd.DataFrame) -> dict:
@@ -100,7 +101,7 @@ def evaluate(
         }
         curves[code] = {"prices": prices, "true": revenue}
         for name in predictor.model_names:
-            rec = predictor.recommend(code, low, high, bins, samples, only=name, monotone=monotone)
+            rec = predictor.recommend(PriceRequest(code, low, high, bins, samples), only=name, monotone=monotone)
             row[name] = _score(prices, revenue, rec.result.optimal_price, t, contexts)
             curves[code][name] = rec.result.sales
         row["median_price"] = _score(prices, revenue, float(product["price_median"]), t, contexts)

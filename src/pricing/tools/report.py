@@ -31,6 +31,7 @@ from tqdm import tqdm
 from pricing.artifacts.bundle import Bundle
 from pricing.data.features import PRODUCT_ID, log_quantity, quantity_from_log
 from pricing.serving.predictor import Predictor
+from pricing.serving.request import PriceRequest
 from pricing.training.metrics import METRIC_NOTES
 
 # Published price elasticities of daily units per stock code on this data set (../shared/data/README.md)
@@ -83,7 +84,7 @@ def recommendation_table(predictor: Predictor, codes: list[str], bins: int, samp
         low, high = predictor.default_range(code)
         median = float(predictor.products.loc[code, "price_median"])
         for name in predictor.model_names:
-            rec = predictor.recommend(code, low, high, bins, samples, only=name)
+            rec = predictor.recommend(PriceRequest(code, low, high, bins, samples), only=name)
             rows.append(
                 {
                     "stockcode": code,
@@ -243,8 +244,8 @@ def pooled_elasticities(predictor: Predictor, codes: list[str], samples: int) ->
             median = float(predictor.products.loc[code, "price_median"])
             prices = np.array([median * (1 - ELASTICITY_STEP), median * (1 + ELASTICITY_STEP)])
             contexts = predictor.keyed_contexts(code, samples)
-            _, log_q = predictor.predict_grid(contexts, predictor.scaled_prices(code, prices), only=name)
-            mean_q = quantity_from_log(log_q.reshape(2, -1)).mean(axis=1)
+            _, quantity = predictor.predict_grid(contexts, predictor.scaled_prices(code, prices), only=name)
+            mean_q = quantity.reshape(2, -1).mean(axis=1)
             values.append(float(np.log(mean_q[1] / mean_q[0]) / np.log(prices[1] / prices[0])))
         out[name] = {"median": round(float(np.median(values)), 3), "iqr": _iqr(values)}
     return out

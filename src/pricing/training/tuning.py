@@ -1,5 +1,7 @@
 """Hyper-parameter search: Optuna (TPE + median pruning) for the network, scikit-optimize's gp_minimize over
-k-fold cross-validation for the backups. Both stop on a wall-clock budget as well as a trial count.
+k-fold cross-validation for the fallbacks. Both stop on a wall-clock budget as well as a trial count. Each
+model's search space is plain data in pricing.models.registry; this module turns it into Optuna suggestions
+(`suggest`) or scikit-optimize dimensions (`skopt_dimensions`).
 
 Training-only: the server never imports this module."""
 
@@ -14,18 +16,52 @@ import numpy as np
 import optuna
 from skopt import gp_minimize
 from skopt.callbacks import DeadlineStopper
-from skopt.space import Integer, Real
+from skopt.space import Categorical, Dimension, Integer, Real
 from tqdm import tqdm
 
-from pricing.models.fallbacks import (
-    ElasticNetConfig,
-    ElasticNetModel,
-    KernelSVRModel,
-    LightGBMConfig,
-    LightGBMModel,
-    SVRConfig,
-)
-from pricing.models.network import ENCODINGS, OPTIMIZERS, DFNConfig, DFNRegressor, NonFiniteLoss
+from pricing.models import registry
+from pricing.models.network import ENCODINGS, DFNConfig
+from pricing.models.registry import FitContext
+from pricing.training.network_fit import NonFiniteLoss, TrainableDFNRegressor
+
+
+# ---- search spaces: the registry's plain data, converted ---------------------------------------------
+def suggest(trial: optuna.Trial, space: dict[str, tuple], price_effect: str = "free") -> dict:
+    """One value per dimension of `space` (the registry's form), suggested by `trial` in the space's order.
+
+    A "layers" dimension suggests "layers" and then "units_0", "units_1", ... (log-uniform widths), its ranges
+    those of `price_effect`. Returns {parameter name: value}."""
+    params = {}
+    for name, dimension in space.items():
+        kind = dimension[0]
+        if kind == "layers":
+            fewest, most, narrowest, widest = dimension[1][price_effect]
+            params["layers"] = trial.suggest_int("layers", fewest, most)
+            for i in range(params["layers"]):
+                params[f"units_{i}"] = trial.suggest_int(f"units_{i}", narrowest, widest, log=True)
+        elif kind == "categorical":
+            params[name] = trial.suggest_categorical(name, list(dimension[1]))
+        else:
+            _, low, high, prior = dimension
+            suggest_number = trial.suggest_int if kind == "integer" else trial.suggest_float
+            params[name] = suggest_number(name, low, high, log=prior == "log-uniform")
+    return params
+
+
+def skopt_dimensions(space: dict[str, tuple]) -> list[Dimension]:
+    """scikit-optimize dimensions for `space` (the registry's form), named and in its order; ValueError for a
+    "layers" dimension, which only the network's Optuna search has."""
+    dimensions: list[Dimension] = []
+    for name, dimension in space.items():
+        kind = dimension[0]
+        if kind == "categorical":
+            dimensions.append(Categorical(list(dimension[1]), name=name))
+        elif kind in ("real", "integer"):
+            _, low, high, prior = dimension
+            dimensions.append((Real if kind == "real" else Integer)(low, high, prior=prior, name=name))
+        else:
+            raise ValueError(f"{name}: scikit-optimize cannot search a {kind!r} dimension")
+    return dimensions
 
 
 # ---- the network: Optuna -----------------------------------------------------------------------------
@@ -42,33 +78,14 @@ def open_study(name: str, storage: str | None, seed: int) -> optuna.Study:
     )
 
 
-# (fewest layers, narrowest and widest layer) searched. A free price input runs every request's 100 bins x 1,000
-# contexts through the whole network, so its widths stay small (the benchmark wants that 3x faster than the
-# reference pipeline, docs/TRAINING.md). The loglinear network runs its body once per context (1,000 rows), and
-# on the real file a narrow body was the largest cause of its held-out deviance: searched on a 60k-row subsample
-# for 8 epochs, 16-128 units picked one layer of 26, whose deviance on the full data was 11.4 where 256-128-64 gave
-# 9.3 and 512-256-128 8.0 (docs/REAL_DATA.md). Small nets win short trials on few rows; the full data wants more.
-NETWORK_SIZES = {"free": (1, 16, 128), "loglinear": (2, 64, 512)}
-
-
 def suggest_network(trial: optuna.Trial, base: DFNConfig) -> DFNConfig:
-    fewest, narrowest, widest = NETWORK_SIZES[base.price_effect]
-    layers = trial.suggest_int("layers", fewest, 3)
-    units = tuple(trial.suggest_int(f"units_{i}", narrowest, widest, log=True) for i in range(layers))
-    return replace(
-        base,
-        units=units,
-        dropout=trial.suggest_float("dropout", 0.0, 0.4),
-        batch_norm=trial.suggest_categorical("batch_norm", [True, False]),
-        optimizer=trial.suggest_categorical("optimizer", list(OPTIMIZERS)),
-        learning_rate=trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
-        batch_size=trial.suggest_categorical("batch_size", [256, 512, 1024, 2048]),
-        embedding_dim=trial.suggest_int("embedding_dim", 4, 32, log=True),
-        weight_decay=trial.suggest_float("weight_decay", 1e-7, 1e-3, log=True),
-    )
+    """`base` with the architecture and optimiser settings `trial` suggests from the network's registry space."""
+    params = suggest(trial, registry.spec("network").search_space, base.price_effect)
+    return config_from_params(params, base)
 
 
 def config_from_params(params: dict, base: DFNConfig) -> DFNConfig:
+    """`base` with a trial's parameters: "layers" and "units_<i>" become `units`, the rest config fields."""
     units = tuple(params[f"units_{i}"] for i in range(params["layers"]))
     keep = {k: v for k, v in params.items() if k in DFNConfig.__dataclass_fields__}
     return replace(base, units=units, **keep)
@@ -118,7 +135,7 @@ def compare_encodings(config: DFNConfig, X, y, X_val, y_val, n_products: int) ->
     """Best validation MSE of the same network with each encoding of the product."""
     results = {}
     for encoding in tqdm(ENCODINGS, desc="compare product encodings", unit="encoding"):
-        model = DFNRegressor(replace(config, product_encoding=encoding), n_products=n_products)
+        model = TrainableDFNRegressor(replace(config, product_encoding=encoding), n_products=n_products)
         results[encoding] = round(min(model.fit(X, y, X_val, y_val).history.val_loss), 5)
     return results
 
@@ -129,7 +146,7 @@ def _fit_for_trial(trial, config, X, y, X_val, y_val, n_products) -> float:
         if trial.should_prune():
             raise optuna.TrialPruned()
 
-    model = DFNRegressor(config, n_products=n_products).fit(X, y, X_val, y_val, on_epoch=report)
+    model = TrainableDFNRegressor(config, n_products=n_products).fit(X, y, X_val, y_val, on_epoch=report)
     return min(model.history.val_loss)
 
 
@@ -176,40 +193,9 @@ def _storage_object(storage: str | None):
     return storage
 
 
-# ---- the backups: scikit-optimize --------------------------------------------------------------------
-BACKUP_SPACES = {
-    "lightgbm": [
-        Integer(15, 255, prior="log-uniform", name="num_leaves"),
-        Real(0.02, 0.2, prior="log-uniform", name="learning_rate"),
-        Integer(10, 400, prior="log-uniform", name="min_data_in_leaf"),
-        Real(0.5, 1.0, name="feature_fraction"),
-        Real(1e-3, 30.0, prior="log-uniform", name="lambda_l2"),
-    ],
-    "svr": [
-        Real(0.01, 30.0, prior="log-uniform", name="C"),
-        Real(0.01, 0.5, name="epsilon"),
-        Real(1e-3, 0.2, prior="log-uniform", name="gamma"),
-    ],
-    "elasticnet": [
-        Real(1e-4, 1.0, prior="log-uniform", name="alpha"),  # smaller barely differs and converges slowly
-        Real(0.0, 1.0, name="l1_ratio"),
-    ],
-}
-
-
-def backup_factory(
-    kind: str, n_products: int, svr_max_rows: int, seed: int, price_columns: tuple[int, ...] = ()
-) -> Callable[[dict], object]:
-    if kind == "lightgbm":
-        return lambda params: LightGBMModel(LightGBMConfig(seed=seed, decreasing_columns=price_columns), **params)
-    if kind == "svr":
-        return lambda params: KernelSVRModel(SVRConfig(max_rows=svr_max_rows, seed=seed), n_products, **params)
-    if kind == "elasticnet":
-        return lambda params: ElasticNetModel(ElasticNetConfig(), n_products, **params)
-    raise ValueError(f"unknown backup model {kind!r}")
-
-
+# ---- the fallbacks: scikit-optimize --------------------------------------------------------------------
 def cross_val_mse(make: Callable[[], object], X: np.ndarray, y: np.ndarray, folds: int, seed: int) -> float:
+    """Mean squared error over `folds` folds of a shuffled (by `seed`) X (n, k), y (n,); `make()`: a fresh model."""
     order = np.random.default_rng(seed).permutation(len(X))
     losses = []
     for fold in np.array_split(order, folds):
@@ -219,21 +205,27 @@ def cross_val_mse(make: Callable[[], object], X: np.ndarray, y: np.ndarray, fold
     return float(np.mean(losses))
 
 
-def tune_backup(
+def tune_fallback(
     kind: str,
     X: np.ndarray,
     y: np.ndarray,
-    n_products: int,
+    context: FitContext,
     calls: int,
     folds: int,
     seconds: float,
-    svr_max_rows: int,
-    seed: int = 0,
-    price_columns: tuple[int, ...] = (),
 ) -> tuple[dict, dict]:
-    """gp_minimize over k-fold CV MSE (log target); returns the best parameters and a summary."""
-    space = BACKUP_SPACES[kind]
-    factory = backup_factory(kind, n_products, svr_max_rows, seed, price_columns)
+    """gp_minimize over k-fold CV MSE (log target) for the cross-validated registry entry `kind`, each candidate
+    built by its class's `from_params(params, context)`; the folds and the search are seeded by context.seed.
+
+    X (n, k), y (n,) log1p(quantity). Stops after `calls` evaluations or `seconds`, whichever comes first. Returns
+    the best parameters (one per search dimension) and a summary. UnknownModel for a name the registry does not
+    know, ValueError for the network (tuned by tune_network)."""
+    entry = registry.spec(kind)
+    if entry.tuning != "cross_validated":
+        raise ValueError(f"{kind} is not tuned by cross-validation")
+    space = skopt_dimensions(entry.search_space)
+    model_class = registry.model_class(kind)
+    seed = context.seed
     names = [dim.name for dim in space]
     bar = tqdm(total=calls, desc=f"tune {kind}", unit="call")
     best_loss = math.inf
@@ -241,7 +233,7 @@ def tune_backup(
     def objective(values) -> float:
         nonlocal best_loss
         params = {name: _plain(v) for name, v in zip(names, values, strict=True)}
-        loss = cross_val_mse(lambda: factory(params), X, y, folds, seed)
+        loss = cross_val_mse(lambda: model_class.from_params(params, context), X, y, folds, seed)
         loss = loss if math.isfinite(loss) else 1e6  # a diverged fit is a bad point, not a crash
         best_loss = min(best_loss, loss)
         bar.update()

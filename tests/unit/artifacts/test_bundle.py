@@ -2,10 +2,12 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from pricing.artifacts.bundle import MODEL_PRIORITY, BundleIntegrityError, open_bundle
+from pricing.artifacts.bundle import BundleIntegrityError, open_bundle, sha256_of
 from pricing.data.features import FEATURES
+from pricing.models.registry import MODEL_PRIORITY
 
 
 @pytest.fixture
@@ -21,8 +23,9 @@ def test_the_manifest_describes_everything_serving_needs(quick_bundle):
     assert manifest["model_priority"] == list(MODEL_PRIORITY)
     assert manifest["feature_columns"] == list(FEATURES)
     assert {"version", "created_at", "data_fingerprint", "metrics", "files"} <= set(manifest)
-    for required in ("preprocessor.json", "products.parquet", "X_test.parquet", "metrics.json", "model_card.md"):
+    for required in ("preprocessor.json", "products.parquet", "contexts.parquet", "metrics.json", "model_card.md"):
         assert required in manifest["files"]
+    assert "X_test.parquet" not in manifest["files"]
     assert set(manifest["metrics"]) == {*MODEL_PRIORITY, "baseline"}
     listed = {p.relative_to(quick_bundle).as_posix() for p in quick_bundle.rglob("*") if p.is_file()}
     assert listed - {"manifest.json"} == set(manifest["files"])
@@ -77,7 +80,7 @@ def test_a_missing_file_or_manifest_is_refused(bundle_copy):
 
 def test_the_metrics_table_shows_the_network_beating_the_baseline(quick_bundle):
     metrics = json.loads((quick_bundle / "metrics.json").read_text())
-    # the network predicts mean quantities (Poisson): the deviance is its score; the backups' is MSE on log
+    # the network predicts mean quantities (Poisson): the deviance is its score; the fallbacks' is MSE on log
     assert metrics["network"]["poisson_deviance"] < metrics["baseline"]["poisson_deviance"]
     assert metrics["lightgbm"]["mse_log"] < metrics["baseline"]["mse_log"]
 
@@ -88,3 +91,38 @@ def test_a_bundle_built_for_other_features_is_refused_before_anything_is_read(bu
     (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleIntegrityError, match="built for features"):
         open_bundle(bundle_copy, verify=False)
+
+
+def test_a_bundle_published_before_the_rename_still_reads_its_x_test_contexts(quick_bundle, bundle_copy):
+    """Bundles already in stores hold the contexts as X_test.parquet: they load, checksum-verified."""
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    (bundle_copy / "contexts.parquet").rename(bundle_copy / "X_test.parquet")
+    manifest["files"]["X_test.parquet"] = manifest["files"].pop("contexts.parquet")
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    legacy = open_bundle(bundle_copy)
+    pd.testing.assert_frame_equal(legacy.contexts(), open_bundle(quick_bundle).contexts())
+
+    (bundle_copy / "X_test.parquet").write_bytes(b"tampered")  # the old name is verified like the new one
+    with pytest.raises(BundleIntegrityError, match=r"X_test\.parquet: checksum mismatch"):
+        open_bundle(bundle_copy, verify=False).contexts()
+
+
+def test_a_manifest_listing_contexts_parquet_never_falls_back_to_a_stray_x_test_file(bundle_copy):
+    (bundle_copy / "X_test.parquet").write_bytes((bundle_copy / "contexts.parquet").read_bytes())
+    (bundle_copy / "contexts.parquet").unlink()
+    with pytest.raises(BundleIntegrityError, match=r"contexts\.parquet: missing"):
+        open_bundle(bundle_copy, verify=False).contexts()
+
+
+def test_serving_tries_the_manifests_models_in_the_registrys_order_and_refuses_an_unknown_one_by_name(bundle_copy):
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["model_priority"] = ["elasticnet", "mystery", "network", "lightgbm"]
+    (bundle_copy / "models" / "mystery").mkdir()
+    (bundle_copy / "models" / "mystery" / "model.json").write_text("{}")
+    manifest["models"]["mystery"] = {"files": ["models/mystery/model.json"], "params": {}}
+    manifest["files"]["models/mystery/model.json"] = sha256_of(bundle_copy / "models" / "mystery" / "model.json")
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    bundle = open_bundle(bundle_copy)
+    assert bundle.model_names() == ["network", "lightgbm", "elasticnet", "mystery"]
+    with pytest.raises(LookupError, match="unknown model 'mystery'"):
+        bundle.load_model("mystery")

@@ -5,6 +5,7 @@ import pytest
 from pricing.data import features as F
 from pricing.data.load import load
 from pricing.data.prepare import build_tables, read_products, windows_for
+from tests.reference_features import key_to_product, with_price
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +29,7 @@ def test_a_held_out_row_keyed_to_its_own_product_at_its_own_price_is_unchanged(t
     """The serving path (key the context to a product, set a price) reproduces the stored features."""
     test = tables["test"]
     for stockcode, rows in list(test.groupby("stockcode"))[:25]:
-        served = F.with_price(
-            F.key_to_product(rows[list(F.FEATURES)], stockcode, products), rows["unit_price"], products
-        )
+        served = with_price(key_to_product(rows[list(F.FEATURES)], stockcode, products), rows["unit_price"], products)
         pd.testing.assert_frame_equal(served, rows[list(F.FEATURES)])
 
 
@@ -38,7 +37,7 @@ def test_keying_a_context_to_another_product_changes_every_product_feature(table
     test = tables["test"]
     contexts = test[test["stockcode"] == test["stockcode"].iat[0]][list(F.FEATURES)].head(10)
     other = next(code for code in products.index if code != contexts["stockcode"].iat[0])
-    keyed = F.key_to_product(contexts, other, products)
+    keyed = key_to_product(contexts, other, products)
     assert (keyed["stockcode"] == other).all()
     expected = products.loc[other, list(F.PRODUCT_FEATURES)].to_numpy(dtype=float)
     assert np.allclose(keyed[list(F.PRODUCT_FEATURES)].to_numpy(dtype=float), expected)
@@ -49,8 +48,8 @@ def test_keying_a_context_to_another_product_changes_every_product_feature(table
 def test_the_price_sweep_changes_every_price_feature_and_nothing_else(tables, products):
     rows = tables["test"].head(5)[list(F.FEATURES)]
     stockcode = rows["stockcode"].iat[0]
-    keyed = F.key_to_product(rows, stockcode, products)
-    low, high = F.with_price(keyed, 1.0, products), F.with_price(keyed, 2.0, products)
+    keyed = key_to_product(rows, stockcode, products)
+    low, high = with_price(keyed, 1.0, products), with_price(keyed, 2.0, products)
     for column in F.PRICE_FEATURES:
         assert (low[column] != high[column]).all(), column
     others = [c for c in F.FEATURES if c not in F.PRICE_FEATURES]

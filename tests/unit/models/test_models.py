@@ -11,7 +11,9 @@ from pricing.models.fallbacks import (
     LightGBMModel,
     SVRConfig,
 )
-from pricing.models.network import DFNConfig, DFNEnsemble, DFNRegressor, NonFiniteLoss
+from pricing.models.network import DFNConfig, DFNEnsemble, DFNNetwork, DFNRegressor
+from pricing.training import network_fit
+from pricing.training.network_fit import NonFiniteLoss, TrainableDFNEnsemble, TrainableDFNRegressor
 
 N_PRODUCTS = 40
 
@@ -28,14 +30,14 @@ def toy_data(n: int, seed: int = 0, noise: float = 0.1):
 
 def small_network(**overrides) -> DFNRegressor:
     config = DFNConfig(units=(32, 16), max_epochs=30, batch_size=128, learning_rate=3e-3, seed=0)
-    return DFNRegressor(config, n_products=N_PRODUCTS, **overrides)
+    return TrainableDFNRegressor(config, n_products=N_PRODUCTS, **overrides)
 
 
 MODELS = {
     "network-embedding": lambda: small_network(),
     "network-binary": lambda: small_network(product_encoding="binary"),
     "network-onehot": lambda: small_network(product_encoding="onehot"),
-    "network-ensemble": lambda: DFNEnsemble(small_network().config, n_products=N_PRODUCTS, members=2),
+    "network-ensemble": lambda: TrainableDFNEnsemble(small_network().config, n_products=N_PRODUCTS, members=2),
     "lightgbm": lambda: LightGBMModel(LightGBMConfig(num_leaves=15, min_data_in_leaf=10)),
     "svr": lambda: KernelSVRModel(SVRConfig(gamma=0.05, C=3.0, components=200), n_products=N_PRODUCTS),
     "elasticnet": lambda: ElasticNetModel(n_products=N_PRODUCTS, alpha=1e-4),
@@ -202,7 +204,7 @@ def test_an_unknown_loss_is_refused():
 
 def test_an_ensemble_averages_its_members_on_the_quantity_scale(tmp_path):
     X, y = toy_data(1_500)
-    ensemble = DFNEnsemble(small_network(max_epochs=3).config, n_products=N_PRODUCTS, members=3).fit(X, y)
+    ensemble = TrainableDFNEnsemble(small_network(max_epochs=3).config, n_products=N_PRODUCTS, members=3).fit(X, y)
     members = [np.expm1(m.predict(X[:100])) for m in ensemble.members]
     assert not np.allclose(members[0], members[1])  # different seeds, different networks
     np.testing.assert_allclose(np.expm1(ensemble.predict(X[:100])), np.mean(members, axis=0), rtol=1e-6)
@@ -310,8 +312,6 @@ def test_a_confounder_the_body_underfits_bends_the_slope_far_less_once_the_price
     """Buyers who pay less also buy more (x2 lowers the price and raises demand through a curve a 2-unit body
     cannot follow). Reading the slope from the price variation x2 does not explain (r - m) keeps it much nearer
     the truth (1.0) than reading it from the price itself, the design before (m fixed at zero)."""
-    from pricing.models import network as dfn
-
     rng = np.random.default_rng(3)
     n = 20_000
     context = rng.normal(size=(n, 4))
@@ -325,8 +325,8 @@ def test_a_confounder_the_body_underfits_bends_the_slope_far_less_once_the_price
         return model.network.pooled_slope()
 
     partialled = pooled_slope()
-    monkeypatch.setattr(dfn, "_fit_ratio_model", lambda *args: None)
-    monkeypatch.setattr(dfn.DFNNetwork, "expected_ratio", lambda self, dense, product: torch.zeros(len(dense)))
+    monkeypatch.setattr(network_fit, "_fit_ratio_model", lambda *args: None)
+    monkeypatch.setattr(DFNNetwork, "expected_ratio", lambda self, dense, product: torch.zeros(len(dense)))
     raw = pooled_slope()
     assert raw > 2.0  # the confounder is real: the price read raw doubles the slope at least
     assert abs(partialled - 1.0) < 0.5 * abs(raw - 1.0)

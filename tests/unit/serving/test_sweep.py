@@ -3,8 +3,10 @@ import pytest
 
 from pricing.artifacts.bundle import open_bundle
 from pricing.data import features as F
-from pricing.serving.predictor import NoContexts, Predictor, UnknownStockcode
+from pricing.serving.errors import NoContexts, UnknownStockcode
+from pricing.serving.predictor import Predictor
 from pricing.serving.sweep import aggregate, price_grid, sweep_matrix
+from tests.reference_features import key_to_product, with_price
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +24,9 @@ def test_the_fast_sweep_matrix_equals_the_feature_path_for_every_bin(predictor, 
     prices = price_grid(products.loc[stockcode, "price_min"], products.loc[stockcode, "price_max"], 7)
     X = sweep_matrix(keyed, predictor.price_columns, predictor.scaled_prices(stockcode, prices))
     pick = predictor.context_sample(stockcode, 40)
-    raw = F.key_to_product(contexts.iloc[pick][list(F.FEATURES)].reset_index(drop=True), stockcode, products)
+    raw = key_to_product(contexts.iloc[pick][list(F.FEATURES)].reset_index(drop=True), stockcode, products)
     for b, price in enumerate(prices):
-        expected = pre.transform(F.with_price(raw, price, products))
+        expected = pre.transform(with_price(raw, price, products))
         assert np.allclose(X[b * 40 : (b + 1) * 40], expected, atol=1e-5), f"bin {b}"
 
 
@@ -51,7 +53,7 @@ def test_filters_with_no_matching_context_say_so(predictor):
 def test_aggregation_takes_the_median_min_max_and_the_best_revenue():
     prices = np.array([1.0, 2.0, 3.0])
     quantities = np.array([[10, 12, 14], [6, 7, 8], [2, 3, 4]], dtype=float)
-    result = aggregate(prices, np.log1p(quantities).ravel())
+    result = aggregate(prices, quantities.ravel())
     assert np.allclose(result.quantity, [12, 7, 3])
     assert np.allclose(result.quantity_min, [10, 6, 2]) and np.allclose(result.quantity_max, [14, 8, 4])
     assert result.optimal_price == 2.0 and np.allclose(result.sales, [12, 14, 9])
