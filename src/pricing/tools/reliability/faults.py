@@ -264,7 +264,7 @@ def non_finite_predictions(store: str, workdir: Path, target: Target, profile: P
         section, _ = _broken_bundle_run(api, target, profile, seed)
     finally:
         api.stop()
-    fallbacks_logged = api.log().count("gave non-finite predictions; falling back")
+    fallbacks_logged = api.log().count("gave non-finite or absurd quantities; falling back")
     return {
         "survived": section["errors"] == 0 and section["x_model"] == {fallback: section["requests"]},
         "poisoned_files": poisoned,

@@ -101,7 +101,8 @@ def cache_inflation(target: Target, requests: int = 200, seed: int = 0) -> dict:
     redis = target.redis.client()
     code = target.hot[-1]
     bins = 37  # a bin count the load never asks for, so the first request is a miss
-    spellings = [str(bins), f"0{bins}", f"+{bins}", f" {bins} ", f"{bins:04d}", "\uff13\uff17"]  # all int() == 37
+    # every spelling a person writes for 37 (full-width digits, which int() also reads, are refused: strict numbers)
+    spellings = [str(bins), f"0{bins}", f"+{bins}", f" {bins} ", f"{bins:04d}", f"{bins}.0"]
 
     def keys() -> int:
         return sum(1 for _ in redis.scan_iter(match=f"{PREFIX}:*{{{code}}}*", count=1000))
