@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import partial
 
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -70,7 +71,7 @@ def create_app(
     app.register_error_handler(ServiceUnavailable, lambda error: json_response({"error": str(error)}, 503))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.after_request(_cache_headers)
+    app.after_request(partial(_cache_headers, vary_origin=bool(settings.cors_origins)))
     return app
 
 
@@ -93,17 +94,21 @@ def _unexpected_error(error: Exception) -> Response:
     return json_response({"error": "internal error"}, 500)
 
 
-def _cache_headers(response: Response) -> Response:
+def _cache_headers(response: Response, vary_origin: bool = False) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     if "Cache-Control" not in response.headers:
         # recommendations are fixed for a bundle version: clients and CDNs may keep them a few minutes
         cacheable = response.status_code == 200 and request.path.startswith(("/v1/", "/openapi.json"))
         response.headers["Cache-Control"] = "public, max-age=300" if cacheable else "no-store"
-    if current_service().settings.cors_origins:
+    if vary_origin:
         # With CORS on, a response's Access-Control-* headers depend on the request's Origin (present for the
-        # dashboard's origin, absent for curl's none): a shared cache must key on it, or it hands the dashboard
-        # a copy stored for a request without an Origin, and the browser refuses it.
-        response.vary.add("Origin")
+        # dashboard's origin, absent for another's): a shared cache must key on it, or it hands the dashboard a
+        # copy stored for another origin, and the browser refuses it. flask-cors says so only where it added them.
+        vary = response.headers.get("Vary")
+        if not vary:
+            response.headers["Vary"] = "Origin"
+        elif "origin" not in {token.strip().lower() for token in vary.split(",")}:
+            response.headers["Vary"] = f"{vary}, Origin"
     return response
 
 
