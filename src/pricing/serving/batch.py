@@ -1,10 +1,11 @@
 """Batch pricing: a CSV of products in, one recommendation per row out, as JSON and as CSV.
 
 The input has a `stockcode` column and, optionally, the API's other parameters as columns (`unitprice_min`,
-`unitprice_max`, `num_price_bins`, `num_samples`, `country`, `customerid`); headers are matched ignoring case,
-spaces and underscores (`StockCode` works). Each row is validated with the API's rules: a bad row becomes an
-error line in the output (with its line number and the reason) and the rest go on. Only a file that cannot be
-read as such a table at all (no stockcode column, too large) is refused as a whole.
+`unitprice_max`, `num_price_bins`, `num_samples`, `country`, `customerid`: pricing.serving.request.PARAMETERS);
+headers are matched ignoring case, spaces and underscores (`StockCode` works). Each row is parsed into the API's
+own PriceRequest by the API's own parser: a bad row becomes an error line in the output (with its line number
+and the reason, in the API's words) and the rest go on. Only a file that cannot be read as such a table at all
+(no stockcode column, too large) is refused as a whole.
 
 `pricing batch` runs it on local files; the Lambda runs it on `s3://BUCKET/batch/in/NAME.csv` and writes
 `batch/out/NAME.json` and `batch/out/NAME.csv` beside.
@@ -37,12 +38,7 @@ OUTPUT_FIELDS = (
     "stockcode",
     "status",
     "error",
-    "unitprice_min",
-    "unitprice_max",
-    "num_price_bins",
-    "num_samples",
-    "country",
-    "customerid",
+    *PARAMETER_NAMES,  # the request as parsed, every parameter of it
     "optimal_unit_price",
     "max_predicted_sales",
     "quantity_at_optimum",
