@@ -47,7 +47,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     bar = _stages(["generate", "write"], "generate")
     bar.set_postfix_str(f"{args.rows:,} rows")
     started = time.perf_counter()
-    generated = generate.generate(rows=args.rows, seed=args.seed, confounding=args.confounding)
+    generated = generate.generate(
+        rows=args.rows, seed=args.seed, confounding=args.confounding, incidence=args.incidence
+    )
     bar.update()
     bar.set_postfix_str("writing CSV")
     paths = generate.write(generated, args.out_dir)
@@ -233,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.5,
         help="strength of the wholesale tier-price confounder in [0, 1]; 0 turns it off (default: %(default)s)",
+    )
+    gen.add_argument(
+        "--incidence",
+        type=float,
+        default=1.0,
+        help="scale of each product's elasticity of order lines per week to its list price, in [0, 5]; 0: line "
+        "counts ignore price, the files of earlier versions byte for byte (default: %(default)s)",
     )
     gen.add_argument("--out-dir", type=Path, default=RAW_DIR, help="output folder (default: %(default)s)")
     gen.set_defaults(func=cmd_generate)

@@ -12,6 +12,19 @@ clip(theta, price_min, price_max). Observed quantities are 1 + NegativeBinomial 
 keeps every line at one unit or more and the mean exact; amplitudes are drawn so E[q] >= 1 over the whole
 price range a product can reach.
 
+Purchase incidence (`incidence`, on by default; 0 gives the world without it, byte for byte): a product's order
+lines arrive at a rate that falls with its list price, with a per-product elasticity eta_j,
+
+    E[lines of product j in week w | list price p] = s_w * popularity_j * (p / (0.6 * base_j)) ** -eta_j
+    eta_j = incidence * U(INCIDENCE_ELASTICITY)
+
+(a line slot picks a product by popularity and keeps it with probability (p / (0.6 base)) ** -eta, so the
+highest list price a product can reach, 0.6 x base, is always kept; s_w is the week's expected sale lines over
+the popularity-weighted keep rate, in `ground_truth_weeks.csv`). A retailer's weekly units are lines x units
+per line, and the weekly revenue p x E[lines | p] x E[units per line | p] is maximised at the price in
+`optimal_weekly_price`: with eta > 0 that lies below the per-line optimum theta, most often at the bottom of the
+historical range, as the real file's published elasticities of daily units (-1.8 to -2.9) imply.
+
 Prices move for reasons a model can learn: list-price changes, promotion weeks and, as a confounder
 (`confounding`, 0 turns it off), a wholesale tier discount, so bulk buyers pay less per unit and buy
 more, as in the real file. Customers' segments (guest, retail, wholesale) are hidden in the transactions
@@ -97,6 +110,8 @@ WEEKDAY_MULTIPLIER = (1.0, 1.04, 1.0, 1.06, 0.95, 1.0, 0.9)  # Monday..Sunday; n
 FOREIGN_MULTIPLIER = 1.3  # customers abroad order in bigger lots
 EIRE_MULTIPLIER = 1.5
 SEASON_AMPLITUDE = 0.12  # line quantities peak in November
+# eta_j, the elasticity of a product's line count to its list price, is incidence x a draw from this range
+INCIDENCE_ELASTICITY = (0.5, 1.5)
 AMPLITUDE_HEADROOM = (1.15, 1.6)  # amplitude over its floor: sets the typical line quantity
 MAX_PRICE_FACTOR = 1.5  # prices stay within [0.6, 1.5] x the product's base price
 MIN_PRICE_FACTOR = 0.6
@@ -129,6 +144,47 @@ def context_multiplier(segment, country, month, weekday) -> np.ndarray:
         * season_multiplier(month)
         * np.asarray(WEEKDAY_MULTIPLIER)[np.asarray(weekday)]
     )
+
+
+def relative_incidence(list_price, base_price, elasticity) -> np.ndarray:
+    """The share of a product's line slots kept at this list price: (p / (0.6 base)) ** -eta, 1 at the lowest
+    list price a product can have (broadcasts)."""
+    return (np.asarray(list_price, dtype=float) / (MIN_PRICE_FACTOR * np.asarray(base_price))) ** -np.asarray(
+        elasticity, dtype=float
+    )
+
+
+def true_expected_weekly_lines(list_price, truth, week_scale: float) -> np.ndarray:
+    """E[order lines of the product per week] at this list price (broadcasts over prices).
+
+    `truth`: the product's row of ground_truth.csv (popularity, base_price, incidence_elasticity); `week_scale`:
+    the week's `lines_scale` in ground_truth_weeks.csv (its expected sale lines over the keep rate)."""
+    return (
+        week_scale
+        * float(truth["popularity"])
+        * relative_incidence(list_price, truth["base_price"], truth["incidence_elasticity"])
+    )
+
+
+def true_expected_weekly_units(list_price, truth, contexts: pd.DataFrame, week_scale: float) -> np.ndarray:
+    """E[units of the product per week] at each list price: E[lines per week] x E[units per line] over the given
+    line contexts (columns segment, country, invoice_date), wholesale lines paying the tier price.
+
+    Shape: (len(list_price),). Units per week; multiply by the price for weekly revenue (the data's currency)."""
+    prices = np.atleast_1d(np.asarray(list_price, dtype=float))
+    date = pd.to_datetime(contexts["invoice_date"])
+    segment = contexts["segment"].to_numpy()
+    paid = prices[:, None] * np.where(segment == "wholesale", float(truth["wholesale_price_factor"]), 1.0)[None, :]
+    per_line = true_expected_quantity(
+        paid,
+        truth["theta"],
+        truth["amplitude"],
+        segment[None, :],
+        contexts["country"].to_numpy()[None, :],
+        date.dt.month.to_numpy()[None, :],
+        date.dt.day_of_week.to_numpy()[None, :],
+    ).mean(axis=1)
+    return true_expected_weekly_lines(prices, truth, week_scale) * per_line
 
 
 def true_expected_quantity(price, theta, amplitude, segment, country, month, weekday) -> np.ndarray:
@@ -323,14 +379,22 @@ class Generated:
     transactions: pd.DataFrame  # the real CSV export's columns, already formatted
     ground_truth: pd.DataFrame  # one row per stock code
     customers: pd.DataFrame  # customer_id, country, segment
+    weeks: pd.DataFrame  # week (Monday), lines_scale: s_w of the incidence truth
 
 
-def generate(rows: int = REAL_ROWS, seed: int = 0, confounding: float = 0.5) -> Generated:
+def generate(rows: int = REAL_ROWS, seed: int = 0, confounding: float = 0.5, incidence: float = 1.0) -> Generated:
+    """Transactions, the truth per product and per week, and the customers' hidden segments.
+
+    `confounding` in [0, 1] scales the wholesale tier discount; `incidence` >= 0 scales every product's
+    elasticity of line counts to its list price (0: line counts ignore price, the files of earlier versions
+    byte for byte). ValueError for settings outside those ranges or fewer than 1,000 rows."""
     if rows < 1_000:
         raise ValueError(f"rows must be at least 1000, got {rows}")
     if not 0 <= confounding <= 1:
         raise ValueError(f"confounding must be within [0, 1], got {confounding}")
-    return _Builder(rows, seed, confounding).build()
+    if not 0 <= incidence <= 5:
+        raise ValueError(f"incidence must be within [0, 5], got {incidence}")
+    return _Builder(rows, seed, confounding, incidence).build()
 
 
 def write(generated: Generated, out_dir: Path) -> dict[str, Path]:
@@ -339,11 +403,13 @@ def write(generated: Generated, out_dir: Path) -> dict[str, Path]:
         "transactions": out_dir / "online_retail.csv",
         "ground_truth": out_dir / "ground_truth.csv",
         "customers": out_dir / "ground_truth_customers.csv",
+        "weeks": out_dir / "ground_truth_weeks.csv",
     }
     # %.15g prints 2.55 as "2.55" and 18.0 as "18", as the real export does
     generated.transactions.to_csv(paths["transactions"], index=False, float_format="%.15g", lineterminator="\n")
     generated.ground_truth.to_csv(paths["ground_truth"], index=False, float_format="%.15g", lineterminator="\n")
     generated.customers.to_csv(paths["customers"], index=False, lineterminator="\n")
+    generated.weeks.to_csv(paths["weeks"], index=False, float_format="%.15g", lineterminator="\n")
     return paths
 
 
@@ -377,10 +443,14 @@ _DEFAULTS = {"pos": 0, "sub": 0, "product": -1, "stockcode": None, "description"
 
 
 class _Builder:
-    def __init__(self, rows: int, seed: int, confounding: float) -> None:
+    def __init__(self, rows: int, seed: int, confounding: float, incidence: float = 0.0) -> None:
         self.rows = rows
         self.rng = np.random.default_rng(seed)
+        # incidence draws come from a stream of their own: with incidence 0 the main stream, and so every
+        # file, is exactly what earlier versions wrote for the seed
+        self.incidence_rng = np.random.default_rng([seed, 14])
         self.confounding = confounding
+        self.incidence = incidence
         scale = min(1.0, rows / REAL_ROWS) ** 0.5
         self.n_products = max(30, round(REAL_PRODUCTS * scale))
         self.n_customers = max(40, round(REAL_CUSTOMERS * scale))
@@ -477,6 +547,7 @@ class _Builder:
         n_weeks = n_days // 6 + 2
         self.promo_weeks = rng.random((n, n_weeks)) < rng.uniform(0.03, 0.15, n)[:, None]
         self.promo_depth = rng.uniform(0.65, 0.9, n)
+        self.incidence_elasticity = self.incidence * self.incidence_rng.uniform(*INCIDENCE_ELASTICITY, n)
 
     def make_customers(self) -> None:
         rng, n = self.rng, self.n_customers
@@ -547,6 +618,8 @@ class _Builder:
         pos = np.arange(sizes.sum()) - starts
         product = rng.choice(self.n_products, size=len(line_doc), p=self.popularity)
         line_day = day[line_inv]
+        if self.incidence > 0:
+            product = self.thin_by_list_price(product, line_day)
         segment = inv_segment[line_inv]
         country = inv_country[line_inv]
         price = self.price_at(product, line_day, segment)
@@ -579,16 +652,58 @@ class _Builder:
         self.sale_is_guest = inv_customer < 0
         self.sale_country = inv_country
 
-    def price_at(self, product: np.ndarray, day: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    @property
+    def tier(self) -> float:
+        return 1.0 - 0.3 * self.confounding  # bulk buyers' discount: the confounder
+
+    def list_factor(self, product: np.ndarray, day: np.ndarray) -> np.ndarray:
         factor = self.list_start[product] * np.prod(
             np.where(day[:, None] >= self.change_day[product], self.change_factor[product], 1.0), axis=1
         )
         promo = self.promo_weeks[product, day // 6]
-        factor = factor * np.where(promo, self.promo_depth[product], 1.0)
-        tier = 1.0 - 0.3 * self.confounding  # bulk buyers' discount: the confounder
-        factor = factor * np.where(segment == 2, tier, 1.0)
+        return factor * np.where(promo, self.promo_depth[product], 1.0)
+
+    def list_price(self, product: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The list price in force (promotions included, before the wholesale tier), clipped to the band."""
+        base = self.base_price[product]
+        return np.clip(base * self.list_factor(product, day), MIN_PRICE_FACTOR * base, MAX_PRICE_FACTOR * base)
+
+    def price_at(self, product: np.ndarray, day: np.ndarray, segment: np.ndarray) -> np.ndarray:
+        factor = self.list_factor(product, day) * np.where(segment == 2, self.tier, 1.0)
         base = self.base_price[product]
         return np.maximum(np.round(np.clip(base * factor, MIN_PRICE_FACTOR * base, MAX_PRICE_FACTOR * base), 2), 0.01)
+
+    def thin_by_list_price(self, product: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Each line slot keeps its product with probability relative_incidence(list price that day) and draws
+        again (by popularity) otherwise, until every slot has kept one: a product's share of a day's lines is
+        popularity x relative incidence over that day's popularity-weighted mean keep rate (`keep_rate`)."""
+        product = product.copy()
+        pending = np.arange(len(product))
+        while len(pending):
+            listed = self.list_price(product[pending], day[pending])
+            kept = self.incidence_rng.random(len(pending)) < relative_incidence(
+                listed, self.base_price[product[pending]], self.incidence_elasticity[product[pending]]
+            )
+            pending = pending[~kept]
+            product[pending] = self.incidence_rng.choice(self.n_products, len(pending), p=self.popularity)
+        return product
+
+    def keep_rate(self) -> np.ndarray:
+        """Per trading day, the popularity-weighted mean of every product's relative incidence, (days,)."""
+        rates = np.empty(len(self.days))
+        every = np.arange(self.n_products)
+        for d in range(len(self.days)):
+            listed = self.list_price(every, np.full(self.n_products, d))
+            rates[d] = self.popularity @ relative_incidence(listed, self.base_price, self.incidence_elasticity)
+        return rates
+
+    def weeks(self) -> pd.DataFrame:
+        """s_w per week (Monday): the expected sale lines of its days over their keep rate, summed."""
+        expected_lines = self.sale_count * self.day_weight
+        per_day = expected_lines / (self.keep_rate() if self.incidence > 0 else 1.0)
+        monday = pd.to_datetime(pd.Series(self.days)).dt.to_period("W-SUN").dt.start_time
+        frame = pd.DataFrame({"week": monday.dt.date, "lines_scale": per_day})
+        return frame.groupby("week", as_index=False)["lines_scale"].sum()
 
     def _sale_line_table(self) -> dict[str, np.ndarray]:
         block = self.lines.blocks[0]
@@ -800,7 +915,7 @@ class _Builder:
             .iloc[row_order]
             .reset_index(drop=True)
         )
-        return Generated(frame, self.ground_truth(lines), self.customers())
+        return Generated(frame, self.ground_truth(lines), self.customers(), self.weeks())
 
     def ground_truth(self, lines: dict[str, np.ndarray]) -> pd.DataFrame:
         sale = (lines["product"] >= 0) & (lines["quantity"] > 0) & (lines["price"] > 0)
@@ -813,6 +928,7 @@ class _Builder:
         lo = np.where(unseen, np.round(MIN_PRICE_FACTOR * self.base_price, 2), lo)
         hi = np.where(unseen, np.round(MAX_PRICE_FACTOR * self.base_price, 2), hi)
         optimum = np.clip(self.theta, lo, hi)
+        weekly = self.weekly_optimum(lines, sale, lo, hi)
         return pd.DataFrame(
             {
                 "stockcode": self.codes,
@@ -825,8 +941,37 @@ class _Builder:
                 "optimal_price": np.round(optimum, 6),
                 "optimum_interior": (self.theta > lo) & (self.theta < hi),
                 "sale_lines": stats["size"].fillna(0).astype(np.int64).to_numpy(),
+                "popularity": self.popularity,
+                "incidence_elasticity": np.round(self.incidence_elasticity, 6),
+                "wholesale_price_factor": self.tier,
+                "optimal_weekly_price": np.round(weekly, 6),
+                "weekly_optimum_interior": (weekly > lo + 1e-9) & (weekly < hi - 1e-9),
             }
         )
+
+    def weekly_optimum(self, lines: dict, sale: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Per product, the list price within [lo, hi] maximising p x E[lines | p] x E[units per line | p] over
+        the product's own sale lines' contexts (a 400-point grid, then the grid's best point)."""
+        product = lines["product"][sale]
+        customer = lines["customer"][sale]
+        segment = np.where(customer > 0, self.customer_segment[np.searchsorted(self.customer_ids, customer)], 0)
+        doc_day = np.concatenate(self.doc_day)[lines["doc"][sale]]
+        months = np.array([d.month for d in self.days])[doc_day]
+        weekdays = np.array([d.weekday() for d in self.days])[doc_day]
+        country = np.array(COUNTRY_NAMES, dtype=object)[lines["country"][sale]]
+        multiplier = context_multiplier(np.array(SEGMENTS, dtype=object)[segment], country, months, weekdays)
+        wholesale = segment == 2
+        # E[units per line | p] = amplitude x (M1 exp(-p / theta) + Mt exp(-tier p / theta)): two sums per product
+        m_full = np.bincount(product, multiplier * ~wholesale, minlength=self.n_products)
+        m_tier = np.bincount(product, multiplier * wholesale, minlength=self.n_products)
+        seen = (m_full + m_tier) > 0
+        m_full = np.where(seen, m_full, multiplier[~wholesale].sum())  # unseen: the population's mix
+        m_tier = np.where(seen, m_tier, multiplier[wholesale].sum())
+        grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, 400)[None, :]
+        theta = self.theta[:, None]
+        units = m_full[:, None] * np.exp(-grid / theta) + m_tier[:, None] * np.exp(-self.tier * grid / theta)
+        revenue = grid * relative_incidence(grid, self.base_price[:, None], self.incidence_elasticity[:, None]) * units
+        return grid[np.arange(self.n_products), np.argmax(revenue, axis=1)]
 
     def customers(self) -> pd.DataFrame:
         return pd.DataFrame(

@@ -205,3 +205,76 @@ def test_it_refuses_settings_it_cannot_honour():
         G.generate(rows=10)
     with pytest.raises(ValueError, match="confounding"):
         G.generate(rows=5_000, confounding=2)
+
+
+# ---- purchase incidence -------------------------------------------------------------------------------
+# sha256 of online_retail.csv for rows=20,000, seed=5, written by the generator before incidence existed
+# (commit d78d6fb): incidence 0 must keep every earlier file reproducible.
+BEFORE_INCIDENCE_SHA256 = "bf05d32a22fc654a257c793b6ff9315675337293a93141577cee0117890ba072"
+
+
+def test_incidence_0_writes_the_files_of_the_version_before_incidence(tmp_path):
+    import hashlib
+
+    paths = G.write(G.generate(rows=20_000, seed=5, incidence=0.0), tmp_path)
+    assert hashlib.sha256(paths["transactions"].read_bytes()).hexdigest() == BEFORE_INCIDENCE_SHA256
+
+
+@pytest.fixture(scope="module")
+def incidence_world():
+    """The builder itself, so the list price in force on each line's day is known (the file shows paid prices)."""
+    builder = G._Builder(200_000, 11, 0.5, incidence=1.0)
+    generated = builder.build()
+    sales = {k: v[: builder.sale_count] for k, v in builder.lines.blocks[0].items()}
+    day = np.concatenate(builder.doc_day)[sales["doc"]]
+    return builder, generated, sales["product"], day
+
+
+def test_lines_per_week_fall_with_the_list_price_as_documented(incidence_world):
+    """A Poisson fit of product-day line counts on log relative incidence, with the documented expectation as the
+    exposure, finds a coefficient of 1: counts follow (p / 0.6 base) ** -eta with each product's own eta."""
+    from sklearn.linear_model import PoissonRegressor
+
+    builder, _, product, day = incidence_world
+    counts = np.zeros((builder.n_products, len(builder.days)))
+    np.add.at(counts, (product, day), 1)
+    every = np.arange(builder.n_products)
+    listed = np.stack([builder.list_price(every, np.full(builder.n_products, d)) for d in range(len(builder.days))], 1)
+    relative = G.relative_incidence(listed, builder.base_price[:, None], builder.incidence_elasticity[:, None])
+    expected_lines = builder.sale_count * builder.day_weight[None, :]
+    exposure = expected_lines * builder.popularity[:, None] / builder.keep_rate()[None, :]
+    busy = builder.popularity > np.quantile(builder.popularity, 0.5)  # products with counts worth fitting
+    x = np.log(relative[busy]).ravel()
+    fit = PoissonRegressor(alpha=0.0, max_iter=300).fit(
+        x[:, None], counts[busy].ravel() / exposure[busy].ravel(), sample_weight=exposure[busy].ravel()
+    )
+    assert fit.coef_[0] == pytest.approx(1.0, abs=0.08)
+    assert np.exp(fit.intercept_) == pytest.approx(1.0, abs=0.08)  # and the level: lines = exposure x relative
+
+
+def test_the_weekly_optimum_maximises_weekly_revenue_within_the_range_and_sits_below_the_per_line_one(
+    incidence_world,
+):
+    _, generated, _, _ = incidence_world
+    truth = generated.ground_truth
+    contexts = pd.DataFrame(
+        {"segment": ["retail", "wholesale", "guest"], "country": "United Kingdom", "invoice_date": "2011-05-02"}
+    )
+    for row in truth.sample(50, random_state=1).itertuples(index=False):
+        grid = np.linspace(row.price_min, row.price_max, 401)
+        weekly = grid * G.true_expected_weekly_units(grid, row._asdict(), contexts, week_scale=1.0)
+        per_line = grid * G.true_expected_weekly_units(
+            grid, {**row._asdict(), "incidence_elasticity": 0}, contexts, 1.0
+        )
+        assert grid[np.argmax(weekly)] <= grid[np.argmax(per_line)] + 1e-9
+    assert (truth["optimal_weekly_price"] <= truth["optimal_price"] / (1 - 0.3 * 0.5) + 1e-6).all()
+    assert (truth["optimal_weekly_price"] >= truth["price_min"] - 1e-9).all()
+    # with eta in [0.5, 1.5] most weekly optima sit at the bottom of the range, as elastic demand implies
+    assert (~truth["weekly_optimum_interior"]).mean() > 0.5
+
+
+def test_the_week_table_scales_lines_so_a_year_of_expected_lines_matches_the_file(incidence_world):
+    builder, generated, _, _ = incidence_world
+    weeks = generated.weeks
+    assert len(weeks) >= 50 and (weeks["lines_scale"] > 0).all()
+    assert weeks["lines_scale"].sum() * (builder.keep_rate().mean()) == pytest.approx(builder.sale_count, rel=0.05)
