@@ -163,7 +163,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from pricing.artifacts.store import open_store
-    from pricing.tools.report import build_report, write_report
+    from pricing.tools.report import build_report, data_report, write_report
+
+    if args.data_only:
+        report = data_report(args.data_dir)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        fixed = report["elasticity"]["data_fixed_effects"]
+        for name, figure in (("units per line", fixed["units_per_line"]), ("daily units", fixed["daily_units"])):
+            print(
+                f"elasticity of {name} (stock code, date, country effects): {figure['elasticity']:.3f} "
+                f"over {figure['observations']:,} observations"
+            )
+        print(f"published (daily units): {report['elasticity']['published_daily_units']}")
+        print(f"wrote {args.out}")
+        return 0
 
     bundle = open_store(args.store).fetch()
     report = build_report(bundle, args.data_dir, top=args.top, bins=args.bins, samples=args.samples)
@@ -233,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--confounding",
         type=float,
-        default=0.5,
+        default=0.16,
         help="strength of the wholesale tier-price confounder in [0, 1]; 0 turns it off (default: %(default)s)",
     )
     gen.add_argument(
@@ -338,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--top", type=_positive_int, default=150, help="best sellers priced (default: %(default)s)")
     rep.add_argument("--bins", type=_positive_int, default=50, help="price bins per product (default: %(default)s)")
     rep.add_argument("--samples", type=_positive_int, default=500, help="contexts per product (default: %(default)s)")
+    rep.add_argument(
+        "--data-only",
+        action="store_true",
+        help="only what the prepared data shows (cleaning, price structure, its elasticities): no bundle needed",
+    )
     rep.set_defaults(func=cmd_report)
 
     bat = commands.add_parser("batch", help="price every row of a CSV of stockcodes (the S3 batch job, run locally)")

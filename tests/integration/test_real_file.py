@@ -66,3 +66,26 @@ def test_the_real_file_as_a_windows_1252_export_with_day_first_dates_reads_the_s
     assert again.report["read"]["encoding"] == "cp1252"
     assert again.report["read"]["date_convention"] == "day-first"
     pd.testing.assert_frame_equal(again.frame, cleaned.frame)
+
+
+# Generator and real file measured the same way (pricing report's fixed-effect elasticities), at most this far apart:
+# about twice the spread between the generator's seeds 0 and 1 (-1.048 / -1.109 per line, -1.377 / -1.456 daily).
+CALIBRATION_TOLERANCE = 0.15
+
+
+def test_the_generator_is_calibrated_to_the_real_files_elasticities(tmp_path):
+    """Units per line and daily units (stock code x date x country), with stock-code, date and country effects:
+    the default generator's figures lie within CALIBRATION_TOLERANCE of the real file's."""
+    from pricing.data import generate
+    from pricing.data.prepare import prepare
+    from pricing.tools.report import data_report
+
+    prepare(REAL_FILE, tmp_path / "real")
+    generate.write(generate.generate(seed=0), tmp_path / "raw")
+    prepare(tmp_path / "raw" / "online_retail.csv", tmp_path / "generated")
+    real = data_report(tmp_path / "real")["elasticity"]["data_fixed_effects"]
+    made = data_report(tmp_path / "generated")["elasticity"]["data_fixed_effects"]
+    for measure in ("units_per_line", "daily_units"):
+        assert made[measure]["elasticity"] == pytest.approx(real[measure]["elasticity"], abs=CALIBRATION_TOLERANCE)
+    # and the measure itself sees the orders a price loses: daily units respond more than units per line
+    assert real["daily_units"]["elasticity"] < real["units_per_line"]["elasticity"] < 0

@@ -44,34 +44,48 @@ PUBLISHED_ELASTICITIES = {
 # held-out lines on each side of the median price for a product to enter the check: over all lines, and over list
 # price lines, which are scarce (on the real file's 28-day test window 60 products have 3 on each side, 0 have 10:
 # a list price seldom changes within four weeks)
+SPLITS = ("train", "val", "test")
 MIN_LINES_PER_SIDE = {"all_lines": 10, "list_price_lines": 3}
 ELASTICITY_STEP = 0.05  # the elasticity is the log-slope between median x (1 - step) and median x (1 + step)
+
+
+def data_report(data_dir: Path) -> dict:
+    """The sections that need only the prepared data (no bundle): cleaning, price structure and the data's own
+    price elasticities, next to the published ones. FileNotFoundError when `data_dir` lacks data_quality.json
+    or a split's parquet file."""
+    quality = json.loads((Path(data_dir) / "data_quality.json").read_text())
+    columns = ["stockcode", "unit_price", "invoice_date", "quantity", "customer_id", "country"]
+    splits = {name: pd.read_parquet(Path(data_dir) / f"{name}.parquet", columns=columns) for name in SPLITS}
+    every = pd.concat(splits.values(), ignore_index=True)
+    return {
+        "cleaning": {k: quality.get(k) for k in ("source", "rows_read", "rows_kept", "dropped", "read", "split")},
+        "price_structure": price_structure(splits["train"]),
+        "elasticity": {
+            "data_within_product_per_line": naive_slopes(splits["train"]),
+            "data_fixed_effects": fixed_effect_elasticities(every),
+            "published_daily_units": PUBLISHED_ELASTICITIES,
+        },
+    }
 
 
 def build_report(bundle: Bundle, data_dir: Path, top: int = 150, bins: int = 50, samples: int = 500) -> dict:
     """Every section of the report as one JSON-ready dict, for the bundle and the prepared data it was trained on
     (`data_dir`: data_quality.json and train.parquet). Raises FileNotFoundError when `data_dir` lacks them."""
-    quality = json.loads((Path(data_dir) / "data_quality.json").read_text())
-    columns = ["stockcode", "unit_price", "invoice_date", "quantity", "customer_id"]
-    train = pd.read_parquet(Path(data_dir) / "train.parquet", columns=columns)
+    data = data_report(data_dir)
     predictor = Predictor(bundle)
     contexts = bundle.contexts()
     codes = list(predictor.products.sort_values("lines", ascending=False).index[:top])
     recommendations = recommendation_table(predictor, codes, bins, samples)
     return {
         "bundle": predictor.version,
-        "cleaning": {k: quality.get(k) for k in ("source", "rows_read", "rows_kept", "dropped", "read", "split")},
+        "cleaning": data["cleaning"],
         "metrics": bundle.manifest["metrics"],
         "metric_notes": METRIC_NOTES,
         "recommendations": summarise_recommendations(recommendations),
         "recommendation_rows": recommendations.to_dict(orient="records"),
         "price_effect": held_out_price_effect(predictor, contexts),
-        "price_structure": price_structure(train),
-        "elasticity": {
-            "models_at_median_price": pooled_elasticities(predictor, codes, samples),
-            "data_within_product_per_line": naive_slopes(train),
-            "published_daily_units": PUBLISHED_ELASTICITIES,
-        },
+        "price_structure": data["price_structure"],
+        "elasticity": {"models_at_median_price": pooled_elasticities(predictor, codes, samples), **data["elasticity"]},
         "settings": {"top": top, "bins": bins, "samples": samples},
     }
 
@@ -228,6 +242,52 @@ def naive_slopes(rows: pd.DataFrame) -> dict:
     }
 
 
+FIXED_EFFECTS = (PRODUCT_ID, "day", "country")
+
+
+def fixed_effect_elasticities(rows: pd.DataFrame) -> dict:
+    """Price elasticities with stock-code, date and country fixed effects, the published design on this data
+    (../shared/data/README.md: about -1.8 for log daily units, log-normal form), at two aggregations:
+
+    - `units_per_line`: log1p(quantity of a line) on log(its unit price), one observation per line;
+    - `daily_units`: log(units of a stock code on a day in a country) on log(the mean unit price of its lines),
+      one observation per stock code x date x country: the published aggregation, which counts the orders a
+      price loses as well as the units per order.
+
+    `rows`: prepared lines (stockcode, unit_price, quantity, invoice_date, country). The slope is the OLS slope
+    after sweeping out the three sets of fixed effects by alternating projections (Guimaraes & Portugal 2010)."""
+    frame = rows.assign(day=rows["invoice_date"].dt.normalize(), country=rows["country"].astype(str))
+    lines = frame.assign(y=log_quantity(frame["quantity"]), x=np.log(frame["unit_price"]))
+    daily = (
+        frame.groupby([PRODUCT_ID, "day", "country"], observed=True)
+        .agg(units=("quantity", "sum"), price=("unit_price", "mean"))
+        .reset_index()
+    )
+    daily = daily.assign(y=np.log(daily["units"]), x=np.log(daily["price"]))
+    return {
+        "units_per_line": {"elasticity": round(_fixed_effect_slope(lines), 3), "observations": len(lines)},
+        "daily_units": {"elasticity": round(_fixed_effect_slope(daily), 3), "observations": len(daily)},
+        "fixed_effects": list(FIXED_EFFECTS),
+    }
+
+
+def _fixed_effect_slope(frame: pd.DataFrame, tolerance: float = 1e-9, max_sweeps: int = 200) -> float:
+    """Slope of y on x once every FIXED_EFFECTS group mean is swept out of both (alternating projections)."""
+    values = frame[["x", "y"]].to_numpy(dtype=float, copy=True)  # swept in place
+    groups = [pd.factorize(frame[name])[0] for name in FIXED_EFFECTS]
+    for _ in range(max_sweeps):
+        before = values.copy()
+        for codes in groups:
+            counts = np.bincount(codes)
+            for column in range(2):
+                values[:, column] -= (np.bincount(codes, values[:, column]) / counts)[codes]
+        if np.abs(values - before).max() < tolerance:
+            break
+    x, y = values[:, 0], values[:, 1]
+    denominator = float(x @ x)
+    return float(x @ y / denominator) if denominator else 0.0
+
+
 def _within_slope(frame: pd.DataFrame, x: str, y: str) -> float:
     centred = frame[[x, y]] - frame.groupby(PRODUCT_ID)[[x, y]].transform("mean")
     denominator = float((centred[x] ** 2).sum())
@@ -352,6 +412,8 @@ def to_markdown(report: dict, charts: list[str]) -> str:
         for n, e in elasticity["models_at_median_price"].items()
     )
     naive = elasticity["data_within_product_per_line"]
+    fe_line = elasticity["data_fixed_effects"]["units_per_line"]["elasticity"]
+    fe_daily = elasticity["data_fixed_effects"]["daily_units"]["elasticity"]
     published = "\n".join(
         f"| published: {k} (daily units) | {v:.2f} |" for k, v in elasticity["published_daily_units"].items()
     )
@@ -415,6 +477,9 @@ or more prices; of the within-product variance of log price ({structure["log_pri
 {model_elasticity}
 | data: within-product slope of log1p(q per line) on log price, all lines | {naive["all_lines"]:.2f} |
 | data: the same on product-day means (over time only) | {naive["product_day_means"]:.2f} |
+| data: log1p(units per line) on log price, stock code + date + country fixed effects | {fe_line:.2f} |
+| data: log(daily units per stock code x date x country) on log mean price, the same effects (published design) \
+| {fe_daily:.2f} |
 {published}
 
 Per-line elasticities and the published daily-units elasticities answer different questions: daily units are
