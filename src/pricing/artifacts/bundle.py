@@ -121,7 +121,25 @@ class Bundle:
         return path
 
     def model_files(self) -> set[str]:
-        return {relpath for entry in self.manifest["models"].values() for relpath in entry["files"]}
+        entries = [*self.manifest["models"].values(), *self.manifest.get("incidence", {}).get("models", {}).values()]
+        return {relpath for entry in entries for relpath in entry["files"]}
+
+    def incidence_model_names(self) -> list[str]:
+        """The incidence models (order lines per week) in their fallback order; [] for a bundle without them."""
+        return list(self.manifest.get("incidence", {}).get("priority", []))
+
+    def load_incidence_model(self, name: str):
+        """Verify every file of the incidence model, then load it; UnknownModel, BundleIntegrityError."""
+        model_class = registry.incidence_class(name)
+        for relpath in self.manifest["incidence"]["models"][name]["files"]:
+            self.verified(relpath)
+        return model_class.load(self.root / "models" / name)
+
+    def reference_weeks(self):
+        """The weeks serving averages a product's order rate over (pricing.data.incidence.ReferenceWeeks)."""
+        from pricing.data.incidence import ReferenceWeeks
+
+        return ReferenceWeeks.from_json(self.manifest["incidence"]["reference_weeks"])
 
     def verify_all(self, skip: set[str] = frozenset()) -> None:
         for relpath in self.manifest["files"]:

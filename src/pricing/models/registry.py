@@ -178,6 +178,24 @@ def cross_validated() -> tuple[ModelSpec, ...]:
     return tuple(entry for entry in MODELS.values() if entry.tuning == "cross_validated")
 
 
+# ---- the incidence part: order lines per week at a list price (weekly units = lines x units per line) ----------
+# Its own chain, tried in this order; both are fitted by pricing.training.incidence_fit (no search space: the
+# network's shrinkage and LightGBM's early stopping are its only settings).
+INCIDENCE_MODELS: dict[str, str] = {
+    "incidence_network": "pricing.models.incidence:IncidenceNetwork",
+    "incidence_lightgbm": "pricing.models.incidence:IncidenceLightGBM",
+}
+INCIDENCE_PRIORITY: tuple[str, ...] = tuple(INCIDENCE_MODELS)
+
+
+def incidence_class(name: str) -> type:
+    """The class of the incidence model `name`; UnknownModel when there is none."""
+    if name not in INCIDENCE_MODELS:
+        raise UnknownModel(f"unknown incidence model {name!r}: this code knows {', '.join(INCIDENCE_PRIORITY)}")
+    module, _, attribute = INCIDENCE_MODELS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 def in_priority_order(names: Iterable[str]) -> list[str]:
     """`names` in fallback order; a name the registry does not know keeps its place after every known one, so
     whoever loads it refuses it by name (UnknownModel) instead of it vanishing silently."""

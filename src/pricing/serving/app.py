@@ -27,7 +27,7 @@ from pricing.serving.request import PARAMETER_NAMES, PRODUCTS_PAGE_MAX, PriceReq
 from pricing.serving.state import Service, ServiceUnavailable, attach, current_service, load_predictor
 
 log = logging.getLogger(__name__)
-EXPOSED_HEADERS = ["X-Model", "X-Model-Version", "X-Cache", "Server-Timing"]
+EXPOSED_HEADERS = ["X-Model", "X-Incidence-Model", "X-Model-Version", "X-Cache", "Server-Timing"]
 
 
 class ApiError(Exception):
@@ -162,7 +162,8 @@ def predict_price(stockcode: str) -> Response:
         def compute() -> bytes:
             rec = _recommend(predictor, price_request)
             rows = rec.result.rows(price_request.stockcode)
-            return rec.model.encode() + b"\n" + json.dumps(rows, separators=(",", ":")).encode()
+            models = f"{rec.model}\t{rec.incidence_model or ''}"
+            return models.encode() + b"\n" + json.dumps(rows, separators=(",", ":")).encode()
 
         sweep_started = time.perf_counter()
         envelope, computed_here = svc.flight.do(key, compute)
@@ -174,10 +175,12 @@ def predict_price(stockcode: str) -> Response:
             except CacheUnavailable:
                 cache_state = "BYPASS"
     total_ms = (time.perf_counter() - started) * 1000
+    model, _, incidence_model = model.decode().partition("\t")
     return json_response(
         body,
         headers={
-            "X-Model": model.decode(),
+            "X-Model": model,
+            "X-Incidence-Model": incidence_model or "none",
             "X-Model-Version": predictor.version,
             "X-Cache": cache_state,
             "Server-Timing": f"cache;dur={cache_ms:.2f}, sweep;dur={sweep_ms:.2f}, total;dur={total_ms:.2f}",

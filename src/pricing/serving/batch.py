@@ -42,7 +42,11 @@ OUTPUT_FIELDS = (
     "optimal_unit_price",
     "max_predicted_sales",
     "quantity_at_optimum",
+    "orders_per_week_at_optimum",
+    "units_per_week_at_optimum",
+    "sales_per_week_at_optimum",
     "model",
+    "incidence_model",
 )
 
 
@@ -174,7 +178,16 @@ def _recommend(predictor: Predictor, price_request: PriceRequest) -> dict:
         "optimal_unit_price": round(rec.result.optimal_price, 4),
         "max_predicted_sales": round(float(rec.result.sales[best]), 4),
         "quantity_at_optimum": round(float(rec.result.quantity[best]), 4),
+        **{
+            f"{name}_at_optimum": None if values is None else round(float(values[best]), 4)
+            for name, values in (
+                ("orders_per_week", rec.result.orders_per_week),
+                ("units_per_week", rec.result.units_per_week),
+                ("sales_per_week", rec.result.sales_per_week),
+            )
+        },
         "model": rec.model,
+        "incidence_model": rec.incidence_model,
     }
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from pricing.artifacts.bundle import Bundle
 from pricing.data.features import PRODUCT_FEATURES, price_features, product_features, quantity_from_log
+from pricing.data.incidence import serving_features
 from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import SweepResult, aggregate, price_grid, sweep_matrix
@@ -28,7 +29,8 @@ class Recommendation:
 
     stockcode: str
     result: SweepResult
-    model: str
+    model: str  # the per-line model that answered
+    incidence_model: str | None = None  # the incidence model that answered (None: the bundle has none)
 
 
 def usable_cpus() -> int:
@@ -70,6 +72,15 @@ class Predictor:
             except Exception as exc:  # a broken model is skipped, never fatal: the next one serves
                 self.skipped[name] = f"{type(exc).__name__}: {exc}"
                 log.error("model %s skipped: %s", name, self.skipped[name])
+        # the incidence part (order lines per week), its own fallback chain; none in bundles written before it
+        self.incidence_models: list[tuple[str, object]] = []
+        self.reference_weeks = bundle.reference_weeks() if bundle.incidence_model_names() else None
+        for name in bundle.incidence_model_names():
+            try:
+                self.incidence_models.append((name, bundle.load_incidence_model(name)))
+            except Exception as exc:
+                self.skipped[name] = f"{type(exc).__name__}: {exc}"
+                log.error("incidence model %s skipped: %s", name, self.skipped[name])
 
     @property
     def model_names(self) -> list[str]:
@@ -156,12 +167,44 @@ class Predictor:
             log.error("model %s gave non-finite or absurd quantities; falling back", name)
         raise NoUsableModel("no usable model in bundle " + self.version)
 
-    def recommend(self, request: PriceRequest, only: str | None = None, monotone: bool = False) -> Recommendation:
-        """Sweep `request.num_price_bins` prices through the fallback chain for `request.stockcode`.
+    def orders_per_week(self, stockcode: str, prices: np.ndarray, only: str | None = None) -> tuple[str, np.ndarray]:
+        """Expected order lines per week at each list price (bins,): the rate per trading day averaged over the
+        bundle's reference weeks (the held-out window) x their median trading days, from the first incidence model
+        that predicts finite rates (`only`: just that one). NoUsableModel when none does."""
+        product = self.product(stockcode)
+        weeks = self.reference_weeks
+        X = serving_features(prices, float(product["price_median"]), weeks)
+        index = np.full(len(X), self.product_index[self.product_rows[stockcode]], dtype=np.int64)
+        for name, model in self.incidence_models:
+            if only is not None and name != only:
+                continue
+            try:
+                rate = np.asarray(model.predict_rate(X, index), dtype=float).reshape(len(prices), -1)
+            except Exception as exc:
+                log.error("incidence model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
+                continue
+            orders = rate.mean(axis=1) * weeks.typical_trading_days
+            if np.isfinite(orders).all() and orders.max(initial=0.0) <= MAX_QUANTITY:
+                return name, orders
+            log.error("incidence model %s gave non-finite or absurd rates; falling back", name)
+        raise NoUsableModel("no usable incidence model in bundle " + self.version)
+
+    def recommend(
+        self, request: PriceRequest, only: str | None = None, monotone: bool = False, only_incidence: str | None = None
+    ) -> Recommendation:
+        """Sweep `request.num_price_bins` prices through the fallback chains for `request.stockcode`: units per
+        order line (`only`: one model) and, when the bundle has an incidence model, order lines per week
+        (`only_incidence`). The optimum maximises `request.optimise`.
 
         Raises UnknownStockcode, NoContexts (no held-out context for the country or customer) or NoUsableModel."""
         contexts = self.keyed_contexts(request.stockcode, request.num_samples, request.country, request.customerid)
         prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
         scaled = self.scaled_prices(request.stockcode, prices)
         name, quantity = self._inference.submit(self.predict_grid, contexts, scaled, only).result()
-        return Recommendation(request.stockcode, aggregate(prices, quantity, monotone), name)
+        incidence, orders = None, None
+        if self.incidence_models:
+            incidence, orders = self._inference.submit(
+                self.orders_per_week, request.stockcode, prices, only_incidence
+            ).result()
+        result = aggregate(prices, quantity, monotone, orders_per_week=orders, objective=request.optimise)
+        return Recommendation(request.stockcode, result, name, incidence)

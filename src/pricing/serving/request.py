@@ -16,7 +16,7 @@ from pricing.config import Settings
 from pricing.data.features import canonical_stockcode
 from pricing.numbers import NumberError, parse_decimal, parse_integer
 from pricing.serving.errors import RequestError
-from pricing.serving.sweep import PRICE_DECIMALS, PRICE_RESOLUTION
+from pricing.serving.sweep import OBJECTIVES, PRICE_DECIMALS, PRICE_RESOLUTION
 
 MAX_PRICE = 1_000_000.0  # currency units per unit sold
 PRODUCTS_PAGE_MAX = 200  # GET /v1/products?page_size=
@@ -27,7 +27,7 @@ class Parameter:
     """One request parameter as the API, the batch job and the OpenAPI document see it."""
 
     name: str
-    kind: str  # "price" (currency units, plain decimals), "integer" or "text"
+    kind: str  # "price" (currency units, plain decimals), "integer", "text" or "choice" (one of OBJECTIVES)
     description: str
 
     def schema(self, settings: Settings) -> dict:
@@ -37,6 +37,8 @@ class Parameter:
         if self.kind == "integer" and self.name in _COUNT_BOUNDS:
             low, high, default = _COUNT_BOUNDS[self.name](settings)
             return {"type": "integer", "minimum": low, "maximum": high, "default": default}
+        if self.kind == "choice":
+            return {"type": "string", "enum": list(OBJECTIVES), "default": OBJECTIVES[0]}
         return {"type": "integer" if self.kind == "integer" else "string"}
 
 
@@ -47,6 +49,12 @@ PARAMETERS = (
     Parameter("num_samples", "integer", "Held-out contexts the predicted quantity is the median over, per price"),
     Parameter("country", "text", "Only held-out contexts from this country"),
     Parameter("customerid", "integer", "Only held-out contexts of this customer"),
+    Parameter(
+        "optimise",
+        "choice",
+        "What the optimum maximises: sales_per_week (price x order lines per week x units per line; the default) "
+        "or sales_per_line (price x units per order line, which ignores the orders a higher price loses)",
+    ),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
 _COUNT_BOUNDS = {
@@ -69,6 +77,7 @@ class PriceRequest:
     num_samples: int
     country: str | None = None
     customerid: int | None = None
+    optimise: str = OBJECTIVES[0]
 
     def key_fields(self) -> dict:
         """Every field but the stockcode (which the cache key carries on its own), in a stable order."""
@@ -118,7 +127,10 @@ def parse_request(
             f"num_price_bins: {bins} prices from {low:g} to {high:g} would be closer together than the response's"
             f" resolution ({PRICE_RESOLUTION:g}): ask for at most {most}, or widen unitprice_min..unitprice_max"
         )
-    return PriceRequest(stockcode, low, high, bins, counts["num_samples"], text("country"), customer)
+    objective = text("optimise") or OBJECTIVES[0]
+    if objective not in OBJECTIVES:
+        raise RequestError(f"optimise: must be one of {', '.join(OBJECTIVES)}, got {objective[:40]!r}")
+    return PriceRequest(stockcode, low, high, bins, counts["num_samples"], text("country"), customer, objective)
 
 
 def _price(name: str, given: str | None, default: float) -> float:

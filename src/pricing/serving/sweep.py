@@ -24,41 +24,84 @@ PRICE_BIN_FIELDS = (
     "predicted_sales",
     "optimal_unit_price",
     "max_predicted_sales",
+    "orders_per_week",
+    "units_per_week",
+    "sales_per_week",
 )
+# What the optimum maximises: weekly sales (price x order lines per week x mean units per line; the default) or,
+# as the versions before the incidence model did, sales per order line (price x median units per line).
+OBJECTIVES = ("sales_per_week", "sales_per_line")
 
 
 @dataclass(frozen=True)
 class SweepResult:
-    prices: np.ndarray  # (bins,)
-    quantity: np.ndarray  # median predicted quantity per line across contexts, per bin
+    """One product's demand curve over its price bins; every array has shape (bins,).
+
+    quantity: the median across contexts of the predicted units per order line (quantity_min/max: the range);
+    quantity_mean: their mean, the expected units per line that weekly units multiply; orders_per_week: expected
+    order lines per week at the bin's price (None for a bundle without an incidence model, whose optimum can
+    only be per line). Prices in the data's currency."""
+
+    prices: np.ndarray
+    quantity: np.ndarray
     quantity_min: np.ndarray
     quantity_max: np.ndarray
+    quantity_mean: np.ndarray | None = None
+    orders_per_week: np.ndarray | None = None
+    objective: str = "sales_per_week"
 
     @property
     def sales(self) -> np.ndarray:
+        """Sales per order line: price x median units per line."""
         return self.prices * self.quantity
 
     @property
+    def units_per_week(self) -> np.ndarray | None:
+        return None if self.orders_per_week is None else self.orders_per_week * self.quantity_mean
+
+    @property
+    def sales_per_week(self) -> np.ndarray | None:
+        units = self.units_per_week
+        return None if units is None else self.prices * units
+
+    @property
+    def weekly(self) -> bool:
+        """Whether the optimum maximises weekly sales (asked for, and the bundle can predict order lines)."""
+        return self.objective == "sales_per_week" and self.orders_per_week is not None
+
+    @property
     def optimal_index(self) -> int:
-        return int(np.argmax(self.sales))
+        return int(np.argmax(self.sales_per_week if self.weekly else self.sales))
 
     @property
     def optimal_price(self) -> float:
         return float(self.prices[self.optimal_index])
 
     def rows(self, stockcode: str) -> list[dict]:
-        """The API's JSON array: one object per price bin."""
+        """The API's JSON array: one object per price bin (the weekly fields null without an incidence model)."""
         best_price, best_sales = round(self.optimal_price, 4), round(float(self.sales[self.optimal_index]), 4)
         columns = (self.prices, self.quantity, self.quantity_min, self.quantity_max, self.sales)
+        nothing = np.full(len(self.prices), np.nan)
+        weekly = (
+            (self.orders_per_week, self.units_per_week, self.sales_per_week)
+            if self.orders_per_week is not None
+            else (nothing, nothing, nothing)
+        )
         return [
             dict(
                 zip(
                     PRICE_BIN_FIELDS,
-                    (stockcode, *(round(float(v), 4) for v in values), best_price, best_sales),
+                    (
+                        stockcode,
+                        *(round(float(v), 4) for v in values),
+                        best_price,
+                        best_sales,
+                        *(None if np.isnan(v) else round(float(v), 4) for v in week),
+                    ),
                     strict=True,
                 )
             )
-            for values in zip(*columns, strict=True)
+            for values, week in zip(zip(*columns, strict=True), zip(*weekly, strict=True), strict=True)
         ]
 
 
@@ -78,7 +121,13 @@ def sweep_matrix(contexts: np.ndarray, price_columns: list[int], scaled_prices: 
     return X
 
 
-def aggregate(prices: np.ndarray, quantity: np.ndarray, monotone: bool = False) -> SweepResult:
+def aggregate(
+    prices: np.ndarray,
+    quantity: np.ndarray,
+    monotone: bool = False,
+    orders_per_week: np.ndarray | None = None,
+    objective: str = "sales_per_week",
+) -> SweepResult:
     """Per bin: median, min and max predicted quantity per line across contexts.
 
     `quantity` is units per line, bin-major, shape (bins * contexts,). With `monotone`, the median curve is
@@ -95,4 +144,7 @@ def aggregate(prices: np.ndarray, quantity: np.ndarray, monotone: bool = False) 
         quantity=median,
         quantity_min=quantity.min(axis=1),
         quantity_max=quantity.max(axis=1),
+        quantity_mean=quantity.mean(axis=1),
+        orders_per_week=orders_per_week,
+        objective=objective,
     )

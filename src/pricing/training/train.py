@@ -28,6 +28,7 @@ from pricing.models.network import DFNConfig
 from pricing.models.registry import FitContext
 from pricing.training import tuning
 from pricing.training.charts import write_metrics_chart
+from pricing.training.incidence_fit import fit_incidence
 from pricing.training.metrics import MedianQuantityBaseline, regression_metrics
 from pricing.training.model_card import model_card, price_effect_note
 from pricing.training.network_fit import TrainableDFNEnsemble
@@ -123,7 +124,16 @@ def train(
     metrics = score_models(models, splits, frames)
     lap("evaluate")
 
-    version = _write_bundle(bundle_dir, models, preprocessor, frames, data_dir, metrics, tuned, profile, seed)
+    # the incidence part on the full prepared splits: subsampled lines would thin the weekly counts
+    columns = ["stockcode", "invoice_date", "unit_price", "customer_id"]
+    full = {name: pd.read_parquet(data_dir / f"{name}.parquet", columns=columns) for name in frames}
+    products = pd.read_parquet(data_dir / "products.parquet").set_index("stockcode")
+    incidence = fit_incidence(full, products, preprocessor, seed)
+    lap("fit incidence")
+
+    version = _write_bundle(
+        bundle_dir, models, preprocessor, frames, data_dir, metrics, tuned, profile, seed, incidence
+    )
     chart = write_metrics_chart(reports_dir, metrics, version)
     lap("write bundle")
     summary = {
@@ -136,6 +146,7 @@ def train(
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "chart": str(chart),
         "rows": {name: len(f) for name, f in frames.items()},
+        "incidence": incidence[1],
         "encodings_val_loss": tuned["network"]["encodings_val_loss"],
     }
     (reports_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -227,8 +238,11 @@ def _write_bundle(
     tuned: dict,
     profile: Profile,
     seed: int,
+    incidence: tuple,
 ) -> str:
-    """Write every file of the bundle, the manifest last (artifacts.bundle.write_manifest); returns its version."""
+    """Write every file of the bundle, the manifest last (artifacts.bundle.write_manifest); returns its version.
+
+    `incidence`: fit_incidence's (models, metrics, reference weeks), listed under the manifest's `incidence`."""
     if bundle_dir.exists():
         shutil.rmtree(bundle_dir)
     bundle_dir.mkdir(parents=True)
@@ -240,6 +254,11 @@ def _write_bundle(
             "params": _params_of(models[name]),
             "tuning": tuned[name],
         }
+    incidence_models, incidence_metrics, reference = incidence
+    incidence_entries = {
+        name: {"files": [p.relative_to(bundle_dir).as_posix() for p in model.save(bundle_dir / "models" / name)]}
+        for name, model in incidence_models.items()
+    }
     (bundle_dir / "preprocessor.json").write_text(preprocessor.to_json())
     products = pd.read_parquet(data_dir / "products.parquet")
     products.to_parquet(bundle_dir / "products.parquet", index=False)
@@ -264,6 +283,13 @@ def _write_bundle(
             "profile": profile.name,
             "seed": seed,
             "target": "log1p(quantity)",
+            "incidence": {
+                "models": incidence_entries,
+                "priority": [name for name in registry.INCIDENCE_PRIORITY if name in incidence_entries],
+                "reference_weeks": reference.to_json(),
+                "metrics": incidence_metrics,
+                "target": "order lines per trading day",
+            },
         },
     )
     return version

@@ -1,0 +1,142 @@
+"""Purchase incidence: how many order lines a product gets per week at its list price.
+
+Weekly units = order lines per week x units per line. The second part is the per-line models' question; this
+module builds the first part's table and features, for training (from the prepared lines) and for serving (at a
+swept list price, in the reference weeks the bundle stores), through the same functions.
+
+The list price of a product on a day is the highest unit price a known customer paid that day (guests pay a
+premium, bulk lines a quantity-break discount: the highest known-customer price is the list itself; the real
+file's README describes the structure). A week's list price is the median of its days' list prices; a week
+without sales carries the last list price forward (and the first one back), so weeks with no lines, the
+orders a price lost, stay in the table with a price.
+
+Features per product-week (INCIDENCE_FEATURES), the product's vocabulary index beside them:
+    price_x       log(list price / the product's training-median line price) minus the week's mean of it over
+                  all products (the price partialled out of what the week explains: sales, catalogue changes)
+    week_sin/cos  the week of the year on the unit circle (season)
+    trend         years since the data's first week
+Target: lines in the week; exposure: the shop's trading days that week (lines = rate per trading day x days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+INCIDENCE_FEATURES = ("price_x", "week_sin", "week_cos", "trend")
+PRICE_COLUMN = 0  # price_x's column in the feature matrix
+
+
+@dataclass(frozen=True)
+class ReferenceWeeks:
+    """The weeks serving averages a product's rate over (the held-out window): per week its season and trend
+    features, the mean log price ratio partialled out, and its trading days. Arrays of shape (weeks,)."""
+
+    week_sin: np.ndarray
+    week_cos: np.ndarray
+    trend: np.ndarray
+    mean_price_x: np.ndarray
+    trading_days: np.ndarray
+
+    def to_json(self) -> dict:
+        return {name: [float(v) for v in getattr(self, name)] for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, payload: dict) -> ReferenceWeeks:
+        return cls(**{name: np.asarray(payload[name], dtype=float) for name in cls.__dataclass_fields__})
+
+    @property
+    def typical_trading_days(self) -> float:
+        return float(np.median(self.trading_days))
+
+
+def week_start(dates: pd.Series) -> pd.Series:
+    """The Monday of each date's week (dates normalised to midnight)."""
+    day = pd.to_datetime(dates).dt.normalize()
+    return day - pd.to_timedelta(day.dt.weekday, unit="D")
+
+
+def daily_list_prices(lines: pd.DataFrame) -> pd.DataFrame:
+    """Per product and day: the list price (the highest price a known customer paid; all lines' highest when
+    only guests bought that day) and the number of lines. Columns stockcode, day, list_price, lines."""
+    frame = lines.assign(day=pd.to_datetime(lines["invoice_date"]).dt.normalize())
+    known = frame[frame["customer_id"].notna()]
+    by_known = known.groupby(["stockcode", "day"])["unit_price"].max()
+    by_all = frame.groupby(["stockcode", "day"])["unit_price"].max()
+    counts = frame.groupby(["stockcode", "day"]).size()
+    table = pd.DataFrame({"lines": counts, "list_price": by_known.reindex(counts.index).fillna(by_all)})
+    return table.reset_index()
+
+
+def weekly_table(lines: pd.DataFrame, first_week: pd.Timestamp, products: pd.Index) -> pd.DataFrame:
+    """One row per product (of `products`) and week of the lines' window: lines that week (0 when none), the
+    week's list price (carried over weeks without sales), trading days (days the shop sold anything).
+
+    `first_week`: the Monday of the data's first week (the trend's origin). Products never sold in the window
+    have no list price to carry and are left out."""
+    days = daily_list_prices(lines[lines["stockcode"].isin(products)])
+    days["week"] = week_start(days["day"])
+    shop_days = pd.Series(pd.to_datetime(lines["invoice_date"]).dt.normalize().unique())
+    trading = shop_days.groupby(week_start(shop_days)).size()
+    weekly = days.groupby(["stockcode", "week"]).agg(lines=("lines", "sum"), list_price=("list_price", "median"))
+    weeks = trading.index.sort_values()
+    codes = weekly.index.get_level_values(0).unique()
+    full = pd.MultiIndex.from_product([codes, weeks], names=["stockcode", "week"])
+    weekly = weekly.reindex(full)
+    weekly["lines"] = weekly["lines"].fillna(0).astype(np.int64)
+    weekly["list_price"] = weekly.groupby(level=0)["list_price"].transform(lambda s: s.ffill().bfill())
+    weekly = weekly.reset_index()
+    weekly["trading_days"] = weekly["week"].map(trading).to_numpy(dtype=float)
+    weekly["trend"] = (weekly["week"] - first_week).dt.days.to_numpy() / 365.25
+    return weekly
+
+
+def season(week: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    angle = 2 * np.pi * (pd.to_datetime(week).dt.isocalendar().week.to_numpy(dtype=float) - 1) / 52.0
+    return np.sin(angle), np.cos(angle)
+
+
+def log_price_ratio(list_price, price_median) -> np.ndarray:
+    return np.log(np.asarray(list_price, dtype=float) / np.asarray(price_median, dtype=float))
+
+
+def training_features(weekly: pd.DataFrame, products: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The feature frame (INCIDENCE_FEATURES) of a weekly table, and each week's mean log price ratio (what
+    price_x has subtracted; serving subtracts the reference weeks' mean the same way)."""
+    ratio = log_price_ratio(weekly["list_price"], products["price_median"].reindex(weekly["stockcode"]).to_numpy())
+    week_mean = pd.Series(ratio).groupby(weekly["week"].to_numpy()).mean()
+    sin, cos = season(weekly["week"])
+    frame = pd.DataFrame(
+        {
+            "price_x": ratio - week_mean.reindex(weekly["week"].to_numpy()).to_numpy(),
+            "week_sin": sin,
+            "week_cos": cos,
+            "trend": weekly["trend"].to_numpy(dtype=float),
+        }
+    )
+    return frame, week_mean
+
+
+def reference_weeks(weekly: pd.DataFrame, week_mean: pd.Series) -> ReferenceWeeks:
+    """The weeks of a (held-out) weekly table, for serving."""
+    weeks = weekly.drop_duplicates("week").sort_values("week")
+    sin, cos = season(weeks["week"])
+    return ReferenceWeeks(
+        week_sin=sin,
+        week_cos=cos,
+        trend=weeks["trend"].to_numpy(dtype=float),
+        mean_price_x=week_mean.reindex(weeks["week"].to_numpy()).to_numpy(dtype=float),
+        trading_days=weeks["trading_days"].to_numpy(dtype=float),
+    )
+
+
+def serving_features(prices: np.ndarray, price_median: float, weeks: ReferenceWeeks) -> np.ndarray:
+    """Features of one product at each swept list price in each reference week: shape (bins * weeks, 4),
+    price-major (rows [b * W, (b + 1) * W) are price b in every week), float32."""
+    prices = np.asarray(prices, dtype=float)
+    n_weeks = len(weeks.trend)
+    ratio = np.repeat(log_price_ratio(prices, price_median), n_weeks) - np.tile(weeks.mean_price_x, len(prices))
+    context = np.column_stack([weeks.week_sin, weeks.week_cos, weeks.trend])
+    return np.column_stack([ratio, np.tile(context, (len(prices), 1))]).astype(np.float32)
