@@ -28,14 +28,19 @@ COUNTRIES = ("United Kingdom", "France")
 
 
 class StandInPredictor:
-    """Quantity per line = scale x price ** elasticity in every context (constant elasticity), so the revenue
-    curve and its optimum are known in closed form; `contexts` contexts per request, all alike."""
+    """Quantity per line = scale x price ** elasticity in every context (constant elasticity) and order lines per
+    week = 50 x price ** incidence_elasticity, so both revenue curves and their optima are known in closed form:
+    with elasticity -0.5 sales per line rise with price (optimum at the top of the range) and with incidence -1.5
+    weekly sales fall (optimum at the bottom). `contexts` contexts per request, all alike."""
 
     version = "20260101T000000Z-standin0"
     skipped: dict[str, str] = {}  # noqa: RUF012  (read-only, like Predictor's)
 
-    def __init__(self, elasticity: float = -0.5, scale: float = 20.0, contexts: int = 3) -> None:
+    def __init__(
+        self, elasticity: float = -0.5, scale: float = 20.0, contexts: int = 3, incidence_elasticity: float = -1.5
+    ) -> None:
         self.elasticity, self.scale, self.n_contexts = elasticity, scale, contexts
+        self.incidence_elasticity = incidence_elasticity
         self.products = PRODUCTS
         self.models = [("standin", None)]
         self.requests: list[PriceRequest] = []
@@ -55,4 +60,6 @@ class StandInPredictor:
             raise NoContexts(f"no held-out context matches country {request.country!r}")
         prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
         quantity = np.repeat(self.scale * prices**self.elasticity, self.n_contexts)
-        return Recommendation(request.stockcode, aggregate(prices, quantity, monotone), "standin")
+        orders = 50.0 * prices**self.incidence_elasticity
+        result = aggregate(prices, quantity, monotone, orders_per_week=orders, objective=request.optimise)
+        return Recommendation(request.stockcode, result, "standin", "standin_incidence")

@@ -151,12 +151,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from pricing.tools.evaluate import evaluate, write_outputs
 
     report, curves = evaluate(
-        args.store, args.truth, top=args.top, bins=args.bins, samples=args.samples, monotone=args.monotone
+        args.store,
+        args.truth,
+        top=args.top,
+        bins=args.bins,
+        samples=args.samples,
+        monotone=args.monotone,
+        weekly=not args.per_line_truth,
     )
     paths = write_outputs(report, curves, args.out)
-    print(f"{'method':<16} {'median regret':>14} {'P90 regret':>11} {'median price error':>19}")
+    print(f"truth: {report['truth']}; {report['products']} products")
+    print(f"{'method':<19} {'median regret':>14} {'P90 regret':>11} {'median price error':>19} {'uplift captured':>16}")
     for method, s in report["summary"].items():
-        print(f"{method:<16} {s['median_regret']:>14.2%} {s['p90_regret']:>11.2%} {s['median_price_error']:>19.2%}")
+        uplift = s["median_uplift_captured"]
+        print(
+            f"{method:<19} {s['median_regret']:>14.2%} {s['p90_regret']:>11.2%} {s['median_price_error']:>19.2%} "
+            f"{(f'{uplift:.0%}' if uplift is not None else '-'):>16}"
+        )
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -338,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--bins", type=_positive_int, default=100, help="price bins per product")
     ev.add_argument("--samples", type=_positive_int, default=1000, help="contexts per product")
     ev.add_argument("--monotone", action="store_true", help="score the sweep with non-increasing demand curves")
+    ev.add_argument(
+        "--per-line-truth",
+        action="store_true",
+        help="score against revenue per order line (the question before weekly demand) instead of weekly revenue",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
     rep = commands.add_parser("report", help="what a bundle learned, for data without a known truth (the real file)")

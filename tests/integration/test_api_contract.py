@@ -99,3 +99,19 @@ def test_the_openapi_documents_the_bounds_the_parser_applies(predictor):
     assert parameters["num_price_bins"] == {"type": "integer", "minimum": 2, "maximum": 40, "default": 20}
     assert parameters["num_samples"] == {"type": "integer", "minimum": 1, "maximum": 300, "default": 50}
     assert parameters["unitprice_min"]["minimum"] == 0.0001
+
+
+def test_each_bin_gains_weekly_orders_units_and_sales_and_the_optimum_is_weekly_by_default(client):
+    rows = client.get(f"/v1/predict-price/{CODE}?num_price_bins=8").get_json()
+    for row in rows:
+        assert row["units_per_week"] == pytest.approx(row["orders_per_week"] * row["quantity"], rel=1e-3)
+        assert row["sales_per_week"] == pytest.approx(row["unit_price"] * row["units_per_week"], rel=1e-3)
+    weekly_best = max(rows, key=lambda row: row["sales_per_week"])["unit_price"]
+    line_best = max(rows, key=lambda row: row["predicted_sales"])["unit_price"]
+    assert weekly_best == rows[0]["unit_price"] and line_best == rows[-1]["unit_price"]  # the stand-in's shape
+    assert {row["optimal_unit_price"] for row in rows} == {weekly_best}
+    per_line = client.get(f"/v1/predict-price/{CODE}?num_price_bins=8&optimise=sales_per_line")
+    assert {row["optimal_unit_price"] for row in per_line.get_json()} == {line_best}
+    assert per_line.headers["X-Incidence-Model"] == "standin_incidence"
+    bad = client.get(f"/v1/predict-price/{CODE}?optimise=profit")
+    assert bad.status_code == 400 and bad.get_json()["error"].startswith("optimise: must be one of")

@@ -21,30 +21,62 @@ def contexts_for_truth(n: int = 50) -> pd.DataFrame:
     )
 
 
-def test_regret_is_zero_at_the_true_optimum_and_positive_at_a_wrong_price(small_raw):
+def test_per_line_regret_is_zero_at_the_true_optimum_and_positive_at_a_wrong_price(small_raw):
     truth = load_ground_truth(small_raw / "ground_truth.csv")
     product = truth[truth["optimum_interior"]].iloc[0]  # its true curve peaks inside the range, at theta
     contexts = contexts_for_truth()
     prices = np.linspace(product["price_min"], product["price_max"], 201)
-    revenue = true_revenue(prices, product, contexts)
-    p_star = prices[np.argmax(revenue)]
-    assert p_star == pytest.approx(product["theta"], abs=prices[1] - prices[0])
 
-    at_optimum = _score(prices, revenue, float(p_star), product, contexts)
+    def revenue_of(p):
+        return true_revenue(p, product, contexts, weekly=False)
+
+    revenue = revenue_of(prices)
+    p_star = prices[np.argmax(revenue)]
+    # wholesale lines pay the tier price: the per-line optimum of the list price is near, not at, theta
+    assert abs(p_star - product["theta"]) < 0.2 * product["theta"]
+    status_quo = float(revenue_of(np.array([product["price_max"]]))[0])
+    at_optimum = _score(prices, revenue, float(p_star), revenue_of, status_quo)
     assert at_optimum["regret"] == pytest.approx(0, abs=1e-12) and at_optimum["price_error"] == 0
-    wrong = _score(prices, revenue, float(product["price_min"]), product, contexts)
+    wrong = _score(prices, revenue, float(product["price_min"]), revenue_of, status_quo)
     assert wrong["regret"] > 0 and wrong["price_error"] > 0
-    # the regret is exactly the shortfall of true revenue: (1 + d) e^-d of the best for p = theta (1 + d)
-    d = product["price_min"] / product["theta"] - 1
-    assert wrong["regret"] == pytest.approx(1 - (1 + d) * np.exp(-d), rel=1e-3)
     assert not at_optimum["at_range_top"] and not wrong["at_range_top"]
-    assert _score(prices, revenue, float(prices[-1]), product, contexts)["at_range_top"]
+    assert _score(prices, revenue, float(prices[-1]), revenue_of, status_quo)["at_range_top"]
+
+
+def test_weekly_regret_is_zero_at_the_true_weekly_optimum_and_uplift_is_the_share_of_the_gain(small_raw):
+    truth = load_ground_truth(small_raw / "ground_truth.csv")
+    contexts = contexts_for_truth()
+    for _, product in truth.sort_values("sale_lines", ascending=False).head(20).iterrows():
+        prices = np.linspace(product["price_min"], product["price_max"], 201)
+
+        def revenue_of(p, product=product):
+            return true_revenue(p, product, contexts)
+
+        revenue = revenue_of(prices)
+        p_star = float(prices[np.argmax(revenue)])
+        status_quo = float(revenue_of(np.array([product["price_max"]]))[0])
+        best = _score(prices, revenue, p_star, revenue_of, status_quo)
+        assert best["regret"] == pytest.approx(0, abs=1e-12) and best["uplift_captured"] in (None, 1.0)
+        for other in prices[np.abs(prices - p_star) > 2 * (prices[1] - prices[0])][:5]:
+            assert _score(prices, revenue, float(other), revenue_of, status_quo)["regret"] > 0
+        # the weekly curve includes the lines a price loses: it peaks no higher than the per-line curve
+        per_line = true_revenue(prices, product, contexts, weekly=False)
+        assert p_star <= prices[np.argmax(per_line)] + 1e-9
+        if status_quo < 0.99 * revenue.max():
+            middle = (status_quo + revenue.max()) / 2  # a price earning half the possible gain
+
+            def halfway_of(p, middle=middle):
+                return np.full(len(p), middle)
+
+            halfway = _score(prices, revenue, p_star, halfway_of, status_quo)
+            assert halfway["uplift_captured"] == pytest.approx(0.5)
 
 
 def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small_raw, tmp_path):
     report, curves = evaluate(str(store.root), small_raw / "ground_truth.csv", top=4, bins=15, samples=60)
     models = {"network", "network_single", "lightgbm", "svr", "elasticnet"}  # the quick network is a 2-member ensemble
-    assert set(report["summary"]) == {*models, "median_price", "reference_sweep"}
+    designs = {"per_line", "incidence_lightgbm", "median_price", "reference_sweep"}
+    assert set(report["summary"]) == {*models, *designs} and report["truth"] == "weekly revenue"
     for stats in report["summary"].values():
         assert {
             "median_regret",
@@ -54,6 +86,7 @@ def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small
             "mean_price_error",
             "p90_price_error",
             "share_at_range_top",
+            "median_uplift_captured",
         } <= set(stats)
         assert 0 <= stats["median_regret"] <= stats["p90_regret"] <= 1
         assert 0 <= stats["share_at_range_top"] <= 1
