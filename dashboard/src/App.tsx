@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { type Product, type Recommendation, apiBaseFromEnv, createApiClient } from "./api";
-import { formatPrice, formatQuantity, leavesHistory, optimumOf, sweptRange, toChartPoints } from "./chartData";
+import { formatPrice, formatQuantity, isWeekly, leavesHistory, optimumOf, sweptRange, toChartPoints } from "./chartData";
 import { PriceChart } from "./PriceChart";
 import { ProductPicker } from "./ProductPicker";
 import { type PriceRequest, useRecommendation } from "./useRecommendation";
@@ -141,6 +141,7 @@ export function App() {
 function Result({ result, history }: { result: Recommendation; history: Product | null }) {
   const points = useMemo(() => toChartPoints(result.bins), [result]);
   const optimum = useMemo(() => optimumOf(result.bins), [result]);
+  const weekly = useMemo(() => isWeekly(result.bins), [result]);
   const range = sweptRange(result.bins);
   if (!optimum || !range) return null;
   const cache = result.cache ? (CACHE_WORDS[result.cache] ?? result.cache) : "not reported";
@@ -161,6 +162,14 @@ function Result({ result, history }: { result: Recommendation; history: Product 
           <dt>Expected sales per order line</dt>
           <dd data-testid="expected-sales">{formatPrice(optimum.sales)}</dd>
         </div>
+        {weekly && optimum.salesPerWeek !== null && (
+          <div>
+            <dt>Expected sales per week</dt>
+            <dd data-testid="sales-per-week" data-value={optimum.salesPerWeek}>
+              {formatPrice(optimum.salesPerWeek)}
+            </dd>
+          </div>
+        )}
       </dl>
       {history && leavesHistory(range, history) && (
         <p className="note" data-testid="extrapolation">
@@ -169,10 +178,14 @@ function Result({ result, history }: { result: Recommendation; history: Product 
         </p>
       )}
       <figure className="chart">
-        <PriceChart points={points} optimum={optimum} />
-        <figcaption className="hint">
-          Above: predicted sales per order line (price × median quantity). Below: quantity per order line, the
-          median and the min–max across the sampled customer contexts. Dashed line: the optimal price.
+        <PriceChart points={points} optimum={optimum} weekly={weekly} />
+        <figcaption className="hint" data-testid="chart-caption">
+          {weekly
+            ? "Above: predicted sales per week (price × order lines per week × units per line), which the optimal " +
+              "price maximises: a higher price loses orders as well as units per order. Below: units per week."
+            : "Above: predicted sales per order line (price × median quantity). Below: quantity per order line, " +
+              "the median and the min–max across the sampled customer contexts."}{" "}
+          Dashed line: the optimal price.
         </figcaption>
       </figure>
       <p className="provenance" data-testid="provenance">

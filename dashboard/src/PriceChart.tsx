@@ -44,11 +44,12 @@ function priceAxis(title?: string) {
 }
 
 /**
- * Two panels over one price axis: predicted sales with the optimum marked, and below it the quantity
- * (median and min-max across the sampled contexts). One panel with two y axes let the wide band bury the
- * sales curve. Animation is off: the figures are final at once, and so is the chart.
+ * Two panels over one price axis. Weekly (the bundle predicts order lines per week): sales per week with the
+ * optimum marked, and below it units per week. Otherwise: predicted sales per order line, and below it the
+ * quantity per line (median and min-max across the sampled contexts). One panel with two y axes let the wide
+ * band bury the sales curve. Animation is off: the figures are final at once, and so is the chart.
  */
-export function PriceChart({ points, optimum }: { points: ChartPoint[]; optimum: Optimum }) {
+export function PriceChart({ points, optimum, weekly }: { points: ChartPoint[]; optimum: Optimum; weekly: boolean }) {
   const tooltip = (
     <Tooltip formatter={formatTooltip} labelFormatter={(price) => `Unit price ${formatPrice(Number(price))}`} />
   );
@@ -63,8 +64,8 @@ export function PriceChart({ points, optimum }: { points: ChartPoint[]; optimum:
           {/* below the plot: above it is the optimum's label */}
           <Legend verticalAlign="bottom" height={24} />
           <Area
-            dataKey="sales"
-            name="Predicted sales"
+            dataKey={weekly ? "salesPerWeek" : "sales"}
+            name={weekly ? "Sales per week" : "Predicted sales per order line"}
             type="monotone"
             stroke={SALES}
             strokeWidth={2}
@@ -88,18 +89,20 @@ export function PriceChart({ points, optimum }: { points: ChartPoint[]; optimum:
           <YAxis width={Y_AXIS_WIDTH} tickFormatter={formatAxis} />
           {tooltip}
           <Legend verticalAlign="top" align="right" height={24} />
-          <Area
-            dataKey="quantityBand"
-            name="Quantity min–max"
-            stroke={QUANTITY}
-            strokeOpacity={0.4}
-            fill={QUANTITY}
-            fillOpacity={0.15}
-            isAnimationActive={false}
-          />
+          {!weekly && (
+            <Area
+              dataKey="quantityBand"
+              name="Quantity min–max"
+              stroke={QUANTITY}
+              strokeOpacity={0.4}
+              fill={QUANTITY}
+              fillOpacity={0.15}
+              isAnimationActive={false}
+            />
+          )}
           <Line
-            dataKey="quantity"
-            name="Quantity (median)"
+            dataKey={weekly ? "unitsPerWeek" : "quantity"}
+            name={weekly ? "Quantity per week (units)" : "Quantity (median)"}
             stroke={QUANTITY}
             strokeWidth={2}
             dot={false}

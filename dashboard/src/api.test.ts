@@ -10,6 +10,9 @@ const BIN: PriceBin = {
   predicted_sales: 25,
   optimal_unit_price: 2.5,
   max_predicted_sales: 25,
+  orders_per_week: 4,
+  units_per_week: 40,
+  sales_per_week: 100,
 };
 
 /** A fetch that records the URLs asked for and answers with one canned response. */

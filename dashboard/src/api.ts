@@ -28,6 +28,12 @@ export interface PriceBin {
   predicted_sales: number;
   optimal_unit_price: number;
   max_predicted_sales: number;
+  /** Expected order lines per week at this price; null when the bundle has no incidence model. */
+  orders_per_week: number | null;
+  /** Order lines per week × mean units per line. */
+  units_per_week: number | null;
+  /** Price × units per week: what the optimum maximises by default. */
+  sales_per_week: number | null;
 }
 
 export interface SweepQuery {
@@ -174,12 +180,16 @@ const PRICE_BIN_NUMBERS = [
   "max_predicted_sales",
 ] as const;
 
+const WEEKLY_NUMBERS = ["orders_per_week", "units_per_week", "sales_per_week"] as const;
+
 function isPriceBin(value: unknown): value is PriceBin {
   if (typeof value !== "object" || value === null) return false;
   const row = value as Record<string, unknown>;
   return (
     typeof row.stockcode === "string" &&
-    PRICE_BIN_NUMBERS.every((key) => isNumber(row[key]))
+    PRICE_BIN_NUMBERS.every((key) => isNumber(row[key])) &&
+    // null from a bundle without an incidence model; absent from a server older than the weekly fields
+    WEEKLY_NUMBERS.every((key) => row[key] === undefined || row[key] === null || isNumber(row[key]))
   );
 }
 

@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { PriceBin } from "./api";
-import { formatPrice, formatQuantity, leavesHistory, optimumOf, sweptRange, toChartPoints } from "./chartData";
+import {
+  formatPrice,
+  formatQuantity,
+  isWeekly,
+  leavesHistory,
+  optimumOf,
+  sweptRange,
+  toChartPoints,
+} from "./chartData";
 
-function bin(unit_price: number, quantity: number, optimal_unit_price: number): PriceBin {
+function bin(unit_price: number, quantity: number, optimal_unit_price: number, orders: number | null = null): PriceBin {
   return {
     stockcode: "85123A",
     unit_price,
@@ -12,6 +20,9 @@ function bin(unit_price: number, quantity: number, optimal_unit_price: number): 
     predicted_sales: unit_price * quantity,
     optimal_unit_price,
     max_predicted_sales: 0,
+    orders_per_week: orders,
+    units_per_week: orders === null ? null : orders * quantity,
+    sales_per_week: orders === null ? null : orders * quantity * unit_price,
   };
 }
 
@@ -21,10 +32,18 @@ const BINS = [bin(3, 8, 2), bin(1, 12, 2), bin(2, 11, 2)];
 describe("toChartPoints", () => {
   it("orders points by price with sales, median quantity and the min-max band", () => {
     expect(toChartPoints(BINS)).toEqual([
-      { price: 1, sales: 12, quantity: 12, quantityBand: [6, 24] },
-      { price: 2, sales: 22, quantity: 11, quantityBand: [5.5, 22] },
-      { price: 3, sales: 24, quantity: 8, quantityBand: [4, 16] },
+      { price: 1, sales: 12, quantity: 12, quantityBand: [6, 24], salesPerWeek: null, unitsPerWeek: null },
+      { price: 2, sales: 22, quantity: 11, quantityBand: [5.5, 22], salesPerWeek: null, unitsPerWeek: null },
+      { price: 3, sales: 24, quantity: 8, quantityBand: [4, 16], salesPerWeek: null, unitsPerWeek: null },
     ]);
+  });
+
+  it("carries weekly sales and units when the API sends them, and says the bins are weekly", () => {
+    const weekly = [bin(2, 10, 1, 5), bin(1, 12, 1, 9)];
+    expect(isWeekly(weekly)).toBe(true);
+    expect(isWeekly(BINS)).toBe(false);
+    expect(toChartPoints(weekly)[0]).toMatchObject({ price: 1, salesPerWeek: 108, unitsPerWeek: 108 });
+    expect(optimumOf(weekly)).toMatchObject({ price: 1, salesPerWeek: 108, unitsPerWeek: 108 });
   });
 
   it("leaves the response it was given in its order", () => {
@@ -41,12 +60,12 @@ describe("toChartPoints", () => {
 describe("optimumOf", () => {
   it("takes the API's optimum, even where the sales figures alone would pick another bin", () => {
     // the bin at 3 has the highest price x quantity here, but the API said 2: the figures follow the API
-    expect(optimumOf(BINS)).toEqual({ price: 2, quantity: 11, sales: 22 });
+    expect(optimumOf(BINS)).toEqual({ price: 2, quantity: 11, sales: 22, salesPerWeek: null, unitsPerWeek: null });
   });
 
   it("reads quantity and sales from the bin nearest the optimum when prices were rounded apart", () => {
     const rounded = [bin(1.0001, 5, 1.5), bin(1.4999, 9, 1.5), bin(2.0001, 4, 1.5)];
-    expect(optimumOf(rounded)).toEqual({ price: 1.5, quantity: 9, sales: 1.4999 * 9 });
+    expect(optimumOf(rounded)).toMatchObject({ price: 1.5, quantity: 9, sales: 1.4999 * 9 });
   });
 
   it("is null without bins", () => {

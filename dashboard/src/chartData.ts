@@ -8,12 +8,22 @@ export interface ChartPoint {
   quantity: number;
   /** [min, max] of the predicted quantity across the sampled contexts: recharts draws it as a band. */
   quantityBand: [number, number];
+  /** Price × order lines per week × units per line; null without an incidence model. */
+  salesPerWeek: number | null;
+  unitsPerWeek: number | null;
 }
 
 export interface Optimum {
   price: number;
   quantity: number;
   sales: number;
+  salesPerWeek: number | null;
+  unitsPerWeek: number | null;
+}
+
+/** Whether the bins carry weekly figures (the bundle has an incidence model): the chart then shows weekly sales. */
+export function isWeekly(bins: readonly PriceBin[]): boolean {
+  return bins.length > 0 && bins.every((bin) => typeof bin.sales_per_week === "number");
 }
 
 /** Points in ascending price order; a copy, so the response held in state is never reordered. */
@@ -25,6 +35,8 @@ export function toChartPoints(bins: readonly PriceBin[]): ChartPoint[] {
       sales: bin.predicted_sales,
       quantity: bin.quantity,
       quantityBand: [bin.quantity_min, bin.quantity_max],
+      salesPerWeek: bin.sales_per_week ?? null,
+      unitsPerWeek: bin.units_per_week ?? null,
     }));
 }
 
@@ -38,7 +50,13 @@ export function optimumOf(bins: readonly PriceBin[]): Optimum | null {
   const best = bins.reduce((closest, bin) =>
     Math.abs(bin.unit_price - target) < Math.abs(closest.unit_price - target) ? bin : closest,
   );
-  return { price: target, quantity: best.quantity, sales: best.predicted_sales };
+  return {
+    price: target,
+    quantity: best.quantity,
+    sales: best.predicted_sales,
+    salesPerWeek: best.sales_per_week ?? null,
+    unitsPerWeek: best.units_per_week ?? null,
+  };
 }
 
 /** The price range actually swept, to show in the inputs after a request that used the API's default. */

@@ -134,10 +134,17 @@ def test_picking_a_product_with_the_keyboard_draws_the_apis_optimum(server, page
     optimum = rows[0]["optimal_unit_price"]
     assert shown_optimum(page) == optimum
     assert page.get_by_test_id("model").inner_text() == headers["X-Model"]
-    # the chart: predicted sales and the quantity band as areas, the median quantity as a line, the optimum
-    # as a reference line in both panels, labelled in the sales panel
-    assert page.locator(".recharts-area").count() == 2 and page.locator(".recharts-line").count() == 1
+    # the chart: weekly sales as an area (the bundle predicts order lines per week), weekly units as a line
+    # below, the optimum as a reference line in both panels, labelled in the sales panel
+    assert page.locator(".recharts-area").count() == 1 and page.locator(".recharts-line").count() == 1
     assert page.locator(".recharts-reference-line").count() == 2
+    assert page.locator(".recharts-legend-item-text", has_text="Sales per week").count() == 1
+    assert page.locator(".recharts-legend-item-text", has_text="Quantity per week").count() == 1
+    best = max(rows, key=lambda row: row["sales_per_week"])
+    assert best["unit_price"] == optimum  # the API's default optimum is the weekly one, and the page shows it
+    shown_weekly = float(page.get_by_test_id("sales-per-week").get_attribute("data-value"))
+    assert shown_weekly == pytest.approx(best["sales_per_week"], rel=1e-6)
+    assert "per week" in page.get_by_test_id("chart-caption").inner_text()
     figure = page.get_by_test_id("optimal-price").inner_text()
     assert float(figure.replace(",", "")) == pytest.approx(optimum, abs=0.005)
     assert page.locator("svg text.recharts-label", has_text="Optimal").text_content() == f"Optimal {figure}"
