@@ -56,7 +56,7 @@ class IncidenceNetwork:
 
     def predict_rate(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+            X = torch.from_numpy(np.array(X, dtype=np.float32))  # a copy: serving's arrays may be read-only
             index = torch.as_tensor(np.clip(np.asarray(product, dtype=np.int64), 0, self.n_products - 1))
             return torch.exp(self.module(X[:, 0], X[:, 1:], index)).numpy().astype(float)
 
