@@ -27,12 +27,14 @@ COPY requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir -r /tmp/requirements.txt
 
 # Only the serving code: the package root (config, strict number parsing), the server and its Lambda events,
-# the model classes a bundle names, the bundle store, and the two data modules serving shares with training
-# (feature definitions, the fitted preprocessor). training/, tools/, cli.py and the training-time data modules
-# stay out, as their packages do (tests/integration/test_infra.py checks both against an import trace).
+# the model classes a bundle names, the bundle store, and the three data modules serving shares with training
+# (feature definitions, the fitted preprocessor, the incidence features). training/, tools/, cli.py and the
+# training-time data modules stay out, as their packages do (tests/integration/test_infra.py checks both against
+# an import trace).
 # One COPY per directory: given several sources, COPY copies a directory's contents, not the directory.
 COPY src/pricing/__init__.py src/pricing/config.py src/pricing/numbers.py ${LAMBDA_TASK_ROOT}/pricing/
-COPY src/pricing/data/__init__.py src/pricing/data/features.py src/pricing/data/preprocess.py ${LAMBDA_TASK_ROOT}/pricing/data/
+COPY src/pricing/data/__init__.py src/pricing/data/features.py src/pricing/data/preprocess.py src/pricing/data/incidence.py \
+     ${LAMBDA_TASK_ROOT}/pricing/data/
 COPY src/pricing/artifacts/ ${LAMBDA_TASK_ROOT}/pricing/artifacts/
 COPY src/pricing/models/ ${LAMBDA_TASK_ROOT}/pricing/models/
 COPY src/pricing/serving/ ${LAMBDA_TASK_ROOT}/pricing/serving/

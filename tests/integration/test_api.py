@@ -1,3 +1,4 @@
+import itertools
 import json
 import shutil
 import threading
@@ -20,6 +21,9 @@ CONTRACT = [
     "predicted_sales",
     "optimal_unit_price",
     "max_predicted_sales",
+    "orders_per_week",
+    "units_per_week",
+    "sales_per_week",
 ]
 
 
@@ -46,13 +50,20 @@ def test_the_response_follows_the_contract(client, top_products):
     rows = response.get_json()
     assert len(rows) == 20 and all(list(row) == CONTRACT for row in rows)
     assert {row["stockcode"] for row in rows} == {code}
-    best = max(rows, key=lambda r: r["predicted_sales"])
+    best = max(rows, key=lambda r: r["sales_per_week"])  # the default optimum: weekly sales
     assert all(r["optimal_unit_price"] == best["unit_price"] for r in rows)
-    assert all(r["max_predicted_sales"] == best["predicted_sales"] for r in rows)
+    assert all(r["max_predicted_sales"] == best["predicted_sales"] for r in rows)  # per line, at that price
     assert all(r["quantity_min"] <= r["quantity"] <= r["quantity_max"] for r in rows)
-    for header in ("X-Model", "X-Model-Version", "X-Cache", "Server-Timing"):
+    assert all(r["sales_per_week"] == pytest.approx(r["unit_price"] * r["units_per_week"], rel=1e-3) for r in rows)
+    # order lines fall with the list price by construction of the incidence network
+    orders = [r["orders_per_week"] for r in rows]
+    assert all(later <= earlier for earlier, later in itertools.pairwise(orders)) and orders[-1] < orders[0]
+    for header in ("X-Model", "X-Incidence-Model", "X-Model-Version", "X-Cache", "Server-Timing"):
         assert response.headers[header]
-    assert response.headers["X-Model"] == "network"
+    assert response.headers["X-Model"] == "network" and response.headers["X-Incidence-Model"] == "incidence_network"
+    per_line = client.get(f"/v1/predict-price/{code}?num_price_bins=20&num_samples=200&optimise=sales_per_line")
+    line_best = max(per_line.get_json(), key=lambda r: r["predicted_sales"])
+    assert all(r["optimal_unit_price"] == line_best["unit_price"] for r in per_line.get_json())
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -203,6 +214,7 @@ def test_openapi_describes_every_route_and_error(client):
         "num_samples",
         "country",
         "customerid",
+        "optimise",
     }
     assert {"200", "400", "404", "503"} <= set(predict["responses"])
 

@@ -18,7 +18,12 @@ def test_generate_then_prepare_writes_every_table_and_an_accounted_quality_repor
     done = pricing("generate", "--rows", "12000", "--seed", "4", "--out-dir", str(raw))
     assert done.returncode == 0, done.stderr
     assert "12,000 rows" in done.stdout
-    assert {p.name for p in raw.iterdir()} == {"online_retail.csv", "ground_truth.csv", "ground_truth_customers.csv"}
+    assert {p.name for p in raw.iterdir()} == {
+        "online_retail.csv",
+        "ground_truth.csv",
+        "ground_truth_customers.csv",
+        "ground_truth_weeks.csv",
+    }
 
     done = pricing("prepare", "--raw", str(raw / "online_retail.csv"), "--out-dir", str(processed))
     assert done.returncode == 0, done.stderr

@@ -40,6 +40,8 @@ def test_any_file_swapped_for_a_booby_trapped_pickle_is_refused_by_name_before_a
             bundle = open_bundle(root, lazy_models=True)
             for name in bundle.model_names():
                 bundle.load_model(name)
+            for name in bundle.incidence_model_names():
+                bundle.load_incidence_model(name)
         assert not marker.exists(), relpath
 
 

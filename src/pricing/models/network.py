@@ -235,6 +235,9 @@ class DFNRegressor:
         self.n_dense: int | None = None
         self.network: DFNNetwork | None = None
         self.history = TrainingHistory()
+        # log1p of twice the largest quantity in the training lines: a context unlike any in training (a rare
+        # country at an hour never seen) must not read as a line of 90,000 units; None for older bundles
+        self.max_log_quantity: float | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """(n,) log1p(quantity) for X (n, n_dense + 1); RuntimeError before fit or load."""
@@ -289,7 +292,8 @@ class DFNRegressor:
     def _to_target(self, outputs: np.ndarray) -> np.ndarray:
         """Network outputs on the target's log1p scale. A Poisson network outputs log E[q]; log1p(E[q]) keeps
         the one inverse (expm1) giving back the mean."""
-        return np.logaddexp(0.0, outputs) if self.config.loss == "poisson" else outputs
+        target = np.logaddexp(0.0, outputs) if self.config.loss == "poisson" else outputs
+        return target if self.max_log_quantity is None else np.minimum(target, self.max_log_quantity)
 
     # -- persistence -------------------------------------------------------------------------------
     WEIGHTS = "network.pt"
@@ -298,7 +302,12 @@ class DFNRegressor:
     def save(self, directory: Path) -> list[Path]:
         """Write the weights (a state_dict) and the architecture (JSON) into `directory`; returns both paths."""
         directory.mkdir(parents=True, exist_ok=True)
-        architecture = {"config": asdict(self.config), "n_products": self.n_products, "n_dense": self.n_dense}
+        architecture = {
+            "config": asdict(self.config),
+            "n_products": self.n_products,
+            "n_dense": self.n_dense,
+            "max_log_quantity": self.max_log_quantity,
+        }
         torch.save(self.network.state_dict(), directory / self.WEIGHTS)
         (directory / self.ARCHITECTURE).write_text(json.dumps(architecture, indent=1))
         return [directory / self.WEIGHTS, directory / self.ARCHITECTURE]
@@ -310,6 +319,7 @@ class DFNRegressor:
         architecture = json.loads((directory / cls.ARCHITECTURE).read_text())
         model = cls(DFNConfig.from_dict(architecture["config"]), n_products=architecture["n_products"])
         model.n_dense = architecture["n_dense"]
+        model.max_log_quantity = architecture.get("max_log_quantity")
         model.network = DFNNetwork(architecture["n_dense"], architecture["n_products"], model.config)
         state = torch.load(directory / cls.WEIGHTS, map_location="cpu", weights_only=True)
         model.network.load_state_dict(state)

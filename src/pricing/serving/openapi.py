@@ -28,12 +28,13 @@ def spec(settings: Settings) -> dict:
         "info": {
             "title": "pricing-service",
             "version": "1",
-            "description": "Revenue-maximising unit prices from a learned demand model.",
+            "description": "Unit prices maximising weekly sales (order lines per week x units per line) from a "
+            "learned two-part demand model.",
         },
         "paths": {
             "/v1/predict-price/{stockcode}": {
                 "get": {
-                    "summary": "Predicted sales per price bin and the optimal price for one product",
+                    "summary": "Predicted sales per order line and per week for each price bin, and the optimal price",
                     "parameters": [
                         {"name": "stockcode", "in": "path", "required": True, "schema": {"type": "string"}},
                         *(_query(p.name, p.schema(settings), p.description) for p in PARAMETERS),
@@ -93,7 +94,11 @@ def spec(settings: Settings) -> dict:
                 "PriceBin": {
                     "type": "object",
                     "properties": {
-                        name: {"type": "string" if name == "stockcode" else "number"} for name in PRICE_BIN_FIELDS
+                        name: {"type": "string"}
+                        if name == "stockcode"
+                        # the weekly fields are null for a bundle without an incidence model
+                        else {"type": "number", **({"nullable": True} if name.endswith("_per_week") else {})}
+                        for name in PRICE_BIN_FIELDS
                     },
                 },
                 "ProductPage": {

@@ -158,9 +158,7 @@ def evaluate(
         "samples": samples,
         "summary": summary,
         "true_share_at_range_top": round(float(np.mean([np.isclose(r["p_star"], r["price_max"]) for r in rows])), 3),
-        "true_share_at_range_bottom": round(
-            float(np.mean([np.isclose(r["p_star"], r["price_min"]) for r in rows])), 3
-        ),
+        "true_share_at_range_bottom": round(float(np.mean([np.isclose(r["p_star"], r["price_min"]) for r in rows])), 3),
         "products_detail": rows,
     }
     return report, curves

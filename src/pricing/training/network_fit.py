@@ -56,6 +56,7 @@ def fit_network(
         model.n_products = int(max(X[:, -1].max(), X_val[:, -1].max())) + 1
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.n_dense = X.shape[1] - 1
+    model.max_log_quantity = float(np.log1p(2 * np.expm1(np.max(y))))
     model.network = DFNNetwork(model.n_dense, model.n_products, cfg).to(device)
     dense, product, target = as_tensors(X, y, device)
     val_dense, val_product, _ = as_tensors(X_val, None, device)

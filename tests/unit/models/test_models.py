@@ -330,3 +330,17 @@ def test_a_confounder_the_body_underfits_bends_the_slope_far_less_once_the_price
     raw = pooled_slope()
     assert raw > 2.0  # the confounder is real: the price read raw doubles the slope at least
     assert abs(partialled - 1.0) < 0.5 * abs(raw - 1.0)
+
+
+def test_a_context_unlike_any_in_training_predicts_at_most_twice_the_largest_training_line(tmp_path):
+    """A rare country at an hour never seen read as a line of 90,000 units on a quick bundle (its Poisson deviance
+    twice the baseline's): predictions are capped at log1p of twice the largest quantity in the training lines."""
+    X, y = toy_data(2_000)
+    model = small_network(max_epochs=3, loss="poisson").fit(X, y)
+    cap = np.log1p(2 * np.expm1(y.max()))
+    assert model.max_log_quantity == pytest.approx(cap)
+    wild = X[:50].copy()
+    wild[:, :-1] *= 1_000.0  # every dense feature a thousand standard deviations out
+    assert model.predict(wild).max() <= cap + 1e-9
+    model.save(tmp_path)
+    assert DFNRegressor.load(tmp_path).predict(wild).max() <= cap + 1e-9
