@@ -55,7 +55,7 @@ class ReferenceWeeks:
 def week_start(dates: pd.Series) -> pd.Series:
     """The Monday of each date's week (dates normalised to midnight)."""
     day = pd.to_datetime(dates).dt.normalize()
-    return day - pd.to_timedelta(day.dt.weekday, unit="D")
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
 def daily_list_prices(lines: pd.DataFrame) -> pd.DataFrame:
