@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="scale of each product's elasticity of order lines per week to its list price, in [0, 5]; 0: line "
-        "counts ignore price, the files of earlier versions byte for byte (default: %(default)s)",
+        "counts ignore price; with --confounding 0.5 too, the files of earlier versions byte for byte "
+        "(default: %(default)s)",
     )
     gen.add_argument("--out-dir", type=Path, default=RAW_DIR, help="output folder (default: %(default)s)")
     gen.set_defaults(func=cmd_generate)

@@ -396,8 +396,8 @@ def generate(
     """Transactions, the truth per product and per week, and the customers' hidden segments.
 
     `confounding` in [0, 1] scales the wholesale tier discount; `incidence` >= 0 scales every product's
-    elasticity of line counts to its list price (0: line counts ignore price, the files of earlier versions
-    byte for byte). ValueError for settings outside those ranges or fewer than 1,000 rows."""
+    elasticity of line counts to its list price (0: line counts ignore price; with confounding 0.5 too, the files
+    of earlier versions byte for byte). ValueError for settings outside those ranges or fewer than 1,000 rows."""
     if rows < 1_000:
         raise ValueError(f"rows must be at least 1000, got {rows}")
     if not 0 <= confounding <= 1:
