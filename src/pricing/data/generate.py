@@ -174,17 +174,16 @@ def true_expected_weekly_lines(list_price, truth, week_scale: float) -> np.ndarr
     )
 
 
-def true_expected_weekly_units(list_price, truth, contexts: pd.DataFrame, week_scale: float) -> np.ndarray:
-    """E[units of the product per week] at each list price: E[lines per week] x E[units per line] over the given
-    line contexts (columns segment, country, invoice_date), wholesale lines paying the tier price.
-
-    Shape: (len(list_price),). Units per week; multiply by the price for weekly revenue (the data's currency)."""
-    prices = np.atleast_1d(np.asarray(list_price, dtype=float))
+def true_expected_units_per_line(price, truth, contexts: pd.DataFrame, tiered: bool = True) -> np.ndarray:
+    """E[units per order line] at each price, averaged over the given line contexts (columns segment, country,
+    invoice_date): shape (len(price),). With `tiered`, wholesale lines pay the tier price of a list price (truth's
+    wholesale_price_factor); without, every line pays `price` itself."""
+    prices = np.atleast_1d(np.asarray(price, dtype=float))
     date = pd.to_datetime(contexts["invoice_date"])
     segment = contexts["segment"].to_numpy()
-    paid = prices[:, None] * np.where(segment == "wholesale", float(truth["wholesale_price_factor"]), 1.0)[None, :]
-    per_line = true_expected_quantity(
-        paid,
+    factor = np.where(segment == "wholesale", float(truth["wholesale_price_factor"]), 1.0) if tiered else 1.0
+    return true_expected_quantity(
+        prices[:, None] * np.broadcast_to(factor, segment.shape)[None, :],
         truth["theta"],
         truth["amplitude"],
         segment[None, :],
@@ -192,6 +191,15 @@ def true_expected_weekly_units(list_price, truth, contexts: pd.DataFrame, week_s
         date.dt.month.to_numpy()[None, :],
         date.dt.day_of_week.to_numpy()[None, :],
     ).mean(axis=1)
+
+
+def true_expected_weekly_units(list_price, truth, contexts: pd.DataFrame, week_scale: float) -> np.ndarray:
+    """E[units of the product per week] at each list price: E[lines per week] x E[units per line] over the given
+    line contexts (columns segment, country, invoice_date), wholesale lines paying the tier price.
+
+    Shape: (len(list_price),). Units per week; multiply by the price for weekly revenue (the data's currency)."""
+    prices = np.atleast_1d(np.asarray(list_price, dtype=float))
+    per_line = true_expected_units_per_line(prices, truth, contexts)
     return true_expected_weekly_lines(prices, truth, week_scale) * per_line
 
 

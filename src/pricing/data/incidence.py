@@ -86,7 +86,9 @@ def weekly_table(lines: pd.DataFrame, first_week: pd.Timestamp, products: pd.Ind
     full = pd.MultiIndex.from_product([codes, weeks], names=["stockcode", "week"])
     weekly = weekly.reindex(full)
     weekly["lines"] = weekly["lines"].fillna(0).astype(np.int64)
-    weekly["list_price"] = weekly.groupby(level=0)["list_price"].transform(lambda s: s.ffill().bfill())
+    # carried forward within each product, then its first known price carried back
+    carried = weekly.groupby(level=0)["list_price"].ffill()
+    weekly["list_price"] = carried.groupby(level=0).bfill()
     weekly = weekly.reset_index()
     weekly["trading_days"] = weekly["week"].map(trading).to_numpy(dtype=float)
     weekly["trend"] = (weekly["week"] - first_week).dt.days.to_numpy() / 365.25

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from pricing.artifacts.store import open_store
 from pricing.data.features import FEATURES, quantity_from_log
-from pricing.data.generate import load_ground_truth, true_expected_quantity, true_expected_weekly_units
+from pricing.data.generate import load_ground_truth, true_expected_units_per_line, true_expected_weekly_units
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
@@ -45,17 +45,7 @@ def true_revenue(prices: np.ndarray, truth: pd.Series, contexts: pd.DataFrame, w
     prices = np.asarray(prices, dtype=float)
     if weekly:
         return prices * true_expected_weekly_units(prices, truth, contexts, week_scale=1.0)
-    date = pd.to_datetime(contexts["invoice_date"])
-    quantity = true_expected_quantity(
-        prices[:, None],
-        truth["theta"],
-        truth["amplitude"],
-        contexts["segment"].to_numpy()[None, :],
-        contexts["country"].to_numpy()[None, :],
-        date.dt.month.to_numpy()[None, :],
-        date.dt.day_of_week.to_numpy()[None, :],
-    )
-    return prices * quantity.mean(axis=1)
+    return prices * true_expected_units_per_line(prices, truth, contexts, tiered=False)
 
 
 def reference_sweep(predictor: Predictor, network, raw: pd.DataFrame, prices: np.ndarray) -> np.ndarray:

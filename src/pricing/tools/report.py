@@ -237,8 +237,8 @@ def naive_slopes(rows: pd.DataFrame) -> dict:
     )
     day = frame.groupby([PRODUCT_ID, "day"])[["log_q", "log_price"]].mean()
     return {
-        "all_lines": round(_within_slope(frame, "log_price", "log_q"), 3),
-        "product_day_means": round(_within_slope(day.reset_index(), "log_price", "log_q"), 3),
+        "all_lines": round(_fixed_effect_slope(frame, (PRODUCT_ID,), "log_price", "log_q"), 3),
+        "product_day_means": round(_fixed_effect_slope(day.reset_index(), (PRODUCT_ID,), "log_price", "log_q"), 3),
     }
 
 
@@ -271,10 +271,18 @@ def fixed_effect_elasticities(rows: pd.DataFrame) -> dict:
     }
 
 
-def _fixed_effect_slope(frame: pd.DataFrame, tolerance: float = 1e-9, max_sweeps: int = 200) -> float:
-    """Slope of y on x once every FIXED_EFFECTS group mean is swept out of both (alternating projections)."""
-    values = frame[["x", "y"]].to_numpy(dtype=float, copy=True)  # swept in place
-    groups = [pd.factorize(frame[name])[0] for name in FIXED_EFFECTS]
+def _fixed_effect_slope(
+    frame: pd.DataFrame,
+    effects: tuple[str, ...] = FIXED_EFFECTS,
+    x: str = "x",
+    y: str = "y",
+    tolerance: float = 1e-9,
+    max_sweeps: int = 200,
+) -> float:
+    """Slope of `y` on `x` once every group mean of each column in `effects` is swept out of both (alternating
+    projections; one effect: the plain within-group slope, in one sweep)."""
+    values = frame[[x, y]].to_numpy(dtype=float, copy=True)  # swept in place
+    groups = [pd.factorize(frame[name])[0] for name in effects]
     for _ in range(max_sweeps):
         before = values.copy()
         for codes in groups:
@@ -283,15 +291,9 @@ def _fixed_effect_slope(frame: pd.DataFrame, tolerance: float = 1e-9, max_sweeps
                 values[:, column] -= (np.bincount(codes, values[:, column]) / counts)[codes]
         if np.abs(values - before).max() < tolerance:
             break
-    x, y = values[:, 0], values[:, 1]
-    denominator = float(x @ x)
-    return float(x @ y / denominator) if denominator else 0.0
-
-
-def _within_slope(frame: pd.DataFrame, x: str, y: str) -> float:
-    centred = frame[[x, y]] - frame.groupby(PRODUCT_ID)[[x, y]].transform("mean")
-    denominator = float((centred[x] ** 2).sum())
-    return float((centred[x] * centred[y]).sum() / denominator) if denominator else 0.0
+    x_swept, y_swept = values[:, 0], values[:, 1]
+    denominator = float(x_swept @ x_swept)
+    return float(x_swept @ y_swept / denominator) if denominator else 0.0
 
 
 def pooled_elasticities(predictor: Predictor, codes: list[str], samples: int) -> dict:
