@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.serving.errors import NoContexts, UnknownStockcode
-from pricing.serving.predictor import Recommendation
+from pricing.serving.predictor import Predictor, Recommendation
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
 
@@ -25,6 +25,25 @@ PRODUCTS = pd.DataFrame(
     index=pd.Index(["85123A", "22423", "47566"], name="stockcode"),
 )
 COUNTRIES = ("United Kingdom", "France")
+# what the bundle's evidence and history tables would hold for the stand-in's products
+EVIDENCE = pd.DataFrame(
+    {
+        "current_price": [2.95, 12.75, 4.95],
+        "current_price_date": ["2011-12-09", "2011-12-08", "2011-12-07"],
+        "incidence_slope_sd": [0.2, 0.2, 0.2],
+        "line_slope_sd": [np.nan, np.nan, np.nan],
+    },
+    index=PRODUCTS.index,
+)
+HISTORY = pd.DataFrame(
+    {
+        "price": [2.55, 2.95, 3.25, 10.95, 12.75],
+        "weeks": [10, 30, 5, 20, 25],
+        "orders_per_week": [60.0, 50.0, 40.0, 5.0, 4.0],
+        "units_per_week": [700.0, 580.0, 450.0, 60.0, 50.0],
+    },
+    index=pd.Index(["85123A", "85123A", "85123A", "22423", "22423"], name="stockcode"),
+).assign(sales_per_week=lambda t: t["price"] * t["units_per_week"])
 
 
 class StandInPredictor:
@@ -44,6 +63,7 @@ class StandInPredictor:
         self.products = PRODUCTS
         self.models = [("standin", None)]
         self.requests: list[PriceRequest] = []
+        self.evidence, self.history, self.costs = EVIDENCE, HISTORY, None
 
     @property
     def model_names(self) -> list[str]:
@@ -54,11 +74,31 @@ class StandInPredictor:
             raise UnknownStockcode(stockcode)
         return float(self.products.loc[stockcode, "price_min"]), float(self.products.loc[stockcode, "price_max"])
 
+    def product(self, stockcode: str) -> pd.Series:
+        if stockcode not in self.products.index:
+            raise UnknownStockcode(stockcode)
+        return self.products.loc[stockcode]
+
+    # the decision is the real one, over the stand-in's curve (no per-line slope: only the incidence draws)
+    decide = Predictor.decide
+    draw_units = Predictor.draw_units
+    current_price = Predictor.current_price
+    unit_cost = Predictor.unit_cost
+    slope_sd = Predictor.slope_sd
+
+    def line_price_term(self, stockcode: str, prices: np.ndarray) -> None:
+        return None
+
     def recommend(self, request: PriceRequest, only: str | None = None, monotone: bool = False) -> Recommendation:
+        prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
+        return self.curve(request, prices, only, monotone)
+
+    def curve(
+        self, request: PriceRequest, prices: np.ndarray, only: str | None = None, monotone: bool = False, *_
+    ) -> Recommendation:
         self.requests.append(request)
         if request.country is not None and request.country not in COUNTRIES:
             raise NoContexts(f"no held-out context matches country {request.country!r}")
-        prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
         quantity = np.repeat(self.scale * prices**self.elasticity, self.n_contexts)
         orders = 50.0 * prices**self.incidence_elasticity
         result = aggregate(prices, quantity, monotone, orders_per_week=orders, objective=request.optimise)

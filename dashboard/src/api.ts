@@ -34,6 +34,103 @@ export interface PriceBin {
   units_per_week: number | null;
   /** Price × units per week: what the optimum maximises by default. */
   sales_per_week: number | null;
+  /** Whether the price lies within the prices the product sold at (widened by the support's tolerance). */
+  in_support?: boolean;
+  /** (Price − unit cost) × units per week; null without a unit cost (or without weekly figures). */
+  profit_per_week?: number | null;
+}
+
+export type Objective = "revenue" | "profit";
+
+/** The figures at one price of GET /v1/price-decision: per week, or per order line when `per` is "order_line". */
+export interface DecisionFigures {
+  price: number;
+  units: number;
+  sales: number;
+  /** null without a unit cost */
+  profit: number | null;
+  /** The objective actually used (sales or profit) at this price. */
+  objective: number;
+  in_support: boolean;
+  /** Order lines per week; absent per order line. */
+  orders?: number;
+}
+
+export interface CurrentPrice extends DecisionFigures {
+  /** The day the price was last seen (ISO date); null for a bundle that only knows the median price. */
+  date: string | null;
+  /** "last_list_price" or "median_price" */
+  source: string;
+}
+
+export interface RuleOutcome {
+  /** floor, ceiling, max_change, price_ending, min_margin or support */
+  rule: string;
+  /** As given in the request; null for `support`, which the service applies itself. */
+  value: number | null;
+  binding: boolean;
+  /** What the objective gains, per week, when this rule alone is lifted: 0 when it does not bind. */
+  cost: number;
+}
+
+export interface DecisionInterval {
+  level: number;
+  price: [number, number];
+  objective: [number, number];
+  draws: number;
+  method: string;
+}
+
+export interface ExpectedChange {
+  units: number | null;
+  sales: number | null;
+  profit: number | null;
+  objective: number | null;
+  /** The objective's change over its value at the current price; null when that value is 0. */
+  objective_relative: number | null;
+}
+
+/** The product's observed weekly history at one of its list-price levels. */
+export interface ObservedLevel {
+  price: number;
+  weeks: number;
+  orders_per_week: number;
+  units_per_week: number;
+  sales_per_week: number;
+}
+
+/** GET /v1/price-decision/<stockcode>: the curve and what a pricing manager decides from it. */
+export interface PriceDecision {
+  stockcode: string;
+  description: string;
+  per: "week" | "order_line";
+  /** The objective actually used: profit asked without a unit cost is answered as revenue (objective_note says so). */
+  objective: Objective;
+  objective_note: string | null;
+  unit_cost: number | null;
+  unit_cost_source: "query" | "cost_file" | null;
+  current: CurrentPrice;
+  recommended: DecisionFigures;
+  unconstrained: DecisionFigures;
+  rules: RuleOutcome[];
+  interval: DecisionInterval | null;
+  probability_beats_current: number | null;
+  expected_change: ExpectedChange;
+  decision: "change" | "hold";
+  decision_reason: string;
+  price_to_set: number;
+  support: {
+    low: number;
+    high: number;
+    tolerance: number;
+    recommendation_outside: boolean;
+    restricted_to_support: boolean;
+  };
+  model: string;
+  incidence_model: string | null;
+  observed: ObservedLevel[];
+  /** The same bins GET /v1/predict-price returns. */
+  curve: PriceBin[];
 }
 
 export interface SweepQuery {
@@ -42,12 +139,33 @@ export interface SweepQuery {
   numPriceBins?: number;
 }
 
-export interface Recommendation {
-  bins: PriceBin[];
-  /** Response headers; null when absent (a cross-origin API that does not expose them). */
+/** The sweep, the objective and the business rules of a price decision; an absent field is the API's default. */
+export interface DecisionQuery extends SweepQuery {
+  objective?: Objective;
+  unitCost?: number;
+  floor?: number;
+  ceiling?: number;
+  /** A fraction of the current price (0.2: within 20%). */
+  maxChange?: number;
+  /** The pence a price ends in (0.99). */
+  priceEnding?: number;
+  /** A fraction: (price − unit cost) / price at least this. */
+  minMargin?: number;
+}
+
+/** Response headers; null when absent (a cross-origin API that does not expose them). */
+interface Provenance {
   model: string | null;
   modelVersion: string | null;
   cache: string | null;
+}
+
+export interface Recommendation extends Provenance {
+  bins: PriceBin[];
+}
+
+export interface DecisionResult extends Provenance {
+  decision: PriceDecision;
 }
 
 export type FailureKind = "client" | "server" | "network" | "invalid";
@@ -68,7 +186,9 @@ export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
 
 export interface ApiClient {
   searchProducts(query: string, pageSize: number, signal?: AbortSignal): Promise<ProductPage>;
+  /** The bare curve (the seed article's contract); the dashboard reads priceDecision, which carries it too. */
   predictPrice(stockcode: string, sweep: SweepQuery, signal?: AbortSignal): Promise<Recommendation>;
+  priceDecision(stockcode: string, query: DecisionQuery, signal?: AbortSignal): Promise<DecisionResult>;
 }
 
 /** VITE_API_BASE when the dashboard is hosted on its own; else "." (the API beside the page, same origin). */
@@ -80,13 +200,37 @@ export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
 
-export function predictPath(stockcode: string, sweep: SweepQuery): string {
+// The query parameter each field is sent as, in the order they appear in a URL.
+const QUERY_NAMES: [keyof DecisionQuery, string][] = [
+  ["unitpriceMin", "unitprice_min"],
+  ["unitpriceMax", "unitprice_max"],
+  ["numPriceBins", "num_price_bins"],
+  ["objective", "objective"],
+  ["unitCost", "unit_cost"],
+  ["floor", "floor"],
+  ["ceiling", "ceiling"],
+  ["maxChange", "max_change"],
+  ["priceEnding", "price_ending"],
+  ["minMargin", "min_margin"],
+];
+
+function pathWithQuery(route: string, stockcode: string, query: DecisionQuery): string {
   const params = new URLSearchParams();
-  if (sweep.unitpriceMin !== undefined) params.set("unitprice_min", String(sweep.unitpriceMin));
-  if (sweep.unitpriceMax !== undefined) params.set("unitprice_max", String(sweep.unitpriceMax));
-  if (sweep.numPriceBins !== undefined) params.set("num_price_bins", String(sweep.numPriceBins));
-  const query = params.toString();
-  return `v1/predict-price/${encodeURIComponent(stockcode)}${query ? `?${query}` : ""}`;
+  for (const [field, name] of QUERY_NAMES) {
+    const value = query[field];
+    if (value !== undefined) params.set(name, String(value));
+  }
+  const text = params.toString();
+  return `v1/${route}/${encodeURIComponent(stockcode)}${text ? `?${text}` : ""}`;
+}
+
+export function predictPath(stockcode: string, sweep: SweepQuery): string {
+  const { unitpriceMin, unitpriceMax, numPriceBins } = sweep;
+  return pathWithQuery("predict-price", stockcode, { unitpriceMin, unitpriceMax, numPriceBins });
+}
+
+export function decisionPath(stockcode: string, query: DecisionQuery): string {
+  return pathWithQuery("price-decision", stockcode, query);
 }
 
 export function createApiClient(base: string, fetchImpl: FetchLike = (url, init) => fetch(url, init)): ApiClient {
@@ -126,14 +270,21 @@ export function createApiClient(base: string, fetchImpl: FetchLike = (url, init)
       if (!Array.isArray(body) || body.length === 0 || !body.every(isPriceBin)) {
         throw new ApiError("invalid", "The pricing service returned no usable price bins for this product.");
       }
-      return {
-        bins: body,
-        model: headers.get("X-Model"),
-        modelVersion: headers.get("X-Model-Version"),
-        cache: headers.get("X-Cache"),
-      };
+      return { bins: body, ...provenance(headers) };
+    },
+
+    async priceDecision(stockcode, query, signal) {
+      const { body, headers } = await getJson(decisionPath(stockcode, query), signal);
+      if (!isDecision(body)) {
+        throw new ApiError("invalid", "The pricing service returned no usable price decision for this product.");
+      }
+      return { decision: body, ...provenance(headers) };
     },
   };
+}
+
+function provenance(headers: Headers): Provenance {
+  return { model: headers.get("X-Model"), modelVersion: headers.get("X-Model-Version"), cache: headers.get("X-Cache") };
 }
 
 function httpError(status: number, body: unknown): ApiError {
@@ -180,7 +331,7 @@ const PRICE_BIN_NUMBERS = [
   "max_predicted_sales",
 ] as const;
 
-const WEEKLY_NUMBERS = ["orders_per_week", "units_per_week", "sales_per_week"] as const;
+const WEEKLY_NUMBERS = ["orders_per_week", "units_per_week", "sales_per_week", "profit_per_week"] as const;
 
 function isPriceBin(value: unknown): value is PriceBin {
   if (typeof value !== "object" || value === null) return false;
@@ -189,7 +340,66 @@ function isPriceBin(value: unknown): value is PriceBin {
     typeof row.stockcode === "string" &&
     PRICE_BIN_NUMBERS.every((key) => isNumber(row[key])) &&
     // null from a bundle without an incidence model; absent from a server older than the weekly fields
-    WEEKLY_NUMBERS.every((key) => row[key] === undefined || row[key] === null || isNumber(row[key]))
+    WEEKLY_NUMBERS.every((key) => row[key] === undefined || row[key] === null || isNumber(row[key])) &&
+    (row.in_support === undefined || typeof row.in_support === "boolean")
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isFigures(value: unknown): value is DecisionFigures {
+  return (
+    isRecord(value) &&
+    ["price", "units", "sales", "objective"].every((key) => isNumber(value[key])) &&
+    (value.profit === null || isNumber(value.profit))
+  );
+}
+
+function isPricePair(value: unknown): value is [number, number] {
+  return Array.isArray(value) && value.length === 2 && value.every(isNumber);
+}
+
+function isObserved(value: unknown): value is ObservedLevel {
+  return (
+    isRecord(value) &&
+    ["price", "weeks", "orders_per_week", "units_per_week", "sales_per_week"].every((key) => isNumber(value[key]))
+  );
+}
+
+/**
+ * What the page draws from a decision, checked before it is drawn: the figures at the current, recommended and
+ * unconstrained prices, the rules, the interval, the observed history and a curve of usable bins (never empty:
+ * an empty curve would be the reference code's "200 with []" defect, drawn as an empty chart).
+ */
+function isDecision(value: unknown): value is PriceDecision {
+  if (!isRecord(value)) return false;
+  const interval = value.interval;
+  const change = value.expected_change;
+  return (
+    (value.objective === "revenue" || value.objective === "profit") &&
+    (value.per === "week" || value.per === "order_line") &&
+    (value.decision === "change" || value.decision === "hold") &&
+    typeof value.decision_reason === "string" &&
+    isNumber(value.price_to_set) &&
+    (value.unit_cost === null || isNumber(value.unit_cost)) &&
+    isFigures(value.current) &&
+    isFigures(value.recommended) &&
+    isFigures(value.unconstrained) &&
+    Array.isArray(value.rules) &&
+    value.rules.every((rule) => isRecord(rule) && typeof rule.rule === "string" && isNumber(rule.cost)) &&
+    (interval === null || (isRecord(interval) && isPricePair(interval.price) && isPricePair(interval.objective))) &&
+    (value.probability_beats_current === null || isNumber(value.probability_beats_current)) &&
+    isRecord(change) &&
+    isRecord(value.support) &&
+    isNumber(value.support.low) &&
+    isNumber(value.support.high) &&
+    Array.isArray(value.observed) &&
+    value.observed.every(isObserved) &&
+    Array.isArray(value.curve) &&
+    value.curve.length > 0 &&
+    value.curve.every(isPriceBin)
   );
 }
 

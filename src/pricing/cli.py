@@ -48,7 +48,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     bar.set_postfix_str(f"{args.rows:,} rows")
     started = time.perf_counter()
     generated = generate.generate(
-        rows=args.rows, seed=args.seed, confounding=args.confounding, incidence=args.incidence
+        rows=args.rows,
+        seed=args.seed,
+        confounding=args.confounding,
+        incidence=args.incidence,
+        within_day_prices=args.within_day_prices,
     )
     bar.update()
     bar.set_postfix_str("writing CSV")
@@ -59,6 +63,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     print(
         f"wrote {len(generated.transactions):,} rows to {paths['transactions']} and the truth for "
         f"{len(truth):,} products to {paths['ground_truth']} in {time.perf_counter() - started:.1f} s"
+        + (f"; unit costs (for --costs) to {paths['unit_costs']}" if "unit_costs" in paths else "")
     )
     return 0
 
@@ -113,7 +118,26 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     store = open_store(args.store)
     before = store.latest()
-    version = store.publish(args.bundle_dir)
+    bundle_dir = args.bundle_dir
+    if args.costs is not None:
+        import shutil
+
+        from pricing.artifacts.bundle import open_bundle
+        from pricing.artifacts.costs import CostFileError, read_costs, with_costs
+
+        products = open_bundle(bundle_dir).products().index
+        try:
+            costs, report = read_costs(args.costs.read_bytes(), products)
+        except (CostFileError, OSError, UnicodeError) as exc:
+            print(f"pricing publish: --costs {args.costs}: {exc}", file=sys.stderr)
+            return 2
+        print(f"costs: {json.dumps(report)}")
+        bundle_dir = with_costs(args.bundle_dir, costs, report, args.costs.name)
+    try:
+        version = store.publish(bundle_dir)
+    finally:
+        if bundle_dir != args.bundle_dir:
+            shutil.rmtree(bundle_dir, ignore_errors=True)
     state = "was already published" if before == version else "published"
     print(f"bundle {version} {state}; LATEST -> {version} in {store!r}")
     return 0
@@ -158,9 +182,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         samples=args.samples,
         monotone=args.monotone,
         weekly=not args.per_line_truth,
+        costs_path=args.costs,
     )
     paths = write_outputs(report, curves, args.out)
     print(f"truth: {report['truth']}; {report['products']} products")
+    if report["interval"]:
+        i = report["interval"]
+        print(f"interval ({i['level']:.0%}): has the true optimum for {i['coverage']:.1%} of {i['products']}")
+    if report["decisions"]:
+        d = report["decisions"]
+        print(
+            f"decisions: hold {d['hold_share']:.1%}; median regret of the decision {d['median_regret_decision']:.2%}, "
+            f"of the recommended price {d['median_regret_recommended']:.2%}"
+        )
     print(f"{'method':<19} {'median regret':>14} {'P90 regret':>11} {'median price error':>19} {'uplift captured':>16}")
     for method, s in report["summary"].items():
         uplift = s["median_uplift_captured"]
@@ -258,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--confounding",
         type=float,
-        default=0.16,
+        default=0.0,
         help="strength of the wholesale tier-price confounder in [0, 1]; 0 turns it off (default: %(default)s)",
     )
     gen.add_argument(
@@ -266,8 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="scale of each product's elasticity of order lines per week to its list price, in [0, 5]; 0: line "
-        "counts ignore price; with --confounding 0.5 too, the files of earlier versions byte for byte "
-        "(default: %(default)s)",
+        "counts ignore price; with --confounding 0.5 --no-within-day-prices too, the files of earlier versions "
+        "byte for byte (default: %(default)s)",
+    )
+    gen.add_argument(
+        "--within-day-prices",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write the real file's within-day price terms: quantity breaks (a lower unit price for a bigger line) "
+        "and guests paying about twice the list price; the truth stays on the list price (default: on)",
     )
     gen.add_argument("--out-dir", type=Path, default=RAW_DIR, help="output folder (default: %(default)s)")
     gen.set_defaults(func=cmd_generate)
@@ -326,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     pub = commands.add_parser("publish", help="publish a bundle to a store (folder or s3://bucket/prefix)")
     pub.add_argument("--bundle-dir", type=Path, default=BUNDLE_DIR, help="bundle to publish (default: %(default)s)")
     pub.add_argument("--store", default=str(LOCAL_STORE), help="folder or s3://bucket/prefix (default: %(default)s)")
+    pub.add_argument(
+        "--costs",
+        type=Path,
+        help="CSV of stockcode,unit_cost to publish with the bundle (validated; a new version, <version>-c<digest>): "
+        "the profit objective's default costs",
+    )
     pub.set_defaults(func=cmd_publish)
 
     srv = commands.add_parser("serve", help="serve the API with waitress")
@@ -354,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--per-line-truth",
         action="store_true",
         help="score against revenue per order line (the question before weekly demand) instead of weekly revenue",
+    )
+    ev.add_argument(
+        "--costs",
+        type=Path,
+        help="CSV of stockcode,unit_cost (`pricing generate` writes unit_costs.csv): score weekly profit, "
+        "(price - cost) x weekly units, instead of revenue",
     )
     ev.set_defaults(func=cmd_evaluate)
 

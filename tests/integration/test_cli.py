@@ -23,6 +23,7 @@ def test_generate_then_prepare_writes_every_table_and_an_accounted_quality_repor
         "ground_truth.csv",
         "ground_truth_customers.csv",
         "ground_truth_weeks.csv",
+        "unit_costs.csv",
     }
 
     done = pricing("prepare", "--raw", str(raw / "online_retail.csv"), "--out-dir", str(processed))
@@ -56,3 +57,34 @@ def test_every_command_has_help():
     for command in ("generate", "prepare"):
         done = pricing(command, "--help")
         assert done.returncode == 0 and "--out-dir" in done.stdout
+
+
+def test_publish_with_costs_makes_a_new_version_whose_decisions_use_them(quick_bundle, tmp_path):
+    """The cost file is validated (a bad row is counted, not fatal), published as <version>-c<digest>, and a
+    profit request without unit_cost takes the product's cost from it."""
+    from pricing.artifacts.store import LocalStore
+    from pricing.serving.predictor import Predictor
+    from pricing.serving.request import PriceRequest
+
+    products = pd.read_parquet(quick_bundle / "products.parquet").sort_values("lines", ascending=False)
+    code, median = products.iloc[0]["stockcode"], float(products.iloc[0]["price_median"])
+    costs = tmp_path / "costs.csv"
+    costs.write_text(f"StockCode,UnitCost\n{code},{median / 2:.2f}\nNOPE,1.00\n")
+    store = tmp_path / "store"
+    done = pricing("publish", "--bundle-dir", str(quick_bundle), "--store", str(store), "--costs", str(costs))
+    assert done.returncode == 0, done.stderr
+    assert '"unknown_stockcode": 1' in done.stdout and '"kept": 1' in done.stdout
+    bundle = LocalStore(store).fetch()
+    assert bundle.version.startswith(json.loads((quick_bundle / "manifest.json").read_text())["version"] + "-c")
+    predictor = Predictor(bundle)
+    low, high = predictor.default_range(code)
+    decision = predictor.decide(PriceRequest(code, low, high, 20, 50, objective="profit")).to_json()
+    assert decision["unit_cost"] == round(median / 2, 2) and decision["unit_cost_source"] == "cost_file"
+    assert decision["objective"] == "profit"
+
+
+def test_publish_refuses_a_cost_file_without_a_cost_column_in_one_line(quick_bundle, tmp_path):
+    costs = tmp_path / "costs.csv"
+    costs.write_text("stockcode,price\n85123A,2.95\n")
+    done = pricing("publish", "--bundle-dir", str(quick_bundle), "--store", str(tmp_path / "s"), "--costs", str(costs))
+    assert done.returncode == 2 and "unit cost column" in done.stderr and "Traceback" not in done.stderr

@@ -75,7 +75,8 @@ CALIBRATION_TOLERANCE = 0.15
 
 def test_the_generator_is_calibrated_to_the_real_files_elasticities(tmp_path):
     """Units per line and daily units (stock code x date x country), with stock-code, date and country effects:
-    the default generator's figures lie within CALIBRATION_TOLERANCE of the real file's."""
+    the default generator's figures lie within CALIBRATION_TOLERANCE of the real file's; and so does its
+    price structure (the within-day share of log-price variance, the guest premium)."""
     from pricing.data import generate
     from pricing.data.prepare import prepare
     from pricing.tools.report import data_report
@@ -83,8 +84,12 @@ def test_the_generator_is_calibrated_to_the_real_files_elasticities(tmp_path):
     prepare(REAL_FILE, tmp_path / "real")
     generate.write(generate.generate(seed=0), tmp_path / "raw")
     prepare(tmp_path / "raw" / "online_retail.csv", tmp_path / "generated")
-    real = data_report(tmp_path / "real")["elasticity"]["data_fixed_effects"]
-    made = data_report(tmp_path / "generated")["elasticity"]["data_fixed_effects"]
+    real_report, made_report = data_report(tmp_path / "real"), data_report(tmp_path / "generated")
+    for measure in ("share_within_day", "guest_price_premium_log"):
+        real_value, made_value = (r["price_structure"][measure] for r in (real_report, made_report))
+        assert made_value == pytest.approx(real_value, abs=CALIBRATION_TOLERANCE), measure
+    real = real_report["elasticity"]["data_fixed_effects"]
+    made = made_report["elasticity"]["data_fixed_effects"]
     for measure in ("units_per_line", "daily_units"):
         assert made[measure]["elasticity"] == pytest.approx(real[measure]["elasticity"], abs=CALIBRATION_TOLERANCE)
     # and the measure itself sees the orders a price loses: daily units respond more than units per line

@@ -31,6 +31,24 @@ def test_price_structure_splits_the_variance_into_within_day_and_over_time():
     assert R.price_structure(moved)["share_across_days"] == 1.0
 
 
+def test_price_structure_measures_the_quantity_breaks_and_the_guest_premium():
+    """Day 1: known customers pay 2.00 for 3 units and 1.50 for 120 (a break), a guest pays 4.00; day 2: a known
+    customer pays 2.00 for 2 units, a guest 4.00. Below the day's top known price: the 100+ line only; the guest
+    premium over that top: log 2 on both days."""
+    rows = pd.DataFrame(
+        {
+            "stockcode": ["A"] * 5,
+            "unit_price": [2.0, 1.5, 4.0, 2.0, 4.0],
+            "invoice_date": pd.to_datetime(["2011-01-03"] * 3 + ["2011-01-04"] * 2),
+            "quantity": [3, 120, 1, 2, 1],
+            "customer_id": [1.0, 2.0, np.nan, 1.0, np.nan],
+        }
+    )
+    structure = R.price_structure(rows)
+    assert structure["known_lines_below_day_top_by_quantity"] == {"1-5": 0.0, "100+": 1.0}
+    assert structure["guest_premium_over_known_same_day_log_median"] == pytest.approx(np.log(2), abs=1e-3)
+
+
 def test_the_naive_slopes_are_within_products():
     """Two products at very different price levels, each with quantity falling as its price doubles: the
     within-product slope is that of each product, not the across-product one."""

@@ -6,6 +6,9 @@ Layout:
     preprocessor.json    the fitted preprocessor
     products.parquet     the product table (training window)
     contexts.parquet     held-out context rows for the price sweep (X_test.parquet in older bundles)
+    evidence.parquet     per product: current price and date, the posterior sd of its price slopes
+    price_history.parquet  per product and list-price level: weeks, mean orders, units and sales per week
+    costs.parquet        per product unit cost (only when published with `pricing publish --costs`)
     metrics.json, model_card.md
     models/<name>/...    one folder per model, in its own safe format
 
@@ -157,6 +160,13 @@ class Bundle:
         # contexts.parquet when the manifest lists it; bundles published before the rename hold X_test.parquet
         # (same content), and must keep loading from the stores they were published to
         name = CONTEXTS if CONTEXTS in self.manifest["files"] else LEGACY_CONTEXTS
+        return pd.read_parquet(self.verified(name))
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """An optional table the manifest lists (evidence.parquet, price_history.parquet, costs.parquet), read
+        after its checksum; None for a bundle without it (written before it existed, or without costs)."""
+        if name not in self.manifest["files"]:
+            return None
         return pd.read_parquet(self.verified(name))
 
     def model_names(self) -> list[str]:

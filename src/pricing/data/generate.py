@@ -28,8 +28,23 @@ lowest price with more revenue, and a finite optimum needs a cost (profit, the n
 
 Prices move for reasons a model can learn: list-price changes, promotion weeks and, as a confounder
 (`confounding`, 0 turns it off; DEFAULT_CONFOUNDING), a wholesale tier discount, so bulk buyers pay less per
-unit and buy more, as in the real file. Customers' segments (guest, retail, wholesale) are hidden in the transactions
-and written to `ground_truth_customers.csv` for the evaluator.
+unit and buy more. Within a day (`within_day_prices`, on by default), two price terms of the real file are
+written on top, after each line's quantity is drawn, so they record what a line paid and never move its
+expected quantity:
+
+- quantity breaks: a product with a break quantity B_j charges break_price_factor_j x the price on lines of
+  B_j units or more (a lower unit price for a bigger line; the real file: 59% of known customers' lines of
+  100+ units sit below the day's highest price, 0.8% of lines of 1-5 units; here, at a fifth of the rate, as
+  BREAK_SHARES says why);
+- a guest channel: lines without a customer pay guest_price_factor_j x the list price (the real file: 89% of
+  guests' lines pay more than known customers that day, median log premium 0.69, a doubled price), and a
+  guest's line is GUEST_QUANTITY_MULTIPLIER of a retail customer's in the truth.
+
+`undo_within_day_prices` recovers the price a line's quantity was drawn at from the recorded one; the truth's
+optimum is on the list price, and weekly revenue is valued at it (p x weekly units: both terms scale with p).
+
+Customers' segments (guest, retail, wholesale) are hidden in the transactions and written to
+`ground_truth_customers.csv` for the evaluator.
 """
 
 from __future__ import annotations
@@ -107,19 +122,40 @@ GUEST_COUNTRIES = {
 # ---- the demand truth -------------------------------------------------------------------------------
 SEGMENTS = ("guest", "retail", "wholesale")
 SEGMENT_MULTIPLIER = {"guest": 0.2, "retail": 1.0, "wholesale": 2.4}
+# With the within-day price terms, a guest's line is GUEST_QUANTITY_MULTIPLIER of a retail customer's (not 0.2):
+# the guest premium makes the guest-to-known contrast a within-day price contrast, and its slope, the gap in log
+# quantity over the log premium, matches the real file's once the gap does (docs/DATA.md). ground_truth.csv
+# records the multiplier a file was drawn with (guest_quantity_multiplier).
+GUEST_QUANTITY_MULTIPLIER = 0.35
 WEEKDAY_MULTIPLIER = (1.0, 1.04, 1.0, 1.06, 0.95, 1.0, 0.9)  # Monday..Sunday; no trade on Saturdays
 FOREIGN_MULTIPLIER = 1.3  # customers abroad order in bigger lots
 EIRE_MULTIPLIER = 1.5
 SEASON_AMPLITUDE = 0.12  # line quantities peak in November
 # eta_j, the elasticity of a product's line count to its list price, is incidence x a draw from this range.
-# Calibrated with the wholesale tier below to the real file, both measured by `pricing report`'s fixed-effect
-# elasticities (stock code, date, country): real file units per line -1.06, daily units -1.37; this generator
-# at its defaults (seed 0) -1.05 and -1.37 (docs/DATA.md has the table and the command).
+# With the within-day price terms and the guest multiplier below it calibrates the generator to the real file,
+# both measured by `pricing report`'s fixed-effect elasticities (stock code, date, country): real file units
+# per line -1.06, daily units -1.37 (docs/DATA.md has the table, the seeds and the command).
 INCIDENCE_ELASTICITY = (0.275, 0.825)
-# The wholesale tier discount is 0.3 x confounding (confounding 0.16: 4.8% off the list price). The versions
-# before incidence used 0.5 (15% off), which read as -1.86 per line there against the real file's -1.06;
-# `--incidence 0 --confounding 0.5` writes their files byte for byte.
-DEFAULT_CONFOUNDING = 0.16
+# The wholesale tier discount is 0.3 x confounding. Off by default: in the real file 0.8% of known customers'
+# lines of 1-5 units sit below the day's highest price for the product, where a tier (0.16: 4.8% off) put 8%;
+# its discounts come with quantity (the breaks above). The versions before incidence used 0.5 (15% off);
+# `--incidence 0 --confounding 0.5 --no-within-day-prices` writes their files byte for byte.
+DEFAULT_CONFOUNDING = 0.0
+# Within-day price terms (module docstring): share of products per break quantity (0: none) and the break
+# discount; the share of products whose guests pay more and their log premium (ln 2 + Exponential(SPREAD) -
+# SHIFT: median 0.71, 90th percentile 0.81; the real file's guests: 0.69 and 0.94). The break shares are a
+# fifth of what the real file's share of discounted 100+ unit lines (59%) suggests: this generator's known
+# customers buy more big lines (75th percentile 30 units against 12), and at the real rates the within-day
+# slope for known customers reads -1.65 against the real file's -1.21 (docs/DATA.md).
+BREAK_QUANTITIES = (0, 12, 24, 48, 100)
+BREAK_SHARES = (0.87, 0.006, 0.016, 0.048, 0.06)
+BREAK_PRICE_FACTOR = (0.75, 0.9)
+GUEST_PREMIUM_SHARE = 0.9
+GUEST_PREMIUM_SPREAD = 0.06
+GUEST_PREMIUM_SHIFT = 0.02
+# unit cost / base price: with weekly elasticities of -1.5 to -2.5 the profit optimum, c e / (e + 1), then lies
+# at 0.6-1.8 x base, mostly inside the historical range (revenue's sits at its bottom)
+UNIT_COST_SHARE = (0.35, 0.6)
 AMPLITUDE_HEADROOM = (1.15, 1.6)  # amplitude over its floor: sets the typical line quantity
 MAX_PRICE_FACTOR = 1.5  # prices stay within [0.6, 1.5] x the product's base price
 MIN_PRICE_FACTOR = 0.6
@@ -143,9 +179,11 @@ def season_multiplier(month: np.ndarray | int) -> np.ndarray:
     return 1.0 + SEASON_AMPLITUDE * np.cos(2 * np.pi * (np.asarray(month) - 11) / 12)
 
 
-def context_multiplier(segment, country, month, weekday) -> np.ndarray:
-    """m(context): a product-free scale on expected quantity. `weekday` is Monday=0."""
-    seg = np.vectorize(SEGMENT_MULTIPLIER.__getitem__, otypes=[float])(np.asarray(segment, dtype=object))
+def context_multiplier(segment, country, month, weekday, guest: float = SEGMENT_MULTIPLIER["guest"]) -> np.ndarray:
+    """m(context): a product-free scale on expected quantity. `weekday` is Monday=0; `guest`: the guest segment's
+    multiplier (ground_truth.csv's guest_quantity_multiplier)."""
+    multipliers = {**SEGMENT_MULTIPLIER, "guest": guest}
+    seg = np.vectorize(multipliers.__getitem__, otypes=[float])(np.asarray(segment, dtype=object))
     return (
         seg
         * country_multiplier(country)
@@ -190,7 +228,14 @@ def true_expected_units_per_line(price, truth, contexts: pd.DataFrame, tiered: b
         contexts["country"].to_numpy()[None, :],
         date.dt.month.to_numpy()[None, :],
         date.dt.day_of_week.to_numpy()[None, :],
+        guest_multiplier_of(truth),
     ).mean(axis=1)
+
+
+def guest_multiplier_of(truth) -> float:
+    """The guest segment's quantity multiplier a truth was drawn with (files without the column: 0.2)."""
+    value = truth.get("guest_quantity_multiplier") if hasattr(truth, "get") else None
+    return SEGMENT_MULTIPLIER["guest"] if value is None or pd.isna(value) else float(value)
 
 
 def true_expected_weekly_units(list_price, truth, contexts: pd.DataFrame, week_scale: float) -> np.ndarray:
@@ -203,13 +248,30 @@ def true_expected_weekly_units(list_price, truth, contexts: pd.DataFrame, week_s
     return true_expected_weekly_lines(prices, truth, week_scale) * per_line
 
 
-def true_expected_quantity(price, theta, amplitude, segment, country, month, weekday) -> np.ndarray:
-    """The true E[quantity | invoice line] for any price and context (all arguments broadcast)."""
+def undo_within_day_prices(unit_price, quantity, is_guest, truth: pd.DataFrame) -> np.ndarray:
+    """The price each sale line's quantity was drawn at (the list price, or the wholesale tier's price): the
+    recorded `unit_price` without the guest premium and the quantity break (within 0.01 of rounding).
+
+    `truth`: ground_truth.csv rows aligned with the lines (guest_price_factor, break_quantity,
+    break_price_factor); all arguments have one entry per line."""
+    price = np.asarray(unit_price, dtype=float)
+    guest = np.asarray(is_guest, dtype=bool)
+    breaks = truth["break_quantity"].to_numpy()
+    broken = ~guest & (breaks > 0) & (np.asarray(quantity) >= breaks)
+    factor = np.where(guest, truth["guest_price_factor"].to_numpy(), 1.0)
+    return price / np.where(broken, truth["break_price_factor"].to_numpy(), factor)
+
+
+def true_expected_quantity(
+    price, theta, amplitude, segment, country, month, weekday, guest: float = SEGMENT_MULTIPLIER["guest"]
+) -> np.ndarray:
+    """The true E[quantity | invoice line] for any price and context (all arguments broadcast); `guest`: the
+    truth's guest_quantity_multiplier."""
     price = np.asarray(price, dtype=float)
     return (
         np.asarray(amplitude)
         * np.exp(-price / np.asarray(theta))
-        * context_multiplier(segment, country, month, weekday)
+        * context_multiplier(segment, country, month, weekday, guest)
     )
 
 
@@ -396,23 +458,30 @@ class Generated:
     ground_truth: pd.DataFrame  # one row per stock code
     customers: pd.DataFrame  # customer_id, country, segment
     weeks: pd.DataFrame  # week (Monday), lines_scale: s_w of the incidence truth
+    unit_costs: pd.DataFrame | None = None  # stockcode, unit_cost: a retailer's cost file for the profit objective
 
 
 def generate(
-    rows: int = REAL_ROWS, seed: int = 0, confounding: float = DEFAULT_CONFOUNDING, incidence: float = 1.0
+    rows: int = REAL_ROWS,
+    seed: int = 0,
+    confounding: float = DEFAULT_CONFOUNDING,
+    incidence: float = 1.0,
+    within_day_prices: bool = True,
 ) -> Generated:
     """Transactions, the truth per product and per week, and the customers' hidden segments.
 
     `confounding` in [0, 1] scales the wholesale tier discount; `incidence` >= 0 scales every product's
-    elasticity of line counts to its list price (0: line counts ignore price; with confounding 0.5 too, the files
-    of earlier versions byte for byte). ValueError for settings outside those ranges or fewer than 1,000 rows."""
+    elasticity of line counts to its list price (0: line counts ignore price); `within_day_prices` writes the
+    quantity breaks and the guest premium (and the guest quantity multiplier). `incidence=0, confounding=0.5,
+    within_day_prices=False` writes the files of the versions before incidence byte for byte. ValueError for
+    settings outside those ranges or fewer than 1,000 rows."""
     if rows < 1_000:
         raise ValueError(f"rows must be at least 1000, got {rows}")
     if not 0 <= confounding <= 1:
         raise ValueError(f"confounding must be within [0, 1], got {confounding}")
     if not 0 <= incidence <= 5:
         raise ValueError(f"incidence must be within [0, 5], got {incidence}")
-    return _Builder(rows, seed, confounding, incidence).build()
+    return _Builder(rows, seed, confounding, incidence, within_day_prices).build()
 
 
 def write(generated: Generated, out_dir: Path) -> dict[str, Path]:
@@ -423,6 +492,9 @@ def write(generated: Generated, out_dir: Path) -> dict[str, Path]:
         "customers": out_dir / "ground_truth_customers.csv",
         "weeks": out_dir / "ground_truth_weeks.csv",
     }
+    if generated.unit_costs is not None:
+        paths["unit_costs"] = out_dir / "unit_costs.csv"
+        generated.unit_costs.to_csv(paths["unit_costs"], index=False, float_format="%.15g", lineterminator="\n")
     # %.15g prints 2.55 as "2.55" and 18.0 as "18", as the real export does
     generated.transactions.to_csv(paths["transactions"], index=False, float_format="%.15g", lineterminator="\n")
     generated.ground_truth.to_csv(paths["ground_truth"], index=False, float_format="%.15g", lineterminator="\n")
@@ -461,14 +533,20 @@ _DEFAULTS = {"pos": 0, "sub": 0, "product": -1, "stockcode": None, "description"
 
 
 class _Builder:
-    def __init__(self, rows: int, seed: int, confounding: float, incidence: float = 0.0) -> None:
+    def __init__(
+        self, rows: int, seed: int, confounding: float, incidence: float = 0.0, within_day_prices: bool = True
+    ) -> None:
         self.rows = rows
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
-        # incidence draws come from a stream of their own: with incidence 0 the main stream, and so every
-        # file, is exactly what earlier versions wrote for the seed
+        # incidence and within-day price draws come from streams of their own: with both off the main stream,
+        # and so every file, is exactly what earlier versions wrote for the seed
         self.incidence_rng = np.random.default_rng([seed, 14])
+        self.price_rng = np.random.default_rng([seed, 15])
         self.confounding = confounding
         self.incidence = incidence
+        self.within_day_prices = within_day_prices
+        self.guest_multiplier = GUEST_QUANTITY_MULTIPLIER if within_day_prices else SEGMENT_MULTIPLIER["guest"]
         scale = min(1.0, rows / REAL_ROWS) ** 0.5
         self.n_products = max(30, round(REAL_PRODUCTS * scale))
         self.n_customers = max(40, round(REAL_CUSTOMERS * scale))
@@ -566,6 +644,17 @@ class _Builder:
         self.promo_weeks = rng.random((n, n_weeks)) < rng.uniform(0.03, 0.15, n)[:, None]
         self.promo_depth = rng.uniform(0.65, 0.9, n)
         self.incidence_elasticity = self.incidence * self.incidence_rng.uniform(*INCIDENCE_ELASTICITY, n)
+        self.guest_price_factor = np.ones(n)
+        self.break_quantity = np.zeros(n, dtype=np.int64)
+        self.break_price_factor = np.ones(n)
+        if self.within_day_prices:
+            rng = self.price_rng
+            premium = np.log(2.0) + rng.exponential(GUEST_PREMIUM_SPREAD, n) - GUEST_PREMIUM_SHIFT
+            self.guest_price_factor = np.where(rng.random(n) < GUEST_PREMIUM_SHARE, np.round(np.exp(premium), 4), 1.0)
+            self.break_quantity = rng.choice(np.array(BREAK_QUANTITIES), n, p=np.array(BREAK_SHARES))
+            self.break_price_factor = np.where(
+                self.break_quantity > 0, np.round(rng.uniform(*BREAK_PRICE_FACTOR, n), 4), 1.0
+            )
 
     def make_customers(self) -> None:
         rng, n = self.rng, self.n_customers
@@ -651,8 +740,11 @@ class _Builder:
             np.array(COUNTRY_NAMES, dtype=object)[country],
             months,
             weekdays,
+            self.guest_multiplier,
         )
         quantity = _sample_quantity(rng, mu, segment)
+        if self.within_day_prices:
+            price = self.recorded_price(product, price, quantity, inv_customer[line_inv] < 0)
         cust_id = np.where(inv_customer[line_inv] >= 0, self.customer_ids[np.maximum(inv_customer[line_inv], 0)], 0)
         self.lines.add(
             len(line_doc),
@@ -690,6 +782,17 @@ class _Builder:
         factor = self.list_factor(product, day) * np.where(segment == 2, self.tier, 1.0)
         base = self.base_price[product]
         return np.maximum(np.round(np.clip(base * factor, MIN_PRICE_FACTOR * base, MAX_PRICE_FACTOR * base), 2), 0.01)
+
+    def recorded_price(
+        self, product: np.ndarray, price: np.ndarray, quantity: np.ndarray, guest: np.ndarray
+    ) -> np.ndarray:
+        """What a line pays once its quantity is known: the guest premium on guests' lines, the product's
+        quantity break on other lines of break_quantity units or more (module docstring), rounded to pence."""
+        breaks = self.break_quantity[product]
+        broken = ~guest & (breaks > 0) & (quantity >= breaks)
+        broken_factor = np.where(broken, self.break_price_factor[product], 1.0)
+        factor = np.where(guest, self.guest_price_factor[product], broken_factor)
+        return np.maximum(np.round(price * factor, 2), 0.01)
 
     def thin_by_list_price(self, product: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Each line slot keeps its product with probability relative_incidence(list price that day) and draws
@@ -933,7 +1036,7 @@ class _Builder:
             .iloc[row_order]
             .reset_index(drop=True)
         )
-        return Generated(frame, self.ground_truth(lines), self.customers(), self.weeks())
+        return Generated(frame, self.ground_truth(lines), self.customers(), self.weeks(), self.unit_costs())
 
     def ground_truth(self, lines: dict[str, np.ndarray]) -> pd.DataFrame:
         sale = (lines["product"] >= 0) & (lines["quantity"] > 0) & (lines["price"] > 0)
@@ -962,6 +1065,10 @@ class _Builder:
                 "popularity": self.popularity,
                 "incidence_elasticity": np.round(self.incidence_elasticity, 6),
                 "wholesale_price_factor": self.tier,
+                "guest_quantity_multiplier": self.guest_multiplier,
+                "guest_price_factor": self.guest_price_factor,
+                "break_quantity": self.break_quantity,
+                "break_price_factor": self.break_price_factor,
                 "optimal_weekly_price": np.round(weekly, 6),
                 "weekly_optimum_interior": (weekly > lo + 1e-9) & (weekly < hi - 1e-9),
             }
@@ -977,7 +1084,9 @@ class _Builder:
         months = np.array([d.month for d in self.days])[doc_day]
         weekdays = np.array([d.weekday() for d in self.days])[doc_day]
         country = np.array(COUNTRY_NAMES, dtype=object)[lines["country"][sale]]
-        multiplier = context_multiplier(np.array(SEGMENTS, dtype=object)[segment], country, months, weekdays)
+        multiplier = context_multiplier(
+            np.array(SEGMENTS, dtype=object)[segment], country, months, weekdays, self.guest_multiplier
+        )
         wholesale = segment == 2
         # E[units per line | p] = amplitude x (M1 exp(-p / theta) + Mt exp(-tier p / theta)): two sums per product
         m_full = np.bincount(product, multiplier * ~wholesale, minlength=self.n_products)
@@ -990,6 +1099,13 @@ class _Builder:
         units = m_full[:, None] * np.exp(-grid / theta) + m_tier[:, None] * np.exp(-self.tier * grid / theta)
         revenue = grid * relative_incidence(grid, self.base_price[:, None], self.incidence_elasticity[:, None]) * units
         return grid[np.arange(self.n_products), np.argmax(revenue, axis=1)]
+
+    def unit_costs(self) -> pd.DataFrame:
+        """A cost file as a retailer would keep one: each product's unit cost, UNIT_COST_SHARE of its base price
+        (drawn from a stream of its own: the other files do not change with it), to the penny."""
+        share = np.random.default_rng([self.seed, 16]).uniform(*UNIT_COST_SHARE, self.n_products)
+        cost = np.maximum(np.round(self.base_price * share, 2), 0.01)
+        return pd.DataFrame({"stockcode": self.codes, "unit_cost": cost})
 
     def customers(self) -> pd.DataFrame:
         return pd.DataFrame(

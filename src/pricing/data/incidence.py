@@ -60,19 +60,23 @@ def week_start(dates: pd.Series) -> pd.Series:
 
 def daily_list_prices(lines: pd.DataFrame) -> pd.DataFrame:
     """Per product and day: the list price (the highest price a known customer paid; all lines' highest when
-    only guests bought that day) and the number of lines. Columns stockcode, day, list_price, lines."""
+    only guests bought that day) and the number of lines. Columns stockcode, day, list_price, lines (and units,
+    the day's quantity, when the lines have a quantity column)."""
     frame = lines.assign(day=pd.to_datetime(lines["invoice_date"]).dt.normalize())
     known = frame[frame["customer_id"].notna()]
     by_known = known.groupby(["stockcode", "day"])["unit_price"].max()
     by_all = frame.groupby(["stockcode", "day"])["unit_price"].max()
     counts = frame.groupby(["stockcode", "day"]).size()
     table = pd.DataFrame({"lines": counts, "list_price": by_known.reindex(counts.index).fillna(by_all)})
+    if "quantity" in frame:
+        table["units"] = frame.groupby(["stockcode", "day"])["quantity"].sum()
     return table.reset_index()
 
 
 def weekly_table(lines: pd.DataFrame, first_week: pd.Timestamp, products: pd.Index) -> pd.DataFrame:
     """One row per product (of `products`) and week of the lines' window: lines that week (0 when none), the
-    week's list price (carried over weeks without sales), trading days (days the shop sold anything).
+    week's list price (carried over weeks without sales), trading days (days the shop sold anything); and units
+    that week (0 when none) when the lines have a quantity column.
 
     `first_week`: the Monday of the data's first week (the trend's origin). Products never sold in the window
     have no list price to carry and are left out."""
@@ -80,12 +84,14 @@ def weekly_table(lines: pd.DataFrame, first_week: pd.Timestamp, products: pd.Ind
     days["week"] = week_start(days["day"])
     shop_days = pd.Series(pd.to_datetime(lines["invoice_date"]).dt.normalize().unique())
     trading = shop_days.groupby(week_start(shop_days)).size()
-    weekly = days.groupby(["stockcode", "week"]).agg(lines=("lines", "sum"), list_price=("list_price", "median"))
+    sums = {"lines": ("lines", "sum"), **({"units": ("units", "sum")} if "units" in days else {})}
+    weekly = days.groupby(["stockcode", "week"]).agg(**sums, list_price=("list_price", "median"))
     weeks = trading.index.sort_values()
     codes = weekly.index.get_level_values(0).unique()
     full = pd.MultiIndex.from_product([codes, weeks], names=["stockcode", "week"])
     weekly = weekly.reindex(full)
-    weekly["lines"] = weekly["lines"].fillna(0).astype(np.int64)
+    for count in sums:
+        weekly[count] = weekly[count].fillna(0).astype(np.int64)
     # carried forward within each product, then its first known price carried back
     carried = weekly.groupby(level=0)["list_price"].ffill()
     weekly["list_price"] = carried.groupby(level=0).bfill()

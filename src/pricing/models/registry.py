@@ -62,13 +62,16 @@ class FitContext:
 class ModelSpec:
     """One model. `priority`: its place in the fallback chain, 0 asked first. `class_path`: "module:Class".
     `tuning`: "network" (Optuna, pruned per epoch, training/tuning.py's tune_network: the network alone) or
-    "cross_validated" (scikit-optimize's gp_minimize over k-fold CV, the class built by `from_params`)."""
+    "cross_validated" (scikit-optimize's gp_minimize over k-fold CV, the class built by `from_params`).
+    `extrapolates_flat`: its curve goes flat beyond the prices it was trained on (trees extend their last leaf,
+    an RBF kernel decays to its intercept), so it never recommends a price outside the product's support."""
 
     name: str
     class_path: str
     priority: int
     search_space: Mapping[str, tuple]
     tuning: str = "cross_validated"
+    extrapolates_flat: bool = False
 
     def __post_init__(self) -> None:
         if self.tuning not in TUNINGS:
@@ -122,6 +125,7 @@ _MODELS = (
         name="lightgbm",
         class_path="pricing.models.fallbacks:LightGBMModel",
         priority=1,
+        extrapolates_flat=True,
         search_space={
             "num_leaves": ("integer", 15, 255, "log-uniform"),
             "learning_rate": ("real", 0.02, 0.2, "log-uniform"),
@@ -134,6 +138,7 @@ _MODELS = (
         name="svr",
         class_path="pricing.models.fallbacks:KernelSVRModel",
         priority=2,
+        extrapolates_flat=True,
         search_space={
             "C": ("real", 0.01, 30.0, "log-uniform"),
             "epsilon": ("real", 0.01, 0.5, "uniform"),
@@ -186,6 +191,13 @@ INCIDENCE_MODELS: dict[str, str] = {
     "incidence_lightgbm": "pricing.models.incidence:IncidenceLightGBM",
 }
 INCIDENCE_PRIORITY: tuple[str, ...] = tuple(INCIDENCE_MODELS)
+INCIDENCE_FLAT: frozenset[str] = frozenset({"incidence_lightgbm"})  # trees: flat beyond the prices seen
+
+
+def extrapolates_flat(name: str | None) -> bool:
+    """Whether the per-line or incidence model `name` goes flat beyond its training prices (ModelSpec's
+    `extrapolates_flat`); False for None and for names the registry does not know."""
+    return name in INCIDENCE_FLAT or (name in MODELS and MODELS[name].extrapolates_flat)
 
 
 def incidence_class(name: str) -> type:

@@ -134,6 +134,21 @@ routes = Blueprint("pricing", __name__)
 
 @routes.get("/v1/predict-price/<stockcode>")
 def predict_price(stockcode: str) -> Response:
+    """The swept curve: one object per price bin (the seed article's contract), optimum fields set to the
+    decision's recommended price."""
+    return _decision_response(stockcode, lambda decision: decision["curve"])
+
+
+@routes.get("/v1/price-decision/<stockcode>")
+def price_decision(stockcode: str) -> Response:
+    """The decision: current price, recommended and unconstrained prices, rules and their costs, the interval,
+    the probability of beating the current price, change or hold, the support, the observed history, the curve."""
+    return _decision_response(stockcode, lambda decision: decision)
+
+
+def _decision_response(stockcode: str, view) -> Response:
+    """Both routes answer from one cached decision (the same request gives the same key): `view` picks the part
+    the route returns."""
     started = time.perf_counter()
     svc = current_service()
     predictor = svc.require_predictor()
@@ -156,28 +171,27 @@ def predict_price(stockcode: str) -> Response:
     sweep_ms = 0.0
     if cached is not None:
         cache_state = "HIT"
-        model, _, body = cached.partition(b"\n")
+        envelope = cached
     else:
 
         def compute() -> bytes:
-            rec = _recommend(predictor, price_request)
-            rows = rec.result.rows(price_request.stockcode)
-            models = f"{rec.model}\t{rec.incidence_model or ''}"
-            return models.encode() + b"\n" + json.dumps(rows, separators=(",", ":")).encode()
+            decision = _decide(predictor, price_request)
+            models = f"{decision.model}\t{decision.incidence_model or ''}"
+            return models.encode() + b"\n" + json.dumps(decision.to_json(), separators=(",", ":")).encode()
 
         sweep_started = time.perf_counter()
         envelope, computed_here = svc.flight.do(key, compute)
         sweep_ms = (time.perf_counter() - sweep_started) * 1000
-        model, _, body = envelope.partition(b"\n")
         if cache_state == "MISS" and computed_here:
             try:
                 svc.cache.set(key, envelope, svc.settings.cache_ttl_seconds)
             except CacheUnavailable:
                 cache_state = "BYPASS"
+    model, _, body = envelope.partition(b"\n")
     total_ms = (time.perf_counter() - started) * 1000
     model, _, incidence_model = model.decode().partition("\t")
     return json_response(
-        body,
+        view(json.loads(body)),
         headers={
             "X-Model": model,
             "X-Incidence-Model": incidence_model or "none",
@@ -188,10 +202,10 @@ def predict_price(stockcode: str) -> Response:
     )
 
 
-def _recommend(predictor: Predictor, price_request: PriceRequest):
+def _decide(predictor: Predictor, price_request: PriceRequest):
     try:
-        return predictor.recommend(price_request)
-    except (NoContexts, NoUsableModel) as exc:
+        return predictor.decide(price_request)
+    except (NoContexts, NoUsableModel, RequestError) as exc:
         raise ApiError(*error_message(exc, country=price_request.country)) from None
 
 

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pricing.config import Settings
+from pricing.serving.decision import SUMMARY_FIELDS, summary
 from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, UnknownStockcode, error_message
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PARAMETER_NAMES, PriceRequest, parse_request
@@ -39,14 +40,7 @@ OUTPUT_FIELDS = (
     "status",
     "error",
     *PARAMETER_NAMES,  # the request as parsed, every parameter of it
-    "optimal_unit_price",
-    "max_predicted_sales",
-    "quantity_at_optimum",
-    "orders_per_week_at_optimum",
-    "units_per_week_at_optimum",
-    "sales_per_week_at_optimum",
-    "model",
-    "incidence_model",
+    *SUMMARY_FIELDS,  # the decision (pricing.serving.decision.summary)
 )
 
 
@@ -161,7 +155,7 @@ def price_rows(
                 raise RequestError(row["__error__"])
             price_request = parse_request(given, row, settings, predictor.default_range)
             if price_request not in done:
-                done[price_request] = _recommend(predictor, price_request)
+                done[price_request] = _decide(predictor, price_request)
             fields = asdict(price_request)
             results.append({**result, **fields, "status": "ok", **done[price_request]})
         except (RequestError, UnknownStockcode, NoContexts, NoUsableModel) as exc:
@@ -171,24 +165,8 @@ def price_rows(
     return results
 
 
-def _recommend(predictor: Predictor, price_request: PriceRequest) -> dict:
-    rec = predictor.recommend(price_request)
-    best = rec.result.optimal_index
-    return {
-        "optimal_unit_price": round(rec.result.optimal_price, 4),
-        "max_predicted_sales": round(float(rec.result.sales[best]), 4),
-        "quantity_at_optimum": round(float(rec.result.quantity[best]), 4),
-        **{
-            f"{name}_at_optimum": None if values is None else round(float(values[best]), 4)
-            for name, values in (
-                ("orders_per_week", rec.result.orders_per_week),
-                ("units_per_week", rec.result.units_per_week),
-                ("sales_per_week", rec.result.sales_per_week),
-            )
-        },
-        "model": rec.model,
-        "incidence_model": rec.incidence_model,
-    }
+def _decide(predictor: Predictor, price_request: PriceRequest) -> dict:
+    return summary(predictor.decide(price_request).to_json())
 
 
 def price_file(

@@ -15,6 +15,8 @@ import pandas as pd
 from pricing.artifacts.bundle import Bundle
 from pricing.data.features import PRODUCT_FEATURES, price_features, product_features, quantity_from_log
 from pricing.data.incidence import serving_features
+from pricing.models.registry import extrapolates_flat
+from pricing.serving import decision as D
 from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import SweepResult, aggregate, price_grid, sweep_matrix
@@ -72,6 +74,10 @@ class Predictor:
             except Exception as exc:  # a broken model is skipped, never fatal: the next one serves
                 self.skipped[name] = f"{type(exc).__name__}: {exc}"
                 log.error("model %s skipped: %s", name, self.skipped[name])
+        # what a decision rests on (pricing.training.evidence); None in bundles written before it, or without costs
+        self.evidence = _indexed(bundle.table("evidence.parquet"))
+        self.history = _indexed(bundle.table("price_history.parquet"))
+        self.costs = _indexed(bundle.table("costs.parquet"))
         # the incidence part (order lines per week), its own fallback chain; none in bundles written before it
         self.incidence_models: list[tuple[str, object]] = []
         self.reference_weeks = bundle.reference_weeks() if bundle.incidence_model_names() else None
@@ -189,16 +195,20 @@ class Predictor:
             log.error("incidence model %s gave non-finite or absurd rates; falling back", name)
         raise NoUsableModel("no usable incidence model in bundle " + self.version)
 
-    def recommend(
-        self, request: PriceRequest, only: str | None = None, monotone: bool = False, only_incidence: str | None = None
+    def curve(
+        self,
+        request: PriceRequest,
+        prices: np.ndarray,
+        only: str | None = None,
+        monotone: bool = False,
+        only_incidence: str | None = None,
     ) -> Recommendation:
-        """Sweep `request.num_price_bins` prices through the fallback chains for `request.stockcode`: units per
-        order line (`only`: one model) and, when the bundle has an incidence model, order lines per week
-        (`only_incidence`). The optimum maximises `request.optimise`.
+        """The demand curve of `request.stockcode` at `prices` (increasing, (K,)) through the fallback chains:
+        units per order line (`only`: one model) and, when the bundle has an incidence model, order lines per
+        week (`only_incidence`); its `optimal_price` maximises `request.optimise` over these prices.
 
         Raises UnknownStockcode, NoContexts (no held-out context for the country or customer) or NoUsableModel."""
         contexts = self.keyed_contexts(request.stockcode, request.num_samples, request.country, request.customerid)
-        prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
         scaled = self.scaled_prices(request.stockcode, prices)
         name, quantity = self._inference.submit(self.predict_grid, contexts, scaled, only).result()
         incidence, orders = None, None
@@ -208,3 +218,121 @@ class Predictor:
             ).result()
         result = aggregate(prices, quantity, monotone, orders_per_week=orders, objective=request.optimise)
         return Recommendation(request.stockcode, result, name, incidence)
+
+    def recommend(
+        self, request: PriceRequest, only: str | None = None, monotone: bool = False, only_incidence: str | None = None
+    ) -> Recommendation:
+        """The curve over the request's grid of `num_price_bins` prices (see `curve`), with no rules applied."""
+        prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
+        return self.curve(request, prices, only, monotone, only_incidence)
+
+    # -- decisions ----------------------------------------------------------------------------------------
+    def current_price(self, stockcode: str) -> tuple[float, str | None, str]:
+        """(price, date, source): the list price on the last day the product sold (evidence.parquet), or, for a
+        bundle without it, the median line price of the training window with no date."""
+        if self.evidence is not None and stockcode in self.evidence.index:
+            row = self.evidence.loc[stockcode]
+            return float(row["current_price"]), str(row["current_price_date"]), "last_list_price"
+        return float(self.product(stockcode)["price_median"]), None, "median_price"
+
+    def unit_cost(self, request: PriceRequest) -> tuple[float | None, str | None]:
+        """The request's unit cost, else the cost file's (published with the bundle), else (None, None)."""
+        if request.unit_cost is not None:
+            return request.unit_cost, "query"
+        if self.costs is not None and request.stockcode in self.costs.index:
+            return float(self.costs.loc[request.stockcode, "unit_cost"]), "cost_file"
+        return None, None
+
+    def slope_sd(self, stockcode: str) -> tuple[float | None, float | None]:
+        """The posterior sd of the product's incidence and per-line price slopes (None: unknown)."""
+        if self.evidence is None or stockcode not in self.evidence.index:
+            return None, None
+        row = self.evidence.loc[stockcode]
+        return tuple(None if pd.isna(row[c]) else float(row[c]) for c in ("incidence_slope_sd", "line_slope_sd"))
+
+    def line_price_term(self, stockcode: str, prices: np.ndarray) -> np.ndarray | None:
+        """The price term the network's per-product slope multiplies, at each price ((K,)); None when the bundle's
+        network has no structural price effect (or no network loaded)."""
+        network = dict(self.models).get("network")
+        member = getattr(network, "members", [network])[0] if network is not None else None
+        module = getattr(member, "network", None)
+        if module is None or getattr(module, "price_effect", None) != "loglinear":
+            return None
+        ratio = self.scaled_prices(stockcode, prices)[:, self.price_columns.index(module.ratio_column)]
+        return ratio.astype(float) * float(module.ratio_scale)
+
+    def decide(
+        self, request: PriceRequest, only: str | None = None, monotone: bool = False, only_incidence: str | None = None
+    ) -> D.Decision:
+        """The price decision for `request` (pricing.serving.decision): the curve at the grid, the rules'
+        boundaries and the current price; the objective; the constrained optimum with each rule's cost; the
+        interval from the slopes' posterior draws; the decision. RequestError when the rules admit no price
+        (or min_margin comes without a cost); the errors of `curve`."""
+        code = request.stockcode
+        product = self.product(code)
+        current, current_date, current_source = self.current_price(code)
+        cost, cost_source = self.unit_cost(request)
+        context = D.Context(current, cost, float(product["price_min"]), float(product["price_max"]))
+        grid = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
+        candidates = D.candidate_prices(grid, request.rules, context)
+        prices = np.unique(np.append(candidates, round(current, 4)))
+        rec = self.curve(request, prices, only, monotone, only_incidence)
+        result = rec.result
+        units = result.units_per_week if result.weekly else result.quantity
+        kind = request.objective if cost is not None else "revenue"
+        values = D.objective_values(prices, units, cost, kind)
+        in_range = (prices >= grid[0] - 1e-9) & (prices <= grid[-1] + 1e-9)
+        restrict = extrapolates_flat(rec.model) or (result.weekly and extrapolates_flat(rec.incidence_model))
+        masks = D.rule_masks(prices, request.rules, context, restrict)
+        choice = D.choose(values, masks, float(grid[0]), float(grid[-1]), base=in_range)
+        admitted = np.logical_and.reduce([in_range, *masks.values()])
+        current_index = int(np.flatnonzero(np.isclose(prices, round(current, 4)))[0])
+        draws = self.draw_units(code, prices, units, current, weekly=result.weekly, key=request)
+        confidence = None
+        if draws is not None:
+            draw_values = D.objective_values(prices, draws, cost, kind)
+            confidence = D.confidence(prices, draw_values, admitted, choice.index, current_index)
+        return D.Decision(
+            stockcode=code,
+            description=str(product["description"]),
+            request=request,
+            objective=kind,
+            unit_cost=cost,
+            unit_cost_source=cost_source,
+            current=(current, current_date, current_source, current_index),
+            prices=prices,
+            grid=np.isin(prices, grid),
+            result=result,
+            values=values,
+            choice=choice,
+            confidence=confidence,
+            support=context.support_range,
+            restricted=restrict,
+            model=rec.model,
+            incidence_model=rec.incidence_model,
+            observed=D.observed_points(self.history, code),
+        )
+
+    def draw_units(
+        self, stockcode: str, prices: np.ndarray, units: np.ndarray, pivot: float, weekly: bool, key: PriceRequest
+    ) -> np.ndarray | None:
+        """D.DRAWS draws of the units curve (S, K): the point curve with the product's price slopes moved by
+        draws from their posterior (incidence: on log price; per line: on the network's price term), pivoting on
+        the current price, where the data pin the level. Seeded by the request, so an answer is reproducible.
+        None when the bundle carries no slope uncertainty."""
+        incidence_sd, line_sd = self.slope_sd(stockcode)
+        term = self.line_price_term(stockcode, np.append(prices, pivot)) if line_sd is not None else None
+        parts = []
+        if weekly and incidence_sd is not None:
+            parts.append((incidence_sd, np.log(prices / pivot)))
+        if term is not None:
+            parts.append((line_sd, term[:-1] - term[-1]))
+        if not parts:
+            return None
+        rng = np.random.default_rng(zlib.crc32(repr(key).encode()))
+        shift = sum(rng.normal(0.0, sd, (D.DRAWS, 1)) * x[None, :] for sd, x in parts)
+        return units[None, :] * np.exp(-shift)
+
+
+def _indexed(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    return None if table is None else table.set_index("stockcode")

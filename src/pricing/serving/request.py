@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pricing.config import Settings
 from pricing.data.features import canonical_stockcode
 from pricing.numbers import NumberError, parse_decimal, parse_integer
+from pricing.serving.decision import OBJECTIVE_KINDS, Rules
 from pricing.serving.errors import RequestError
 from pricing.serving.sweep import OBJECTIVES, PRICE_DECIMALS, PRICE_RESOLUTION
 
@@ -27,18 +28,25 @@ class Parameter:
     """One request parameter as the API, the batch job and the OpenAPI document see it."""
 
     name: str
-    kind: str  # "price" (currency units, plain decimals), "integer", "text" or "choice" (one of OBJECTIVES)
+    # "price" (currency units, plain decimals), "fraction" (a plain decimal in [0, 1]), "ending" (pence: 0.00 to
+    # 0.99), "integer", "text" or "choice" (one of `choices`, the first the default)
+    kind: str
     description: str
+    choices: tuple[str, ...] = ()
 
     def schema(self, settings: Settings) -> dict:
         """The parameter's JSON schema, with the bounds and default the parser applies."""
         if self.kind == "price":
             return {"type": "number", "minimum": PRICE_RESOLUTION, "maximum": MAX_PRICE}
+        if self.kind == "fraction":
+            return {"type": "number", "minimum": 0, "maximum": _FRACTION_MAX[self.name]}
+        if self.kind == "ending":
+            return {"type": "number", "minimum": 0, "maximum": 0.99, "multipleOf": 0.01}
         if self.kind == "integer" and self.name in _COUNT_BOUNDS:
             low, high, default = _COUNT_BOUNDS[self.name](settings)
             return {"type": "integer", "minimum": low, "maximum": high, "default": default}
         if self.kind == "choice":
-            return {"type": "string", "enum": list(OBJECTIVES), "default": OBJECTIVES[0]}
+            return {"type": "string", "enum": list(self.choices), "default": self.choices[0]}
         return {"type": "integer" if self.kind == "integer" else "string"}
 
 
@@ -54,9 +62,24 @@ PARAMETERS = (
         "choice",
         "What the optimum maximises: sales_per_week (price x order lines per week x units per line; the default) "
         "or sales_per_line (price x units per order line, which ignores the orders a higher price loses)",
+        OBJECTIVES,
     ),
+    Parameter(
+        "objective",
+        "choice",
+        "revenue (the default) or profit: (price - unit cost) x units; profit without a known unit cost is "
+        "answered as revenue, and the response says so",
+        OBJECTIVE_KINDS,
+    ),
+    Parameter("unit_cost", "price", "Unit cost (default: the bundle's cost file, where one was published)"),
+    Parameter("floor", "price", "Lowest price the recommendation may take"),
+    Parameter("ceiling", "price", "Highest price the recommendation may take"),
+    Parameter("max_change", "fraction", "Largest move from the current price, as a fraction (0.1: within 10%)"),
+    Parameter("price_ending", "ending", "The pence every recommended price ends in (0.99: 4.99, 12.99)"),
+    Parameter("min_margin", "fraction", "Smallest margin (price - unit cost) / price, as a fraction; needs a cost"),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
+_FRACTION_MAX = {"max_change": 1.0, "min_margin": 0.99}
 _COUNT_BOUNDS = {
     "num_price_bins": lambda s: (2, s.max_price_bins, s.default_price_bins),
     "num_samples": lambda s: (1, s.max_samples, s.default_samples),
@@ -78,6 +101,17 @@ class PriceRequest:
     country: str | None = None
     customerid: int | None = None
     optimise: str = OBJECTIVES[0]
+    objective: str = OBJECTIVE_KINDS[0]
+    unit_cost: float | None = None
+    floor: float | None = None
+    ceiling: float | None = None
+    max_change: float | None = None
+    price_ending: float | None = None
+    min_margin: float | None = None
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(self.floor, self.ceiling, self.max_change, self.price_ending, self.min_margin)
 
     def key_fields(self) -> dict:
         """Every field but the stockcode (which the cache key carries on its own), in a stable order."""
@@ -116,6 +150,11 @@ def parse_request(
         }
         customer = text("customerid")
         customer = parse_integer("customerid", customer) if customer is not None else None
+        optional = {
+            p.name: (_OPTIONAL_PARSERS[p.kind](p.name, given) if (given := text(p.name)) is not None else None)
+            for p in PARAMETERS
+            if p.kind in _OPTIONAL_PARSERS and p.name not in ("unitprice_min", "unitprice_max")
+        }
     except NumberError as exc:
         raise RequestError(str(exc)) from None
     if low >= high:
@@ -127,10 +166,38 @@ def parse_request(
             f"num_price_bins: {bins} prices from {low:g} to {high:g} would be closer together than the response's"
             f" resolution ({PRICE_RESOLUTION:g}): ask for at most {most}, or widen unitprice_min..unitprice_max"
         )
-    objective = text("optimise") or OBJECTIVES[0]
-    if objective not in OBJECTIVES:
-        raise RequestError(f"optimise: must be one of {', '.join(OBJECTIVES)}, got {objective[:40]!r}")
-    return PriceRequest(stockcode, low, high, bins, counts["num_samples"], text("country"), customer, objective)
+    choices = {p.name: _choice(p, text(p.name)) for p in PARAMETERS if p.kind == "choice"}
+    return PriceRequest(
+        stockcode, low, high, bins, counts["num_samples"], text("country"), customer, **choices, **optional
+    )
+
+
+def _choice(parameter: Parameter, given: str | None) -> str:
+    value = given or parameter.choices[0]
+    if value not in parameter.choices:
+        raise RequestError(f"{parameter.name}: must be one of {', '.join(parameter.choices)}, got {value[:40]!r}")
+    return value
+
+
+def _fraction(name: str, given: str) -> float:
+    value = parse_decimal(name, given)
+    if not 0 <= value <= _FRACTION_MAX[name]:
+        raise NumberError(f"{name}: must be a fraction from 0 to {_FRACTION_MAX[name]:g} (0.1 is 10%)")
+    return value
+
+
+def _ending(name: str, given: str) -> float:
+    value = parse_decimal(name, given)
+    if not 0 <= value <= 0.99 or abs(value * 100 - round(value * 100)) > 1e-9:
+        raise NumberError(f"{name}: must be the pence a price ends in, 0.00 to 0.99 (e.g. 0.99), got {given[:20]!r}")
+    return round(value, 2)
+
+
+_OPTIONAL_PARSERS = {
+    "price": lambda name, given: _price(name, given, 0.0),
+    "fraction": _fraction,
+    "ending": _ending,
+}
 
 
 def _price(name: str, given: str | None, default: float) -> float:

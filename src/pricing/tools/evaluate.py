@@ -15,12 +15,20 @@ and the reference design's sweep (sampled rows left keyed to their own products,
 network predicting, per line). When the network is an ensemble, its first member alone is scored too
 (`network_single`): what averaging buys. `--per-line-truth` scores against revenue per line instead (the
 question of the versions before), for comparison.
+
+Every model's price comes from Predictor.decide, the API's decision path. With `--costs FILE` (stockcode,
+unit_cost; `pricing generate` writes one) the objective is weekly profit, (p - c) x weekly units, for the truth
+and the models alike. The primary's decision is scored too: `decision` is the price it says to set (the current
+price when it holds), `current_price` the price it would hold at; and its interval for the optimal price is
+checked against the true optimum (coverage: the share of products whose true optimum lies inside, within half a
+grid step).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,18 +42,25 @@ from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
 
+PRIMARY = "network"
+
 BASELINES = ("median_price", "reference_sweep")
 UPLIFT_MIN_GAIN = 0.01  # uplift is scored where the status quo leaves at least this share of the best on the table
 
 
-def true_revenue(prices: np.ndarray, truth: pd.Series, contexts: pd.DataFrame, weekly: bool = True) -> np.ndarray:
+def true_revenue(
+    prices: np.ndarray, truth: pd.Series, contexts: pd.DataFrame, weekly: bool = True, unit_cost: float | None = None
+) -> np.ndarray:
     """R(p) for each price (currency per week, up to the week's scale, which no argmax or ratio depends on): price x
     the true expected weekly units over the contexts; with weekly=False, price x the true expected units per line
-    averaged over the contexts (the per-line question, at the price each line pays)."""
+    averaged over the contexts (the per-line question, at the price each line pays). With `unit_cost`, profit:
+    (price - unit_cost) x the same units."""
     prices = np.asarray(prices, dtype=float)
     if weekly:
-        return prices * true_expected_weekly_units(prices, truth, contexts, week_scale=1.0)
-    return prices * true_expected_units_per_line(prices, truth, contexts, tiered=False)
+        units = true_expected_weekly_units(prices, truth, contexts, week_scale=1.0)
+    else:
+        units = true_expected_units_per_line(prices, truth, contexts, tiered=False)
+    return (prices - (unit_cost or 0.0)) * units
 
 
 def reference_sweep(predictor: Predictor, network, raw: pd.DataFrame, prices: np.ndarray) -> np.ndarray:
@@ -81,9 +96,10 @@ def evaluate(
     customers_path: Path | None = None,
     monotone: bool = False,
     weekly: bool = True,
+    costs_path: Path | None = None,
 ) -> tuple[dict, dict]:
-    """The report (summary per method, per-product detail) and the curves for the plots. ValueError when the truth
-    file predates weekly demand and `weekly` is asked for."""
+    """The report (summary per method, per-product detail; the primary's interval coverage and decisions) and the
+    curves for the plots. ValueError when the truth file predates weekly demand and `weekly` is asked for."""
     bundle = open_store(store).fetch()
     predictor = Predictor(bundle)
     truth = load_ground_truth(truth_path)
@@ -97,6 +113,9 @@ def evaluate(
     if len(getattr(network, "members", ())) > 1:
         predictor.models.append(("network_single", network.members[0]))  # this evaluator's predictor only
     two_part = bool(predictor.incidence_models)
+    costs = None
+    if costs_path is not None:
+        costs = pd.read_csv(costs_path, dtype={"stockcode": str}).set_index("stockcode")["unit_cost"]
     products = predictor.products[predictor.products.index.isin(truth.index)]
     codes = list(products.sort_values("lines", ascending=False).index[:top])
     rows, curves = [], {}
@@ -106,8 +125,10 @@ def evaluate(
         prices = price_grid(low, high, bins)
         contexts = raw.iloc[predictor.context_sample(code, samples)]
 
-        def revenue_of(p, t=t, contexts=contexts):
-            return true_revenue(p, t, contexts, weekly)
+        cost = float(costs[code]) if costs is not None and code in costs.index else None
+
+        def revenue_of(p, t=t, contexts=contexts, cost=cost):
+            return true_revenue(p, t, contexts, weekly, cost)
 
         revenue = revenue_of(prices)
         status_quo = float(revenue_of(np.array([float(product["price_median"])]))[0])
@@ -118,19 +139,23 @@ def evaluate(
             "theta": float(t["theta"]),
             "price_min": low,
             "price_max": high,
+            "unit_cost": cost,
         }
         curves[code] = {"prices": prices, "true": revenue}
-        request = PriceRequest(code, low, high, bins, samples)
+        objective = "profit" if cost is not None else "revenue"
+        request = PriceRequest(code, low, high, bins, samples, objective=objective, unit_cost=cost)
         for name in predictor.model_names:
-            rec = predictor.recommend(request, only=name, monotone=monotone)
-            row[name] = _score(prices, revenue, rec.result.optimal_price, revenue_of, status_quo)
-            curves[code][name] = rec.result.sales_per_week if rec.result.weekly else rec.result.sales
+            decision = predictor.decide(request, only=name, monotone=monotone)
+            row[name] = _score(prices, revenue, decision.recommended_price, revenue_of, status_quo)
+            curves[code][name] = decision.values[decision.grid]
+            if name == PRIMARY:
+                row.update(_decision_scores(decision, prices, revenue, revenue_of, status_quo))
         if two_part:
-            per_line = predictor.recommend(PriceRequest(code, low, high, bins, samples, optimise="sales_per_line"))
-            row["per_line"] = _score(prices, revenue, per_line.result.optimal_price, revenue_of, status_quo)
+            per_line = predictor.decide(replace(request, optimise="sales_per_line"))
+            row["per_line"] = _score(prices, revenue, per_line.recommended_price, revenue_of, status_quo)
             for name, _ in predictor.incidence_models[1:]:
-                rec = predictor.recommend(request, only_incidence=name, monotone=monotone)
-                row[name] = _score(prices, revenue, rec.result.optimal_price, revenue_of, status_quo)
+                decision = predictor.decide(request, only_incidence=name, monotone=monotone)
+                row[name] = _score(prices, revenue, decision.recommended_price, revenue_of, status_quo)
         row["median_price"] = _score(prices, revenue, float(product["price_median"]), revenue_of, status_quo)
         if network is not None:
             reference = reference_sweep(predictor, network, contexts, prices)
@@ -140,9 +165,12 @@ def evaluate(
         rows.append(row)
     methods = [name for name in rows[0] if isinstance(rows[0][name], dict)] if rows else []
     summary = {method: _summary([r[method] for r in rows]) for method in methods}
+    measure = "profit" if costs is not None else "revenue"
     report = {
         "bundle_version": bundle.version,
-        "truth": "weekly revenue" if weekly else "revenue per order line",
+        "truth": f"weekly {measure}" if weekly else f"{measure} per order line",
+        "interval": _interval_summary(rows),
+        "decisions": _decision_summary(rows),
         "products": len(rows),
         "bins": bins,
         "samples": samples,
@@ -152,6 +180,71 @@ def evaluate(
         "products_detail": rows,
     }
     return report, curves
+
+
+def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo: float) -> dict:
+    """The primary's decision for one product: the price it says to set and the current price scored like any
+    method, the decision, and whether its interval holds the true optimum (within half a grid step)."""
+    verdict, _ = decision.decision
+    current = float(decision.current[0])
+    to_set = decision.recommended_price if verdict == "change" else current
+    scores = {
+        "decision": _score(prices, revenue, to_set, revenue_of, status_quo),
+        "current_price": _score(prices, revenue, current, revenue_of, status_quo),
+        "verdict": verdict,
+        "probability_beats_current": None,
+        "interval": None,
+        "interval_covers": None,
+    }
+    if decision.confidence is not None:
+        low, high = decision.confidence.price_interval
+        half_step = float(prices[1] - prices[0]) / 2 if len(prices) > 1 else 0.0
+        p_star = float(prices[np.argmax(revenue)])
+        scores["probability_beats_current"] = decision.confidence.probability_beats_current
+        scores["interval"] = [low, high]
+        scores["interval_covers"] = bool(low - half_step <= p_star <= high + half_step)
+    return scores
+
+
+def _interval_summary(rows: list[dict]) -> dict | None:
+    """Coverage of the true optimum by the primary's interval, and its median width relative to the optimum."""
+    covered = [r for r in rows if r.get("interval_covers") is not None]
+    if not covered:
+        return None
+    widths = [(r["interval"][1] - r["interval"][0]) / r["p_star"] for r in covered]
+    return {
+        "level": 0.9,
+        "products": len(covered),
+        "coverage": round(float(np.mean([r["interval_covers"] for r in covered])), 4),
+        "median_relative_width": round(float(np.median(widths)), 4),
+        "coverage_where_optimum_interior": _share(
+            [r["interval_covers"] for r in covered if r["price_min"] < r["p_star"] < r["price_max"]]
+        ),
+    }
+
+
+def _decision_summary(rows: list[dict]) -> dict | None:
+    """The share of `hold` decisions and the regret of holding, changing and the recommended price alike."""
+    decided = [r for r in rows if "verdict" in r]
+    if not decided:
+        return None
+    holds = [r for r in decided if r["verdict"] == "hold"]
+    return {
+        "products": len(decided),
+        "hold_share": round(len(holds) / len(decided), 4),
+        "median_regret_decision": round(float(np.median([r["decision"]["regret"] for r in decided])), 5),
+        "median_regret_recommended": round(float(np.median([r[PRIMARY]["regret"] for r in decided])), 5),
+        "median_regret_where_held": _median([r["decision"]["regret"] for r in holds]),
+        "median_regret_of_recommendation_where_held": _median([r[PRIMARY]["regret"] for r in holds]),
+    }
+
+
+def _share(values: list[bool]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def _median(values: list[float]) -> float | None:
+    return round(float(np.median(values)), 5) if values else None
 
 
 def _summary(scores: list[dict]) -> dict:

@@ -203,9 +203,17 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return slope, float(np.corrcoef(x, y)[0, 1])
 
 
+# quantity bands (units per line, lower bound included) for the quantity-break share
+QUANTITY_BANDS = (1, 6, 12, 24, 48, 100, np.inf)
+QUANTITY_BAND_NAMES = ("1-5", "6-11", "12-23", "24-47", "48-99", "100+")
+
+
 def price_structure(rows: pd.DataFrame) -> dict:
     """How a product's prices vary: the share of product-days sold at two or more prices, and the within-product
-    variance of log price split into between lines of one day and across days (the sum of the two)."""
+    variance of log price split into between lines of one day and across days (the sum of the two); and the two
+    within-day terms behind it: quantity breaks (per quantity band, the share of known customers' lines priced
+    below the highest known customer's price for the product that day) and the guest premium (log price over
+    the product's mean, and over that day's highest known customer's price: median over guests' lines)."""
     frame = rows.assign(day=rows["invoice_date"].dt.normalize(), log_price=np.log(rows["unit_price"]))
     by_day = frame.groupby([PRODUCT_ID, "day"])["log_price"]
     day_mean = by_day.transform("mean")
@@ -215,6 +223,12 @@ def price_structure(rows: pd.DataFrame) -> dict:
     total = within_day + across_days
     levels = by_day.nunique()
     guest = frame["customer_id"].isna()
+    known_top = frame[~guest].groupby([PRODUCT_ID, "day"])["log_price"].max().rename("known_top")
+    frame = frame.join(known_top, on=[PRODUCT_ID, "day"])
+    known = frame[~guest]
+    below = known["log_price"] < known["known_top"] - 0.01  # a penny's rounding is not a price level
+    bands = pd.cut(known["quantity"], QUANTITY_BANDS, right=False, labels=QUANTITY_BAND_NAMES)
+    same_day_premium = (frame["log_price"] - frame["known_top"])[guest].dropna()
     return {
         "product_days": len(levels),
         "share_of_product_days_with_2_or_more_prices": round(float((levels >= 2).mean()), 3),
@@ -224,6 +238,12 @@ def price_structure(rows: pd.DataFrame) -> dict:
         "share_across_days": round(across_days / total, 3) if total else None,
         "guest_line_share": round(float(guest.mean()), 3),
         "guest_price_premium_log": round(float((frame["log_price"] - product_mean)[guest].mean()), 3),
+        "guest_premium_over_known_same_day_log_median": (
+            round(float(same_day_premium.median()), 3) if len(same_day_premium) else None
+        ),
+        "known_lines_below_day_top_by_quantity": {
+            str(band): round(float(share), 3) for band, share in below.groupby(bands, observed=True).mean().items()
+        },
     }
 
 
@@ -470,8 +490,11 @@ customers' lines at their day's list price, where what differs is the list price
 {structure["share_of_product_days_with_2_or_more_prices"]:.0%} of {structure["product_days"]:,} product-days sell at two
 or more prices; of the within-product variance of log price ({structure["log_price_variance_within_products"]}),
 {structure["share_within_day"]:.0%} lies between lines of one day (quantity breaks, the guest channel: guests take
-{structure["guest_line_share"]:.0%} of lines at a log premium of {structure["guest_price_premium_log"]}) and
+{structure["guest_line_share"]:.0%} of lines at a log premium of {structure["guest_price_premium_log"]} over the
+product's mean, {structure["guest_premium_over_known_same_day_log_median"]} over known customers that day, median) and
 {structure["share_across_days"]:.0%} over time (list-price changes), the variation a pricing decision can use.
+Known customers' lines below the day's highest known price, by units per line (quantity breaks):
+{", ".join(f"{band}: {share:.0%}" for band, share in structure["known_lines_below_day_top_by_quantity"].items())}.
 
 ## Elasticity
 | estimate | elasticity |

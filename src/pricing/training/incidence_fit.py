@@ -113,9 +113,9 @@ def poisson_deviance(counts: np.ndarray, expected: np.ndarray) -> float:
 
 def fit_incidence(
     frames: dict[str, pd.DataFrame], products: pd.DataFrame, preprocessor: Preprocessor, seed: int = 0
-) -> tuple[dict[str, object], dict, I.ReferenceWeeks]:
-    """Both incidence models, their test-week metrics (deviance; the network's pooled elasticity) and the
-    reference weeks."""
+) -> tuple[dict[str, object], dict, I.ReferenceWeeks, WeeklySplit]:
+    """Both incidence models, their test-week metrics (deviance; the network's pooled elasticity), the
+    reference weeks and the training weeks (for the slopes' uncertainty, pricing.training.evidence)."""
     splits, reference = weekly_splits(frames, products, preprocessor)
     n_products = preprocessor.n_products
     train, val, test = splits["train"], splits["val"], splits["test"]
@@ -134,4 +134,4 @@ def fit_incidence(
     metrics["baseline"] = {"poisson_deviance": round(poisson_deviance(test.lines, baseline), 4)}
     metrics["incidence_network"]["pooled_elasticity"] = round(network.pooled_slope(), 3)
     metrics["weeks"] = {name: len(s.lines) for name, s in splits.items()}
-    return models, metrics, reference
+    return models, metrics, reference, train

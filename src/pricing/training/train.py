@@ -28,6 +28,14 @@ from pricing.models.network import DFNConfig
 from pricing.models.registry import FitContext
 from pricing.training import tuning
 from pricing.training.charts import write_metrics_chart
+from pricing.training.evidence import (
+    EVIDENCE,
+    PRICE_HISTORY,
+    evidence_table,
+    incidence_slope_sd,
+    line_slope_sd,
+    price_history,
+)
 from pricing.training.incidence_fit import fit_incidence
 from pricing.training.metrics import MedianQuantityBaseline, regression_metrics
 from pricing.training.model_card import model_card, price_effect_note
@@ -125,14 +133,25 @@ def train(
     lap("evaluate")
 
     # the incidence part on the full prepared splits: subsampled lines would thin the weekly counts
-    columns = ["stockcode", "invoice_date", "unit_price", "customer_id"]
+    columns = ["stockcode", "invoice_date", "unit_price", "customer_id", "quantity"]
     full = {name: pd.read_parquet(data_dir / f"{name}.parquet", columns=columns) for name in frames}
     products = pd.read_parquet(data_dir / "products.parquet").set_index("stockcode")
     incidence = fit_incidence(full, products, preprocessor, seed)
     lap("fit incidence")
+    every_line = pd.concat(full.values(), ignore_index=True)
+    evidence_tables = {
+        EVIDENCE: evidence_table(
+            every_line,
+            preprocessor.product_index,
+            incidence_slope_sd(incidence[0]["incidence_network"], incidence[3], n_products),
+            line_slope_sd(models["network"], splits["train"].X, splits["train"].y, n_products),
+        ),
+        PRICE_HISTORY: price_history(every_line, products.index),
+    }
+    lap("evidence")
 
     version = _write_bundle(
-        bundle_dir, models, preprocessor, frames, data_dir, metrics, tuned, profile, seed, incidence
+        bundle_dir, models, preprocessor, frames, data_dir, metrics, tuned, profile, seed, incidence, evidence_tables
     )
     chart = write_metrics_chart(reports_dir, metrics, version)
     lap("write bundle")
@@ -239,10 +258,12 @@ def _write_bundle(
     profile: Profile,
     seed: int,
     incidence: tuple,
+    evidence_tables: dict[str, pd.DataFrame],
 ) -> str:
     """Write every file of the bundle, the manifest last (artifacts.bundle.write_manifest); returns its version.
 
-    `incidence`: fit_incidence's (models, metrics, reference weeks), listed under the manifest's `incidence`."""
+    `incidence`: fit_incidence's (models, metrics, reference weeks, training weeks), listed under the manifest's
+    `incidence`; `evidence_tables`: {file name: table} (pricing.training.evidence), listed under `evidence`."""
     if bundle_dir.exists():
         shutil.rmtree(bundle_dir)
     bundle_dir.mkdir(parents=True)
@@ -254,7 +275,7 @@ def _write_bundle(
             "params": _params_of(models[name]),
             "tuning": tuned[name],
         }
-    incidence_models, incidence_metrics, reference = incidence
+    incidence_models, incidence_metrics, reference, _ = incidence
     incidence_entries = {
         name: {"files": [p.relative_to(bundle_dir).as_posix() for p in model.save(bundle_dir / "models" / name)]}
         for name, model in incidence_models.items()
@@ -266,6 +287,8 @@ def _write_bundle(
     if len(contexts) > profile.max_context_rows:
         contexts = contexts.sample(profile.max_context_rows, random_state=seed)
     contexts[[*FEATURES, *META]].reset_index(drop=True).to_parquet(bundle_dir / CONTEXTS, index=False)
+    for name, table in evidence_tables.items():
+        table.to_parquet(bundle_dir / name, index=False)
     (bundle_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     data_print = fingerprint([data_dir / f"{n}.parquet" for n in ("train", "val", "test", "products")])
     version = new_version(data_print)
@@ -289,6 +312,11 @@ def _write_bundle(
                 "reference_weeks": reference.to_json(),
                 "metrics": incidence_metrics,
                 "target": "order lines per trading day",
+            },
+            "evidence": {
+                "files": sorted(evidence_tables),
+                "method": "current price: the list price on the last day sold; slope sd: Laplace approximation "
+                "(pricing.training.evidence)",
             },
         },
     )

@@ -145,16 +145,18 @@ def _sale_lines_with_truth(generated: G.Generated) -> pd.DataFrame:
         sales["CustomerID"].map(generated.customers.set_index("customer_id")["segment"]).fillna("guest").to_numpy()
     )
     date = pd.to_datetime(sales["InvoiceDate"], format="%m/%d/%Y %H:%M")
+    drawn_at = G.undo_within_day_prices(sales["UnitPrice"], sales["Quantity"], segment == "guest", truth)
     mu = G.true_expected_quantity(
-        sales["UnitPrice"],
+        drawn_at,
         truth["theta"],
         truth["amplitude"],
         segment,
         sales["Country"],
         date.dt.month,
         date.dt.day_of_week,
+        G.guest_multiplier_of(truth.iloc[0]),
     )
-    return sales.assign(mu=mu, segment=segment)
+    return sales.assign(mu=mu, segment=segment, drawn_at=drawn_at)
 
 
 def test_observed_quantities_average_to_the_documented_truth(generated_200k):
@@ -163,7 +165,7 @@ def test_observed_quantities_average_to_the_documented_truth(generated_200k):
     for segment, group in sales.groupby("segment"):
         assert group["Quantity"].mean() / group["mu"].mean() == pytest.approx(1.0, abs=0.03), segment
     # and along price: cheap and dear halves of each product's range both match
-    rank = sales.groupby("StockCode")["UnitPrice"].rank(pct=True)
+    rank = sales.groupby("StockCode")["drawn_at"].rank(pct=True)
     for half in (rank <= 0.5, rank > 0.5):
         assert sales.loc[half, "Quantity"].mean() / sales.loc[half, "mu"].mean() == pytest.approx(1.0, abs=0.03)
 
@@ -180,7 +182,7 @@ def test_the_recorded_optimum_maximises_true_revenue_within_the_historical_range
 def test_prices_move_within_the_documented_band_and_vary_over_time(generated_200k):
     sales = _sale_lines_with_truth(generated_200k)
     base = generated_200k.ground_truth.set_index("stockcode").loc[sales["StockCode"], "base_price"].to_numpy()
-    ratio = sales["UnitPrice"].to_numpy() / base
+    ratio = sales["drawn_at"].to_numpy() / base
     assert ratio.min() >= G.MIN_PRICE_FACTOR - 0.06 and ratio.max() <= G.MAX_PRICE_FACTOR + 0.06
     distinct = sales.groupby("StockCode")["UnitPrice"].nunique()
     assert (distinct[sales["StockCode"].value_counts().reindex(distinct.index) >= 50] >= 3).mean() > 0.9
@@ -191,7 +193,7 @@ def test_the_wholesale_tier_discount_is_the_documented_confounder(confounding, e
     generated = G.generate(rows=60_000, seed=5, confounding=confounding)
     sales = _sale_lines_with_truth(generated)
     base = generated.ground_truth.set_index("stockcode").loc[sales["StockCode"], "base_price"].to_numpy()
-    sales = sales.assign(ratio=sales["UnitPrice"].to_numpy() / base)
+    sales = sales.assign(ratio=sales["drawn_at"].to_numpy() / base)
     gap = sales.groupby("segment")["ratio"].median()
     discount = 1 - gap["wholesale"] / gap["retail"]
     if expect_discount:
@@ -209,14 +211,15 @@ def test_it_refuses_settings_it_cannot_honour():
 
 # ---- purchase incidence -------------------------------------------------------------------------------
 # sha256 of online_retail.csv for rows=20,000, seed=5, written by the generator before incidence existed
-# (commit d78d6fb, whose default confounding was 0.5): incidence 0 keeps every earlier file reproducible.
+# (commit d78d6fb, whose default confounding was 0.5, without within-day price terms): both off keep every
+# earlier file reproducible.
 BEFORE_INCIDENCE_SHA256 = "bf05d32a22fc654a257c793b6ff9315675337293a93141577cee0117890ba072"
 
 
 def test_incidence_0_writes_the_files_of_the_version_before_incidence(tmp_path):
     import hashlib
 
-    paths = G.write(G.generate(rows=20_000, seed=5, incidence=0.0, confounding=0.5), tmp_path)
+    paths = G.write(G.generate(rows=20_000, seed=5, incidence=0.0, confounding=0.5, within_day_prices=False), tmp_path)
     assert hashlib.sha256(paths["transactions"].read_bytes()).hexdigest() == BEFORE_INCIDENCE_SHA256
 
 
@@ -281,3 +284,38 @@ def test_the_week_table_scales_lines_so_a_year_of_expected_lines_matches_the_fil
     weeks = generated.weeks
     assert len(weeks) >= 50 and (weeks["lines_scale"] > 0).all()
     assert weeks["lines_scale"].sum() * (builder.keep_rate().mean()) == pytest.approx(builder.sale_count, rel=0.05)
+
+
+# ---- within-day price terms -----------------------------------------------------------------------------
+def test_lines_pay_the_list_price_times_the_documented_guest_premium_or_quantity_break(incidence_world):
+    """Guests pay guest_price_factor x list; known customers' lines of break_quantity units or more pay
+    break_price_factor x list; every other line the list price itself (within a penny of rounding)."""
+    builder, generated, product, day = incidence_world
+    sales = {k: v[: builder.sale_count] for k, v in builder.lines.blocks[0].items()}
+    truth = generated.ground_truth.iloc[product]
+    guest = sales["customer"] <= 0
+    listed = np.round(builder.list_price(product, day), 2)  # no wholesale tier at the default confounding
+    breaks = truth["break_quantity"].to_numpy()
+    broken = ~guest & (breaks > 0) & (sales["quantity"] >= breaks)
+    factor = np.where(guest, truth["guest_price_factor"], np.where(broken, truth["break_price_factor"], 1.0))
+    assert np.abs(sales["price"] - listed * factor).max() <= 0.01 + 1e-9
+    assert guest.mean() > 0.2 and broken.sum() > 100
+    assert (truth["guest_price_factor"][guest] > 1.8).mean() > 0.8  # most guests pay about twice the list price
+    # and the price each quantity was drawn at comes back from the recorded one
+    drawn_at = G.undo_within_day_prices(sales["price"], sales["quantity"], guest, truth)
+    assert np.abs(drawn_at - listed).max() <= 0.01 / 0.75 + 1e-9
+
+
+def test_within_day_terms_lower_the_price_of_big_lines_and_raise_the_guests(incidence_world):
+    """What `pricing report` would see: within a product-day, bigger known-customer lines pay less and guests
+    pay more than known customers."""
+    builder, _, _, day = incidence_world
+    sales = pd.DataFrame({k: v[: builder.sale_count] for k, v in builder.lines.blocks[0].items()}).assign(day=day)
+    sales = sales.assign(log_price=np.log(sales["price"]), guest=sales["customer"] <= 0)
+    top = sales[~sales["guest"]].groupby(["product", "day"])["log_price"].max().rename("known_top")
+    sales = sales.join(top, on=["product", "day"]).dropna(subset=["known_top"])
+    below = (sales["log_price"] < sales["known_top"] - 0.01) & ~sales["guest"]
+    small, big = ~sales["guest"] & (sales["quantity"] <= 5), ~sales["guest"] & (sales["quantity"] >= 100)
+    assert below[big].mean() > 5 * below[small].mean()
+    premium = (sales["log_price"] - sales["known_top"])[sales["guest"]]
+    assert premium.median() == pytest.approx(np.log(2), abs=0.1)

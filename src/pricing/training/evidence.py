@@ -1,0 +1,154 @@
+"""What a price decision rests on, computed once at training and shipped in the bundle (`evidence.parquet`,
+`price_history.parquet`; pricing.serving.decision reads them):
+
+- the current price: each product's list price (the highest known customer's price of the day, as the incidence
+  model reads it) on the last day it sold in the prepared data, with that date;
+- the observed history: per product and list-price level (to the penny), the weeks at that level and the mean
+  order lines, units and sales per week there (weeks without a sale count, at the carried price);
+- the uncertainty of each product's price slopes, for the interval around the optimal price: a normal
+  approximation of the posterior of the incidence model's slope b_j (log lines per week, per unit of log price)
+  and of the per-line network's slope s_j (log units per line, per unit of its standardised price ratio). The
+  fitted slopes are shrunk toward a pooled one by a penalty, so their spread says little about how much
+  products truly differ; the prior variance tau^2 comes from the products' own one-step (unshrunk) slope
+  estimates instead, by the DerSimonian-Laird moment estimator (DerSimonian & Laird 1986, Controlled Clinical
+  Trials 7:177), and each product's posterior sd combines it with the sampling variance of the product's own
+  estimate, by the sandwich (Huber-White) formula, which holds whatever the counts' over-dispersion (weekly
+  counts and units per line are far from Poisson):
+
+      I_j  = sum_i w_i (x_i - xbar_j)^2                (w: the fitted mean, Poisson; 1, squared error)
+      v_j  = sum_i r_i^2 (x_i - xbar_j)^2 / I_j^2      (r: the residual y - mu)
+      sd_j = 1 / sqrt(1 / v_j + 1 / tau^2)
+
+  with x_i the price term the slope multiplies and xbar_j its w-weighted mean over the product's rows (the
+  level is profiled out). Gelman et al., Bayesian Data Analysis (3rd ed.), ch. 5 (hierarchical normal model).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pricing.data import incidence as I
+
+EVIDENCE = "evidence.parquet"
+PRICE_HISTORY = "price_history.parquet"
+
+
+def current_prices(lines: pd.DataFrame) -> pd.DataFrame:
+    """Per product: `current_price`, the list price on the last day it sold, and `current_price_date`
+    (YYYY-MM-DD). `lines`: prepared lines (stockcode, invoice_date, unit_price, customer_id). Index stockcode."""
+    days = I.daily_list_prices(lines).sort_values(["stockcode", "day"])
+    last = days.groupby("stockcode").tail(1).set_index("stockcode")
+    return pd.DataFrame(
+        {
+            "current_price": last["list_price"].round(4),
+            "current_price_date": last["day"].dt.strftime("%Y-%m-%d"),
+        }
+    )
+
+
+def price_history(lines: pd.DataFrame, products: pd.Index) -> pd.DataFrame:
+    """Per product and list-price level (rounded to the penny): `weeks` at that level, mean `orders_per_week`,
+    `units_per_week` and `sales_per_week` (level x units, in the data's currency). `lines`: prepared lines with
+    quantity. Columns stockcode, price, weeks, orders_per_week, units_per_week, sales_per_week."""
+    first = I.week_start(lines["invoice_date"]).min()
+    weekly = I.weekly_table(lines, first, products)
+    weekly = weekly.assign(price=weekly["list_price"].round(2))
+    table = (
+        weekly.groupby(["stockcode", "price"])
+        .agg(weeks=("week", "size"), orders_per_week=("lines", "mean"), units_per_week=("units", "mean"))
+        .reset_index()
+    )
+    table["sales_per_week"] = table["price"] * table["units_per_week"]
+    return table.round({"orders_per_week": 4, "units_per_week": 4, "sales_per_week": 4})
+
+
+def posterior_slope_sd(
+    slope: np.ndarray, weight: np.ndarray, residual: np.ndarray, x: np.ndarray, group: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Posterior sd of each group's slope (n,) and the prior variance tau^2 (module docstring).
+
+    slope (n,): the fitted slopes (log outcome per unit of x, positive: the outcome falls with x); per row
+    (n_rows,): working weight w (the Poisson mean, or 1 for squared error), residual y - mu (on the loss's scale),
+    price term x and group index. Groups without price variation get the prior sd."""
+    n = len(slope)
+    total = np.bincount(group, weight, minlength=n)
+    centre = np.bincount(group, weight * x, minlength=n) / np.maximum(total, 1e-12)
+    dx = x - centre[group]
+    information = np.bincount(group, weight * dx**2, minlength=n)
+    score = np.bincount(group, residual * dx, minlength=n)
+    meat = np.bincount(group, (residual * dx) ** 2, minlength=n)
+    informed = (information > 1e-9) & (meat > 0)
+    # one Newton step from the fitted slope with the product's own rows only: log mu = ... - slope * x
+    unshrunk = slope[informed] - score[informed] / information[informed]
+    sampling = np.full(n, np.inf)
+    sampling[informed] = meat[informed] / information[informed] ** 2
+    tau2 = _dersimonian_laird(unshrunk, sampling[informed])
+    return 1.0 / np.sqrt(1.0 / sampling + 1.0 / tau2), tau2
+
+
+def _dersimonian_laird(estimates: np.ndarray, variances: np.ndarray) -> float:
+    """The between-group variance of estimates with known sampling variances (at least 1e-4: a spread of 0.01)."""
+    if len(estimates) < 2:
+        return 1.0
+    w = 1.0 / variances
+    mean = float(np.sum(w * estimates) / np.sum(w))
+    q = float(np.sum(w * (estimates - mean) ** 2))
+    scale = float(np.sum(w) - np.sum(w**2) / np.sum(w))
+    return max((q - (len(estimates) - 1)) / scale, 1e-4) if scale > 0 else 1e-4
+
+
+def incidence_slope_sd(model, split, n_products: int) -> np.ndarray:
+    """Posterior sd of each product's incidence slope b_j (n_products,), by vocabulary index: the network's
+    weekly Poisson counts on the training weeks (split: pricing.training.incidence_fit.WeeklySplit)."""
+    import torch
+
+    expected = model.predict_rate(split.X, split.product) * split.days
+    with torch.no_grad():
+        slope = model.module.slope(torch.arange(n_products)).numpy().astype(float)
+    price_x = split.X[:, I.PRICE_COLUMN].astype(float)
+    sd, _ = posterior_slope_sd(slope, expected, split.lines - expected, price_x, split.product)
+    return sd
+
+
+def line_slope_sd(network, X: np.ndarray, y: np.ndarray, n_products: int) -> np.ndarray | None:
+    """Posterior sd of each product's per-line slope s_j (n_products,), by vocabulary index, for a network with
+    the structural ("loglinear") price effect; None for one without (its price response has no one slope).
+
+    `network`: a DFNRegressor or DFNEnsemble (its first member's structure is used); X, y: training rows and
+    their log1p(quantity)."""
+    import torch
+
+    from pricing.models.network import as_tensors
+
+    member = network.members[0] if hasattr(network, "members") else network
+    module = member.network
+    if module is None or module.price_effect != "loglinear":
+        return None
+    module.eval()
+    dense, product, _ = as_tensors(X, None, next(module.parameters()).device)
+    with torch.inference_mode():
+        term = (dense[:, module.ratio_column] - module.expected_ratio(dense, product)) * module.ratio_scale
+        slope = module.slope(torch.arange(n_products)).float().numpy().astype(float)
+    outputs = member.raw_outputs(dense, product)
+    x = term.float().numpy().astype(float)
+    group = product.numpy().astype(np.int64)
+    if member.config.loss == "poisson":
+        mean = np.exp(outputs)
+        sd, _ = posterior_slope_sd(slope, mean, np.expm1(y) - mean, x, group)
+    else:  # squared error on log1p(quantity)
+        sd, _ = posterior_slope_sd(slope, np.ones(len(y)), y - outputs, x, group)
+    return sd
+
+
+def evidence_table(
+    lines: pd.DataFrame, product_index, incidence_sd: np.ndarray | None, line_sd: np.ndarray | None
+) -> pd.DataFrame:
+    """Per product: current price and date, `incidence_slope_sd` and `line_slope_sd` (NaN where a part has no
+    slope). `product_index(codes)`: the preprocessor's vocabulary index of each code. Columns as listed, with
+    stockcode first."""
+    table = current_prices(lines)
+    index = np.asarray(product_index(table.index), dtype=np.int64)
+    for name, sd in (("incidence_slope_sd", incidence_sd), ("line_slope_sd", line_sd)):
+        table[name] = np.nan if sd is None else np.round(sd[index], 6)
+    return table.reset_index()
