@@ -24,6 +24,8 @@ CONTRACT = [
     "orders_per_week",
     "units_per_week",
     "sales_per_week",
+    "in_support",
+    "profit_per_week",
 ]
 
 
@@ -50,9 +52,15 @@ def test_the_response_follows_the_contract(client, top_products):
     rows = response.get_json()
     assert len(rows) == 20 and all(list(row) == CONTRACT for row in rows)
     assert {row["stockcode"] for row in rows} == {code}
-    best = max(rows, key=lambda r: r["sales_per_week"])  # the default optimum: weekly sales
-    assert all(r["optimal_unit_price"] == best["unit_price"] for r in rows)
-    assert all(r["max_predicted_sales"] == best["predicted_sales"] for r in rows)  # per line, at that price
+    # the default optimum: weekly sales, over the bins and the prices a decision adds (the current price, the
+    # support's ends): the recommended price earns at least the best bin, and the array says which it is
+    decision = client.get(f"/v1/price-decision/{code}?num_price_bins=20&num_samples=200").get_json()
+    best = max(rows, key=lambda r: r["sales_per_week"])
+    assert decision["recommended"]["sales"] >= best["sales_per_week"] - 1e-6
+    assert all(r["optimal_unit_price"] == decision["recommended"]["price"] for r in rows)
+    if best["unit_price"] == decision["recommended"]["price"]:
+        assert all(r["max_predicted_sales"] == best["predicted_sales"] for r in rows)  # per line, at that price
+    assert all(r["profit_per_week"] is None and isinstance(r["in_support"], bool) for r in rows)
     assert all(r["quantity_min"] <= r["quantity"] <= r["quantity_max"] for r in rows)
     assert all(r["sales_per_week"] == pytest.approx(r["unit_price"] * r["units_per_week"], rel=1e-3) for r in rows)
     # order lines fall with the list price by construction of the incidence network
@@ -63,7 +71,11 @@ def test_the_response_follows_the_contract(client, top_products):
     assert response.headers["X-Model"] == "network" and response.headers["X-Incidence-Model"] == "incidence_network"
     per_line = client.get(f"/v1/predict-price/{code}?num_price_bins=20&num_samples=200&optimise=sales_per_line")
     line_best = max(per_line.get_json(), key=lambda r: r["predicted_sales"])
-    assert all(r["optimal_unit_price"] == line_best["unit_price"] for r in per_line.get_json())
+    line_decision = client.get(
+        f"/v1/price-decision/{code}?num_price_bins=20&num_samples=200&optimise=sales_per_line"
+    ).get_json()
+    assert line_decision["per"] == "order_line"
+    assert line_decision["recommended"]["sales"] >= line_best["predicted_sales"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -161,14 +173,14 @@ def test_concurrent_identical_misses_compute_once(store, top_products):
     app = create_app(Settings(env="test", artifact_store=str(store.root)), cache=MemoryCache())
     predictor = service_of(app).predictor
     calls = []
-    original = predictor.recommend
+    original = predictor.decide
 
     def counting(*args, **kwargs):
         calls.append(1)
         threading.Event().wait(0.3)  # hold the computation so the others arrive while it runs
         return original(*args, **kwargs)
 
-    predictor.recommend = counting
+    predictor.decide = counting
     url = f"/v1/predict-price/{top_products[5]}?num_price_bins=8&num_samples=50"
     results = []
 
@@ -204,19 +216,38 @@ def test_health_reports_the_bundle_the_models_and_the_cache(client, store):
 
 def test_openapi_describes_every_route_and_error(client):
     spec = client.get("/openapi.json").get_json()
-    assert set(spec["paths"]) == {"/v1/predict-price/{stockcode}", "/v1/products", "/health", "/openapi.json"}
-    predict = spec["paths"]["/v1/predict-price/{stockcode}"]["get"]
-    assert {p["name"] for p in predict["parameters"]} == {
-        "stockcode",
-        "unitprice_min",
-        "unitprice_max",
-        "num_price_bins",
-        "num_samples",
-        "country",
-        "customerid",
-        "optimise",
+    assert set(spec["paths"]) == {
+        "/v1/predict-price/{stockcode}",
+        "/v1/price-decision/{stockcode}",
+        "/v1/products",
+        "/health",
+        "/openapi.json",
     }
-    assert {"200", "400", "404", "503"} <= set(predict["responses"])
+    for route in ("/v1/predict-price/{stockcode}", "/v1/price-decision/{stockcode}"):
+        predict = spec["paths"][route]["get"]
+        assert {p["name"] for p in predict["parameters"]} == {
+            "stockcode",
+            "unitprice_min",
+            "unitprice_max",
+            "num_price_bins",
+            "num_samples",
+            "country",
+            "customerid",
+            "optimise",
+            "objective",
+            "unit_cost",
+            "floor",
+            "ceiling",
+            "max_change",
+            "price_ending",
+            "min_margin",
+        }
+        assert {"200", "400", "404", "503"} <= set(predict["responses"])
+    # the decision's documented fields are the ones it returns
+    code = client.get("/v1/products?page_size=1").get_json()["items"][0]["stockcode"]
+    decision = client.get(f"/v1/price-decision/{code}?num_price_bins=5&num_samples=20").get_json()
+    assert list(decision) == spec["components"]["schemas"]["PriceDecision"]["required"]
+    assert set(decision["curve"][0]) == set(spec["components"]["schemas"]["PriceBin"]["properties"])
 
 
 def test_cors_allows_only_the_configured_origins(client, top_products):
@@ -305,3 +336,24 @@ def test_products_with_different_true_optima_get_different_recommended_prices(cl
         code: client.get(f"/v1/predict-price/{code}").get_json()[0]["optimal_unit_price"] for code in (cheap, dear)
     }
     assert recommended[dear] > recommended[cheap]
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "svr"])
+def test_a_flat_extrapolating_fallback_never_recommends_outside_the_support(app, top_products, model):
+    """Asked to sweep up to 50x the highest price a product sold at, a tree or RBF kernel model's flat tail would
+    "recommend" the top of the range (LightGBM answered 1,000,000 for a product sold at 0.36-0.55 before): its
+    recommendation stays within the support, and the network's, wherever it lands, says whether it left it."""
+    from pricing.serving.request import PriceRequest
+
+    predictor = service_of(app).predictor
+    for code in top_products[:3]:
+        product = predictor.products.loc[code]
+        low, high = float(product["price_min"]), float(product["price_max"])
+        request = PriceRequest(code, low / 10, high * 50, 60, 100)
+        decision = predictor.decide(request, only=model)
+        support_low, support_high = decision.support
+        assert support_low <= decision.recommended_price <= support_high
+        assert decision.restricted and decision.to_json()["support"]["restricted_to_support"]
+        network = predictor.decide(request, only="network").to_json()
+        inside = support_low <= network["recommended"]["price"] <= support_high
+        assert network["support"]["recommendation_outside"] is not inside

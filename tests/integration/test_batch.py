@@ -175,6 +175,28 @@ def test_rows_past_the_deadline_are_reported_not_lost(app, products):
     assert [r["error"] for r in results] == ["not priced: out of time; split the file"] * 2
 
 
+def test_the_csv_carries_the_decision_with_its_rules_as_columns(app, products):
+    """A profit row with a 10% max change: the decision's columns are filled, the rule respected and named when
+    it binds; a row with rules that admit no price is an error naming them, beside it."""
+    service = service_of(app)
+    code = products.index[0]
+    cost = round(float(products.loc[code, "price_median"]) * 0.4, 2)
+    text = f"stockcode,objective,unit_cost,max_change,floor,ceiling\n{code},profit,{cost},0.1,,\n{code},,,,9,1\n"
+    rows, _ = batch.read_rows(text)
+    report = batch.BatchReport(
+        "test", service.predictor.version, batch.price_rows(service.predictor, service.settings, rows)
+    )
+    table = list(csv.DictReader(io.StringIO(report.to_csv().decode())))
+    good, bad = table
+    assert good["status"] == "ok" and good["objective_used"] == "profit" and float(good["unit_cost_used"]) == cost
+    current, recommended = float(good["current_price"]), float(good["optimal_unit_price"])
+    assert abs(recommended / current - 1) <= 0.1 + 1e-6
+    assert good["decision"] in ("change", "hold") and good["current_price_date"]
+    assert float(good["price_interval_low"]) <= recommended <= float(good["price_interval_high"])
+    assert float(good["price_to_set"]) == (recommended if good["decision"] == "change" else current)
+    assert bad["status"] == "error" and "floor" in bad["error"] and "ceiling" in bad["error"]
+
+
 @pytest.mark.parametrize(
     ("key", "outputs"),
     [

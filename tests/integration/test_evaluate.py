@@ -75,7 +75,7 @@ def test_weekly_regret_is_zero_at_the_true_weekly_optimum_and_uplift_is_the_shar
 def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small_raw, tmp_path):
     report, curves = evaluate(str(store.root), small_raw / "ground_truth.csv", top=4, bins=15, samples=60)
     models = {"network", "network_single", "lightgbm", "svr", "elasticnet"}  # the quick network is a 2-member ensemble
-    designs = {"per_line", "incidence_lightgbm", "median_price", "reference_sweep"}
+    designs = {"per_line", "incidence_lightgbm", "median_price", "reference_sweep", "decision", "current_price"}
     assert set(report["summary"]) == {*models, *designs} and report["truth"] == "weekly revenue"
     for stats in report["summary"].values():
         assert {
@@ -97,6 +97,41 @@ def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small
     paths = write_outputs(report, curves, tmp_path / "quality.json")
     assert json.loads(paths[0].read_text())["products"] == 4
     assert all(p.stat().st_size > 5_000 for p in paths[1:])
+
+
+def test_the_true_profit_optimum_lies_above_cost_and_has_zero_regret(small_raw):
+    truth = load_ground_truth(small_raw / "ground_truth.csv")
+    costs = pd.read_csv(small_raw / "unit_costs.csv", dtype={"stockcode": str}).set_index("stockcode")["unit_cost"]
+    contexts = contexts_for_truth()
+    interior = 0
+    for code, product in truth.sort_values("sale_lines", ascending=False).head(30).iterrows():
+        cost = float(costs[code])
+        prices = np.linspace(product["price_min"], product["price_max"], 401)
+        profit = true_revenue(prices, product, contexts, unit_cost=cost)
+        p_star = float(prices[np.argmax(profit)])
+        assert p_star >= cost
+        # brute force on a finer grid agrees, and the optimum earns (p - c) x units
+        fine = np.linspace(product["price_min"], product["price_max"], 4001)
+        assert p_star == pytest.approx(fine[np.argmax(true_revenue(fine, product, contexts, unit_cost=cost))], abs=0.01)
+        revenue = true_revenue(np.array([p_star]), product, contexts)[0]
+        assert profit.max() == pytest.approx(revenue * (p_star - cost) / p_star, rel=1e-9)
+        interior += product["price_min"] < p_star < product["price_max"]
+    assert interior >= 10  # costs put many profit optima inside the range, where revenue's sit at its bottom
+
+
+def test_with_costs_the_report_scores_profit_the_interval_and_the_decisions(store, small_raw):
+    costs = small_raw / "unit_costs.csv"
+    report, _ = evaluate(str(store.root), small_raw / "ground_truth.csv", top=4, bins=15, samples=60, costs_path=costs)
+    assert report["truth"] == "weekly profit"
+    interval, decisions = report["interval"], report["decisions"]
+    assert interval["products"] == 4 and 0 <= interval["coverage"] <= 1 and interval["median_relative_width"] >= 0
+    assert decisions["products"] == 4 and 0 <= decisions["hold_share"] <= 1
+    for row in report["products_detail"]:
+        assert row["unit_cost"] > 0 and row["verdict"] in ("change", "hold")
+        low, high = row["interval"]
+        assert low <= row["network"]["price"] <= high
+        held = row["verdict"] == "hold"
+        assert row["decision"]["price"] == (row["current_price"]["price"] if held else row["network"]["price"])
 
 
 def test_the_evaluate_command_prints_the_summary(store, small_raw, tmp_path):

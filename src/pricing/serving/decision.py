@@ -29,8 +29,37 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pricing.serving.errors import RequestError
+from pricing.serving.sweep import PRICE_BIN_FIELDS
 
 OBJECTIVE_KINDS = ("revenue", "profit")
+# each bin of a decision's curve: the sweep's fields, whether the price lies in the product's support, and the
+# weekly profit there (null without a unit cost)
+BIN_FIELDS = (*PRICE_BIN_FIELDS, "in_support", "profit_per_week")
+# the decision's top-level fields (Decision.to_json), for the OpenAPI document and its test
+DECISION_FIELDS = (
+    "stockcode",
+    "description",
+    "per",
+    "objective",
+    "objective_note",
+    "unit_cost",
+    "unit_cost_source",
+    "current",
+    "recommended",
+    "unconstrained",
+    "rules",
+    "interval",
+    "probability_beats_current",
+    "expected_change",
+    "decision",
+    "decision_reason",
+    "price_to_set",
+    "support",
+    "model",
+    "incidence_model",
+    "observed",
+    "curve",
+)
 RULES = ("floor", "ceiling", "max_change", "price_ending", "min_margin", "support")
 INTERVAL_LEVEL = 0.9
 DRAWS = 400  # posterior draws of the curve per request: the 5% and 95% quantiles move by ~1% between seeds
@@ -413,7 +442,7 @@ SUMMARY_FIELDS = (
     "sales_per_week_at_optimum",
     "profit_per_week_at_optimum",
     "objective_used",
-    "unit_cost",
+    "unit_cost_used",
     "unit_cost_source",
     "unconstrained_price",
     "binding_rules",
@@ -450,7 +479,7 @@ def summary(decision: dict) -> dict:
         "sales_per_week_at_optimum": recommended["sales"] if weekly else None,
         "profit_per_week_at_optimum": recommended["profit"] if weekly else None,
         "objective_used": decision["objective"],
-        "unit_cost": decision["unit_cost"],
+        "unit_cost_used": decision["unit_cost"],
         "unit_cost_source": decision["unit_cost_source"],
         "unconstrained_price": decision["unconstrained"]["price"],
         "binding_rules": ";".join(rule["rule"] for rule in decision["rules"] if rule["binding"]),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from pricing.config import Settings
+from pricing.serving.decision import BIN_FIELDS, DECISION_FIELDS
 from pricing.serving.request import PARAMETERS, PRODUCTS_PAGE_MAX
-from pricing.serving.sweep import PRICE_BIN_FIELDS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -17,6 +17,34 @@ def _error(description: str) -> dict:
 
 def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _price_route(settings: Settings, summary: str, description: str, schema: dict) -> dict:
+    """A GET on /v1/<route>/{stockcode} with every request parameter (both price routes share them)."""
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [
+                {"name": "stockcode", "in": "path", "required": True, "schema": {"type": "string"}},
+                *(_query(p.name, p.schema(settings), p.description) for p in PARAMETERS),
+            ],
+            "responses": {
+                "200": {
+                    "description": description,
+                    "headers": {
+                        h: {"schema": {"type": "string"}}
+                        for h in ("X-Model", "X-Incidence-Model", "X-Model-Version", "X-Cache", "Server-Timing")
+                    },
+                    "content": {"application/json": {"schema": schema}},
+                },
+                "400": _error(
+                    "A parameter is malformed or out of range, or the rules admit no price; the message names them"
+                ),
+                "404": _error("Unknown stockcode"),
+                "503": _error("No bundle loaded or no usable model"),
+            },
+        }
+    }
 
 
 @cache
@@ -32,32 +60,18 @@ def spec(settings: Settings) -> dict:
             "learned two-part demand model.",
         },
         "paths": {
-            "/v1/predict-price/{stockcode}": {
-                "get": {
-                    "summary": "Predicted sales per order line and per week for each price bin, and the optimal price",
-                    "parameters": [
-                        {"name": "stockcode", "in": "path", "required": True, "schema": {"type": "string"}},
-                        *(_query(p.name, p.schema(settings), p.description) for p in PARAMETERS),
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "One object per price bin",
-                            "headers": {
-                                h: {"schema": {"type": "string"}}
-                                for h in ("X-Model", "X-Model-Version", "X-Cache", "Server-Timing")
-                            },
-                            "content": {
-                                "application/json": {
-                                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/PriceBin"}}
-                                }
-                            },
-                        },
-                        "400": _error("A parameter is malformed or out of range; the message names it"),
-                        "404": _error("Unknown stockcode"),
-                        "503": _error("No bundle loaded or no usable model"),
-                    },
-                }
-            },
+            "/v1/predict-price/{stockcode}": _price_route(
+                settings,
+                "Predicted sales per order line and per week for each price bin, and the recommended price",
+                "One object per price bin (the decision's curve)",
+                {"type": "array", "items": {"$ref": "#/components/schemas/PriceBin"}},
+            ),
+            "/v1/price-decision/{stockcode}": _price_route(
+                settings,
+                "The price decision: current and recommended price, rules and their costs, interval, change or hold",
+                "The decision (README: Price decisions)",
+                {"$ref": "#/components/schemas/PriceDecision"},
+            ),
             "/v1/products": {
                 "get": {
                     "summary": "Products with their historical price range, most sold first",
@@ -93,12 +107,16 @@ def spec(settings: Settings) -> dict:
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
                 "PriceBin": {
                     "type": "object",
+                    "properties": {name: _bin_field(name) for name in BIN_FIELDS},
+                },
+                "PriceDecision": {
+                    "type": "object",
+                    "required": list(DECISION_FIELDS),
                     "properties": {
-                        name: {"type": "string"}
-                        if name == "stockcode"
-                        # the weekly fields are null for a bundle without an incidence model
-                        else {"type": "number", **({"nullable": True} if name.endswith("_per_week") else {})}
-                        for name in PRICE_BIN_FIELDS
+                        name: {"type": "array", "items": {"$ref": "#/components/schemas/PriceBin"}}
+                        if name == "curve"
+                        else {}  # any JSON value: objects, numbers, strings or null (README lists each)
+                        for name in DECISION_FIELDS
                     },
                 },
                 "ProductPage": {
@@ -113,3 +131,12 @@ def spec(settings: Settings) -> dict:
             }
         },
     }
+
+
+def _bin_field(name: str) -> dict:
+    if name == "stockcode":
+        return {"type": "string"}
+    if name == "in_support":
+        return {"type": "boolean"}
+    # the weekly fields are null for a bundle without an incidence model, profit without a cost
+    return {"type": "number", **({"nullable": True} if name.endswith("_per_week") else {})}

@@ -60,7 +60,7 @@ def in_process(predictor: Predictor, bundle, codes: list[str]) -> dict:
         product = predictor.product(code)
         low, high = float(product["price_min"]), float(product["price_max"])
         started = time.perf_counter()
-        predictor.recommend(PriceRequest(code, low, high, BINS, SAMPLES))
+        predictor.decide(PriceRequest(code, low, high, BINS, SAMPLES))  # the API's path: the curve and the decision
         sweep.append(_ms(started))
         prices = price_grid(low, high, BINS)
         X = sweep_matrix(

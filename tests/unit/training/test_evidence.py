@@ -38,7 +38,8 @@ def test_the_history_counts_weeks_at_each_list_price_level_with_the_weeks_withou
         ]
     )
     history = E.price_history(rows, pd.Index(["A", "B"])).set_index(["stockcode", "price"])
-    assert history.loc[("A", 2.0), "weeks"] == 3 and history.loc[("A", 2.0), "units_per_week"] == pytest.approx(40 / 3, abs=1e-3)
+    assert history.loc[("A", 2.0), "weeks"] == 3
+    assert history.loc[("A", 2.0), "units_per_week"] == pytest.approx(40 / 3, abs=1e-3)
     assert history.loc[("A", 3.0), "sales_per_week"] == pytest.approx(12.0)
 
 
