@@ -85,6 +85,7 @@ class StandInPredictor:
     current_price = Predictor.current_price
     unit_cost = Predictor.unit_cost
     slope_sd = Predictor.slope_sd
+    support = Predictor.support
 
     def line_price_term(self, stockcode: str, prices: np.ndarray) -> None:
         return None

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, type FetchLike, type PriceBin, apiBaseFromEnv, createApiClient, joinUrl, predictPath } from "./api";
+import {
+  ApiError,
+  type DecisionQuery,
+  type FetchLike,
+  type PriceBin,
+  apiBaseFromEnv,
+  createApiClient,
+  decisionPath,
+  joinUrl,
+  predictPath,
+} from "./api";
+import { decisionOf } from "./decisionFixture";
 
 const BIN: PriceBin = {
   stockcode: "85123A",
@@ -58,6 +69,68 @@ describe("URLs", () => {
     expect(predictPath("A/B C", { unitpriceMin: 1.5, unitpriceMax: 4, numPriceBins: 25 })).toBe(
       "v1/predict-price/A%2FB%20C?unitprice_min=1.5&unitprice_max=4&num_price_bins=25",
     );
+  });
+
+  it("sends the decision's objective, cost and rules under the API's names, and only those given", () => {
+    expect(decisionPath("85127A", {})).toBe("v1/price-decision/85127A");
+    expect(
+      decisionPath("A/B", { numPriceBins: 10, objective: "profit", unitCost: 0.5, maxChange: 0.2, priceEnding: 0 }),
+    ).toBe("v1/price-decision/A%2FB?num_price_bins=10&objective=profit&unit_cost=0.5&max_change=0.2&price_ending=0");
+    expect(decisionPath("85127A", { floor: 2, ceiling: 1, minMargin: 0.3 })).toBe(
+      "v1/price-decision/85127A?floor=2&ceiling=1&min_margin=0.3",
+    );
+  });
+
+  it("keeps the rules out of the bare curve's URL", () => {
+    const query: DecisionQuery = { numPriceBins: 5, floor: 1 };
+    expect(predictPath("85127A", query)).toBe("v1/predict-price/85127A?num_price_bins=5");
+  });
+});
+
+describe("priceDecision", () => {
+  it("returns the decision with the model and cache headers", async () => {
+    const decision = decisionOf();
+    const fetchLike = fakeFetch(() => json(decision, 200, { "X-Model": "network", "X-Cache": "MISS" }));
+    const result = await createApiClient("http://api.test", fetchLike).priceDecision("85127A", {
+      numPriceBins: 100,
+      objective: "profit",
+    });
+    expect(fetchLike.urls).toEqual(["http://api.test/v1/price-decision/85127A?num_price_bins=100&objective=profit"]);
+    expect(result).toEqual({ decision, model: "network", modelVersion: null, cache: "MISS" });
+  });
+
+  it("accepts a bundle without an uncertainty estimate or a unit cost", async () => {
+    const decision = decisionOf({ interval: null, probability_beats_current: null, unit_cost: null });
+    const result = await createApiClient(".", fakeFetch(() => json(decision))).priceDecision("85127A", {});
+    expect(result.decision.interval).toBeNull();
+  });
+
+  it("passes the API's message for rules that admit no price through readably", async () => {
+    const message = "floor and ceiling conflict: no price within 0.66..2.52 satisfies both";
+    const client = createApiClient(".", fakeFetch(() => json({ error: message }, 400)));
+    const error = await failure(client.priceDecision("85127A", { floor: 2, ceiling: 1 }));
+    expect(error.kind).toBe("client");
+    expect(error.status).toBe(400);
+    expect(error.message).toBe(`Request refused: ${message}.`);
+  });
+
+  it("refuses a decision it cannot draw: no curve, a malformed bin, no current price, bad history", async () => {
+    const good = decisionOf();
+    const broken = [
+      { ...good, curve: [] },
+      { ...good, curve: [{ ...good.curve[0], unit_price: "1.3" }] },
+      { ...good, curve: [{ ...good.curve[0], in_support: "yes" }] },
+      { ...good, current: undefined },
+      { ...good, observed: [{ price: 1 }] },
+      { ...good, interval: { level: 0.9, price: [1] } },
+      { ...good, decision: "maybe" },
+      [good.curve[0]], // the bare curve of /v1/predict-price
+    ];
+    for (const body of broken) {
+      const client = createApiClient(".", fakeFetch(() => json(body)));
+      const error = await failure(client.priceDecision("85127A", {}));
+      expect(error.kind).toBe("invalid");
+    }
   });
 });
 

@@ -110,3 +110,23 @@ def test_predict_price_answers_from_the_same_decision(client):
     assert {row["optimal_unit_price"] for row in rows} == {body["recommended"]["price"]}
     first = rows[0]
     assert first["profit_per_week"] == pytest.approx((first["unit_price"] - 2.5) * first["units_per_week"], rel=1e-4)
+
+
+def test_a_current_price_the_rules_forbid_is_never_held(client):
+    body = decision(client, "floor=3.1")  # the current price, 2.95, is below the floor
+    assert body["decision"] == "change" and "floor" in body["decision_reason"]
+    assert body["price_to_set"] == body["recommended"]["price"] >= 3.1
+
+
+def test_profit_without_a_cost_answers_exactly_as_revenue(client):
+    revenue, profit = decision(client), decision(client, "objective=profit")
+    for field in ("recommended", "interval", "probability_beats_current", "decision"):
+        assert profit[field] == revenue[field]
+
+
+def test_an_optimum_at_the_end_of_the_swept_range_is_flagged(client):
+    body = decision(client)  # weekly revenue falls with price here: the bottom of the range
+    assert body["support"]["recommendation_at_range_edge"] == "low"
+    middle = decision(client, "objective=profit&unit_cost=1.4&unitprice_min=2&unitprice_max=4")
+    assert middle["recommended"]["price"] == pytest.approx(2.8, abs=0.03)  # c e / (e + 1) with e = -2
+    assert middle["support"]["recommendation_at_range_edge"] is None

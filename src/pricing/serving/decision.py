@@ -7,7 +7,7 @@ without a model; `pricing.serving.predictor.Predictor.decide` feeds them a produ
 - Objective (per week, the data's currency): revenue p x units, or profit (p - c) x units with a unit cost c.
 - Rules: `floor`/`ceiling` (prices), `max_change` (at most this fraction from the current price),
   `price_ending` (the pence a price ends in: 0.99 admits 4.99, 12.99), `min_margin` ((p - c) / p at least
-  this), and `support` (only prices within the product's sold range, widened by SUPPORT_TOLERANCE; applied to
+  this), and `support` (only list prices the product was sold at, widened by SUPPORT_TOLERANCE; applied to
   fallback models whose curves extrapolate flat). The constrained optimum maximises the objective over the
   candidates every rule admits; each binding rule's cost is what the objective gains when that rule alone is
   lifted (the others kept), so a manager sees what each rule costs.
@@ -85,7 +85,7 @@ class Rules:
 @dataclass(frozen=True)
 class Context:
     """What the rules are judged against: the current price, the unit cost (None: unknown) and the product's
-    support (the lowest and highest price it sold at), all in the data's currency."""
+    support (the lowest and highest list price it sold at: Predictor.support), all in the data's currency."""
 
     current_price: float
     unit_cost: float | None
@@ -297,6 +297,7 @@ class Decision:
     model: str
     incidence_model: str | None
     observed: list[dict]
+    current_breaks: tuple[str, ...] = ()  # the rules the current price breaks: holding it is not an option
 
     @property
     def recommended_price(self) -> float:
@@ -306,6 +307,8 @@ class Decision:
     def decision(self) -> tuple[str, str]:
         chosen, current = self.choice.index, self.current[3]
         gain = float(self.values[chosen] - self.values[current])
+        if self.current_breaks:
+            return "change", f"the current price breaks {', '.join(self.current_breaks)}: the rules require a move"
         if self.confidence is None:
             if chosen == current:
                 return "hold", "the recommended price is the current price"
@@ -394,6 +397,14 @@ class Decision:
                 "high": round(self.support[1], 4),
                 "tolerance": SUPPORT_TOLERANCE,
                 "recommendation_outside": not now["in_support"],
+                # an optimum at an end of the swept range may lie beyond it: widen the range to see
+                "recommendation_at_range_edge": (
+                    "low"
+                    if now["price"] <= self.prices[self.grid][0]
+                    else "high"
+                    if now["price"] >= self.prices[self.grid][-1]
+                    else None
+                ),
                 "restricted_to_support": self.restricted,
             },
             "model": self.model,

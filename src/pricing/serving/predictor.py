@@ -235,6 +235,17 @@ class Predictor:
             return float(row["current_price"]), str(row["current_price_date"]), "last_list_price"
         return float(self.product(stockcode)["price_median"]), None, "median_price"
 
+    def support(self, stockcode: str) -> tuple[float, float]:
+        """The list prices the product was sold at (lowest, highest level of price_history.parquet): the prices a
+        decision sets. Not the range of prices lines paid, which runs from quantity-break discounts up to the
+        guest channel's premium (twice the list price on the real file). A bundle without the history: that
+        range (the product table's price_min, price_max)."""
+        if self.history is not None and stockcode in self.history.index:
+            levels = self.history.loc[[stockcode], "price"]
+            return float(levels.min()), float(levels.max())
+        product = self.product(stockcode)
+        return float(product["price_min"]), float(product["price_max"])
+
     def unit_cost(self, request: PriceRequest) -> tuple[float | None, str | None]:
         """The request's unit cost, else the cost file's (published with the bundle), else (None, None)."""
         if request.unit_cost is not None:
@@ -272,7 +283,7 @@ class Predictor:
         product = self.product(code)
         current, current_date, current_source = self.current_price(code)
         cost, cost_source = self.unit_cost(request)
-        context = D.Context(current, cost, float(product["price_min"]), float(product["price_max"]))
+        context = D.Context(current, cost, *self.support(code))
         grid = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
         candidates = D.candidate_prices(grid, request.rules, context)
         prices = np.unique(np.append(candidates, round(current, 4)))
@@ -288,6 +299,7 @@ class Predictor:
         admitted = np.logical_and.reduce([in_range, *masks.values()])
         current_index = int(np.flatnonzero(np.isclose(prices, round(current, 4)))[0])
         draws = self.draw_units(code, prices, units, current, weekly=result.weekly, key=request)
+        breaks = tuple(n for n, mask in masks.items() if n != "support" and not mask[current_index])
         confidence = None
         if draws is not None:
             draw_values = D.objective_values(prices, draws, cost, kind)
@@ -311,6 +323,7 @@ class Predictor:
             model=rec.model,
             incidence_model=rec.incidence_model,
             observed=D.observed_points(self.history, code),
+            current_breaks=breaks,
         )
 
     def draw_units(
@@ -318,8 +331,9 @@ class Predictor:
     ) -> np.ndarray | None:
         """D.DRAWS draws of the units curve (S, K): the point curve with the product's price slopes moved by
         draws from their posterior (incidence: on log price; per line: on the network's price term), pivoting on
-        the current price, where the data pin the level. Seeded by the request, so an answer is reproducible.
-        None when the bundle carries no slope uncertainty."""
+        the current price, where the data pin the level. Seeded by the product and the contexts asked for (not the
+        rules or the objective: every question about one product reads the same draws), so an answer is
+        reproducible. None when the bundle carries no slope uncertainty."""
         incidence_sd, line_sd = self.slope_sd(stockcode)
         term = self.line_price_term(stockcode, np.append(prices, pivot)) if line_sd is not None else None
         parts = []
@@ -329,7 +343,9 @@ class Predictor:
             parts.append((line_sd, term[:-1] - term[-1]))
         if not parts:
             return None
-        rng = np.random.default_rng(zlib.crc32(repr(key).encode()))
+        rng = np.random.default_rng(
+            zlib.crc32(f"{stockcode}|{key.num_samples}|{key.country}|{key.customerid}".encode())
+        )
         shift = sum(rng.normal(0.0, sd, (D.DRAWS, 1)) * x[None, :] for sd, x in parts)
         return units[None, :] * np.exp(-shift)
 

@@ -4,7 +4,10 @@
 - the current price: each product's list price (the highest known customer's price of the day, as the incidence
   model reads it) on the last day it sold in the prepared data, with that date;
 - the observed history: per product and list-price level (to the penny), the weeks at that level and the mean
-  order lines, units and sales per week there (weeks without a sale count, at the carried price);
+  order lines, units and sales per week there (weeks without a sale count, at the carried price), each week
+  scaled to the season the predictions are for: by the shop's order lines in the reference weeks (the held-out
+  window serving averages over) over its lines that week, so a week of February and a week of November read
+  as the same week of demand (a November week has ~2.9x February's lines);
 - the uncertainty of each product's price slopes, for the interval around the optimal price: a normal
   approximation of the posterior of the incidence model's slope b_j (log lines per week, per unit of log price)
   and of the per-line network's slope s_j (log units per line, per unit of its standardised price ratio). The
@@ -47,13 +50,20 @@ def current_prices(lines: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def price_history(lines: pd.DataFrame, products: pd.Index) -> pd.DataFrame:
+def price_history(lines: pd.DataFrame, products: pd.Index, reference_from: pd.Timestamp) -> pd.DataFrame:
     """Per product and list-price level (rounded to the penny): `weeks` at that level, mean `orders_per_week`,
-    `units_per_week` and `sales_per_week` (level x units, in the data's currency). `lines`: prepared lines with
-    quantity. Columns stockcode, price, weeks, orders_per_week, units_per_week, sales_per_week."""
+    `units_per_week` and `sales_per_week` (level x units, in the data's currency), every week scaled to the
+    shop's volume in the reference weeks (those from `reference_from` on; module docstring). `lines`: prepared
+    lines with quantity. Columns stockcode, price, weeks, orders_per_week, units_per_week, sales_per_week."""
     first = I.week_start(lines["invoice_date"]).min()
     weekly = I.weekly_table(lines, first, products)
-    weekly = weekly.assign(price=weekly["list_price"].round(2))
+    shop = lines.groupby(I.week_start(lines["invoice_date"])).size()
+    reference = shop[shop.index >= I.week_start(pd.Series([reference_from])).iloc[0]]
+    scale = (reference.mean() if len(reference) else shop.mean()) / shop
+    factor = weekly["week"].map(scale).to_numpy(dtype=float)
+    weekly = weekly.assign(
+        price=weekly["list_price"].round(2), lines=weekly["lines"] * factor, units=weekly["units"] * factor
+    )
     table = (
         weekly.groupby(["stockcode", "price"])
         .agg(weeks=("week", "size"), orders_per_week=("lines", "mean"), units_per_week=("units", "mean"))
@@ -64,20 +74,32 @@ def price_history(lines: pd.DataFrame, products: pd.Index) -> pd.DataFrame:
 
 
 def posterior_slope_sd(
-    slope: np.ndarray, weight: np.ndarray, residual: np.ndarray, x: np.ndarray, group: np.ndarray
+    slope: np.ndarray,
+    weight: np.ndarray,
+    residual: np.ndarray,
+    x: np.ndarray,
+    group: np.ndarray,
+    cluster: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Posterior sd of each group's slope (n,) and the prior variance tau^2 (module docstring).
 
     slope (n,): the fitted slopes (log outcome per unit of x, positive: the outcome falls with x); per row
     (n_rows,): working weight w (the Poisson mean, or 1 for squared error), residual y - mu (on the loss's scale),
-    price term x and group index. Groups without price variation get the prior sd."""
+    price term x, group index and, optionally, a cluster id: rows of one cluster (one product-day's order lines,
+    which share the day's list price) count as one observation in the sandwich variance (cluster-robust; Cameron
+    & Miller 2015, J. Human Resources 50:317). Groups without price variation get the prior sd."""
     n = len(slope)
     total = np.bincount(group, weight, minlength=n)
     centre = np.bincount(group, weight * x, minlength=n) / np.maximum(total, 1e-12)
     dx = x - centre[group]
     information = np.bincount(group, weight * dx**2, minlength=n)
     score = np.bincount(group, residual * dx, minlength=n)
-    meat = np.bincount(group, (residual * dx) ** 2, minlength=n)
+    if cluster is None:
+        meat = np.bincount(group, (residual * dx) ** 2, minlength=n)
+    else:
+        keys, where = np.unique(np.column_stack([group, cluster]), axis=0, return_inverse=True)
+        per_cluster = np.bincount(where.ravel(), residual * dx, minlength=len(keys))
+        meat = np.bincount(keys[:, 0], per_cluster**2, minlength=n)
     informed = (information > 1e-9) & (meat > 0)
     # one Newton step from the fitted slope with the product's own rows only: log mu = ... - slope * x
     unshrunk = slope[informed] - score[informed] / information[informed]
@@ -111,12 +133,15 @@ def incidence_slope_sd(model, split, n_products: int) -> np.ndarray:
     return sd
 
 
-def line_slope_sd(network, X: np.ndarray, y: np.ndarray, n_products: int) -> np.ndarray | None:
+def line_slope_sd(
+    network, X: np.ndarray, y: np.ndarray, n_products: int, day: np.ndarray | None = None
+) -> np.ndarray | None:
     """Posterior sd of each product's per-line slope s_j (n_products,), by vocabulary index, for a network with
     the structural ("loglinear") price effect; None for one without (its price response has no one slope).
 
     `network`: a DFNRegressor or DFNEnsemble (its first member's structure is used); X, y: training rows and
-    their log1p(quantity)."""
+    their log1p(quantity); `day` (n_rows,): each row's day as an integer, to cluster a product-day's lines (its
+    list price moves across days, not across the lines of one day)."""
     import torch
 
     from pricing.models.network import as_tensors
@@ -135,9 +160,9 @@ def line_slope_sd(network, X: np.ndarray, y: np.ndarray, n_products: int) -> np.
     group = product.numpy().astype(np.int64)
     if member.config.loss == "poisson":
         mean = np.exp(outputs)
-        sd, _ = posterior_slope_sd(slope, mean, np.expm1(y) - mean, x, group)
+        sd, _ = posterior_slope_sd(slope, mean, np.expm1(y) - mean, x, group, day)
     else:  # squared error on log1p(quantity)
-        sd, _ = posterior_slope_sd(slope, np.ones(len(y)), y - outputs, x, group)
+        sd, _ = posterior_slope_sd(slope, np.ones(len(y)), y - outputs, x, group, day)
     return sd
 
 

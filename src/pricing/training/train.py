@@ -144,9 +144,15 @@ def train(
             every_line,
             preprocessor.product_index,
             incidence_slope_sd(incidence[0]["incidence_network"], incidence[3], n_products),
-            line_slope_sd(models["network"], splits["train"].X, splits["train"].y, n_products),
+            line_slope_sd(
+                models["network"],
+                splits["train"].X,
+                splits["train"].y,
+                n_products,
+                frames["train"]["invoice_date"].dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64),
+            ),
         ),
-        PRICE_HISTORY: price_history(every_line, products.index),
+        PRICE_HISTORY: price_history(every_line, products.index, full["test"]["invoice_date"].min()),
     }
     lap("evidence")
 

@@ -37,10 +37,25 @@ def test_the_history_counts_weeks_at_each_list_price_level_with_the_weeks_withou
             ("A", "2011-01-24 10:00", 3.00, 1.0, 4),  # week 4 at 3.00
         ]
     )
-    history = E.price_history(rows, pd.Index(["A", "B"])).set_index(["stockcode", "price"])
+    history = E.price_history(rows, pd.Index(["A", "B"]), pd.Timestamp("2011-01-03")).set_index(["stockcode", "price"])
     assert history.loc[("A", 2.0), "weeks"] == 3
     assert history.loc[("A", 2.0), "units_per_week"] == pytest.approx(40 / 3, abs=1e-3)
     assert history.loc[("A", 3.0), "sales_per_week"] == pytest.approx(12.0)
+
+
+def test_the_history_is_scaled_to_the_shop_volume_of_the_reference_weeks():
+    """Week 2 is a busy week (the shop sells 4 lines, else 1): A's 30 units there count as 30 x 1/4 of a
+    reference week (the last one, a quiet week)."""
+    rows = lines(
+        [
+            ("A", "2011-01-03 10:00", 2.00, 1.0, 10),
+            ("A", "2011-01-10 10:00", 2.00, 1.0, 30),
+            *[("B", "2011-01-10 11:00", 9.00, 1.0, 1)] * 3,
+            ("B", "2011-01-17 10:00", 9.00, 1.0, 1),
+        ]
+    )
+    history = E.price_history(rows, pd.Index(["A", "B"]), pd.Timestamp("2011-01-17")).set_index(["stockcode", "price"])
+    assert history.loc[("A", 2.0), "units_per_week"] == pytest.approx((10 + 30 / 4 + 0) / 3, abs=1e-3)
 
 
 def simulate(slopes: np.ndarray, weeks: int, seed: int = 0):
