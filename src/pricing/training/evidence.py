@@ -85,21 +85,28 @@ def posterior_slope_sd(
 
     slope (n,): the fitted slopes (log outcome per unit of x, positive: the outcome falls with x); per row
     (n_rows,): working weight w (the Poisson mean, or 1 for squared error), residual y - mu (on the loss's scale),
-    price term x, group index and, optionally, a cluster id: rows of one cluster (one product-day's order lines,
-    which share the day's list price) count as one observation in the sandwich variance (cluster-robust; Cameron
-    & Miller 2015, J. Human Resources 50:317). Groups without price variation get the prior sd."""
+    price term x, group index and, optionally, a cluster id: the rows of one cluster (one product-day's order
+    lines, which share the day's list price) are first summed into one observation at their weighted mean price
+    term, so the slope is identified by variation across clusters only and each cluster counts once in the
+    sandwich variance (cluster-robust; Cameron & Miller 2015, J. Human Resources 50:317). Within a day the price
+    moves with the line, not the list: quantity breaks give big lines lower prices (reverse causation), which
+    would read as a steep slope. Groups without price variation get the prior sd."""
     n = len(slope)
+    if cluster is not None:
+        # one row per cluster: its weight, its summed residual, its weighted mean price term; the slope is then
+        # identified by variation across clusters only (across days, the variation a list price decision moves)
+        keys, where = np.unique(np.column_stack([group, cluster]), axis=0, return_inverse=True)
+        where = where.ravel()
+        cluster_weight = np.bincount(where, weight, minlength=len(keys))
+        x = np.bincount(where, weight * x, minlength=len(keys)) / np.maximum(cluster_weight, 1e-12)
+        residual = np.bincount(where, residual, minlength=len(keys))
+        weight, group = cluster_weight, keys[:, 0]
     total = np.bincount(group, weight, minlength=n)
     centre = np.bincount(group, weight * x, minlength=n) / np.maximum(total, 1e-12)
     dx = x - centre[group]
     information = np.bincount(group, weight * dx**2, minlength=n)
     score = np.bincount(group, residual * dx, minlength=n)
-    if cluster is None:
-        meat = np.bincount(group, (residual * dx) ** 2, minlength=n)
-    else:
-        keys, where = np.unique(np.column_stack([group, cluster]), axis=0, return_inverse=True)
-        per_cluster = np.bincount(where.ravel(), residual * dx, minlength=len(keys))
-        meat = np.bincount(keys[:, 0], per_cluster**2, minlength=n)
+    meat = np.bincount(group, (residual * dx) ** 2, minlength=n)
     informed = (information > 1e-9) & (meat > 0)
     # one Newton step from the fitted slope with the product's own rows only: log mu = ... - slope * x
     unshrunk = slope[informed] - score[informed] / information[informed]
