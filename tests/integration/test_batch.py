@@ -181,7 +181,11 @@ def test_the_csv_carries_the_decision_with_its_rules_as_columns(app, products):
     service = service_of(app)
     code = products.index[0]
     cost = round(float(products.loc[code, "price_median"]) * 0.4, 2)
-    text = f"stockcode,objective,unit_cost,max_change,floor,ceiling\n{code},profit,{cost},0.1,,\n{code},,,,9,1\n"
+    low = float(products.loc[code, "price_min"])
+    text = (
+        f"stockcode,objective,unit_cost,max_change,floor,ceiling\n{code},profit,{cost},0.1,,\n"
+        f"{code},,,,{low * 1.5:.2f},{low * 1.2:.2f}\n"  # both inside the range, the floor above the ceiling
+    )
     rows, _ = batch.read_rows(text)
     report = batch.BatchReport(
         "test", service.predictor.version, batch.price_rows(service.predictor, service.settings, rows)

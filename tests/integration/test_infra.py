@@ -58,6 +58,9 @@ def test_cfn_lint_passes_on_the_template_offline():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+PRICE_ROUTES = ("/v1/predict-price/{stockcode}", "/v1/price-decision/{stockcode}")
+
+
 def test_sam_translates_the_template_and_the_api_key_is_asked_only_when_chosen(template, monkeypatch):
     """SAM's translator, as CloudFormation's transform runs it: cfn-lint alone let a wrongly nested OpenAPI
     document through, and SAM reads an !If in an event's ApiKeyRequired as true."""
@@ -75,7 +78,7 @@ def test_sam_translates_the_template_and_the_api_key_is_asked_only_when_chosen(t
     paths = rest_api["Properties"]["Body"]["paths"]
     for path, methods in paths.items():
         for method, operation in methods.items():
-            keyed = path in ("/v1/predict-price/{stockcode}", "/v1/products") and method == "get"
+            keyed = path in (*PRICE_ROUTES, "/v1/products") and method == "get"
             security = operation.get("security")
             if keyed:
                 assert security == {"Fn::If": ["UseApiKey", [{"api_key": []}], {"Ref": "AWS::NoValue"}]}

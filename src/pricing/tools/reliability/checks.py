@@ -53,7 +53,8 @@ def error_body_problems(body: bytes) -> list[str]:
 
 
 def price_curve_problems(body: bytes, stockcode: str | None, bins: int | None) -> list[str]:
-    """A 200 from /v1/predict-price: one finite row per bin, positive increasing prices, this product's."""
+    """A 200 from /v1/predict-price: one finite row per bin (a boolean `in_support`, and `profit_per_week` null
+    without a unit cost), positive increasing prices, this product's."""
     try:
         rows = strict_json(body)
     except NotJson as exc:
@@ -63,7 +64,13 @@ def price_curve_problems(body: bytes, stockcode: str | None, bins: int | None) -
     problems = []
     if bins is not None and len(rows) != bins:
         problems.append(f"{len(rows)} rows for {bins} bins")
-    numbers = [v for row in rows for k, v in row.items() if k != "stockcode"]
+    # every field is a finite number but the code, the support flag (a boolean) and a profit without a unit cost
+    numbers = [
+        v
+        for row in rows
+        for k, v in row.items()
+        if k not in ("stockcode", "in_support") and not (k == "profit_per_week" and v is None)
+    ]
     if not all(isinstance(v, int | float) and math.isfinite(v) for v in numbers):
         problems.append("a non-finite or non-numeric value in the curve")
         return problems
