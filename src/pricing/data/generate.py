@@ -248,18 +248,30 @@ def true_expected_weekly_units(list_price, truth, contexts: pd.DataFrame, week_s
     return true_expected_weekly_lines(prices, truth, week_scale) * per_line
 
 
+def within_day_factor(quantity, is_guest, guest_price_factor, break_quantity, break_price_factor) -> np.ndarray:
+    """What a line pays over the price its quantity was drawn at (module docstring): the product's guest factor
+    on guests' lines, its break factor on other lines of break_quantity units or more (0: no break), else 1.
+    Every argument has one entry per line (the product's values repeated); the result too."""
+    guest = np.asarray(is_guest, dtype=bool)
+    breaks = np.asarray(break_quantity)
+    broken = ~guest & (breaks > 0) & (np.asarray(quantity) >= breaks)
+    return np.where(guest, guest_price_factor, np.where(broken, break_price_factor, 1.0))
+
+
 def undo_within_day_prices(unit_price, quantity, is_guest, truth: pd.DataFrame) -> np.ndarray:
     """The price each sale line's quantity was drawn at (the list price, or the wholesale tier's price): the
     recorded `unit_price` without the guest premium and the quantity break (within 0.01 of rounding).
 
     `truth`: ground_truth.csv rows aligned with the lines (guest_price_factor, break_quantity,
     break_price_factor); all arguments have one entry per line."""
-    price = np.asarray(unit_price, dtype=float)
-    guest = np.asarray(is_guest, dtype=bool)
-    breaks = truth["break_quantity"].to_numpy()
-    broken = ~guest & (breaks > 0) & (np.asarray(quantity) >= breaks)
-    factor = np.where(guest, truth["guest_price_factor"].to_numpy(), 1.0)
-    return price / np.where(broken, truth["break_price_factor"].to_numpy(), factor)
+    factor = within_day_factor(
+        quantity,
+        is_guest,
+        truth["guest_price_factor"].to_numpy(),
+        truth["break_quantity"].to_numpy(),
+        truth["break_price_factor"].to_numpy(),
+    )
+    return np.asarray(unit_price, dtype=float) / factor
 
 
 def true_expected_quantity(
@@ -788,10 +800,13 @@ class _Builder:
     ) -> np.ndarray:
         """What a line pays once its quantity is known: the guest premium on guests' lines, the product's
         quantity break on other lines of break_quantity units or more (module docstring), rounded to pence."""
-        breaks = self.break_quantity[product]
-        broken = ~guest & (breaks > 0) & (quantity >= breaks)
-        broken_factor = np.where(broken, self.break_price_factor[product], 1.0)
-        factor = np.where(guest, self.guest_price_factor[product], broken_factor)
+        factor = within_day_factor(
+            quantity,
+            guest,
+            self.guest_price_factor[product],
+            self.break_quantity[product],
+            self.break_price_factor[product],
+        )
         return np.maximum(np.round(price * factor, 2), 0.01)
 
     def thin_by_list_price(self, product: np.ndarray, day: np.ndarray) -> np.ndarray:
