@@ -176,6 +176,7 @@ class Choice:
     index: int
     unconstrained_index: int
     rule_costs: list[RuleCost] = field(default_factory=list)
+    admitted: np.ndarray | None = None  # (K,): the candidates the range and every rule admit
 
     @property
     def binding(self) -> list[str]:
@@ -204,7 +205,7 @@ def choose(
         lifted = best_index(values, others)
         gain = float(values[lifted] - values[chosen])
         costs.append(RuleCost(name, gain > 1e-9, round(max(gain, 0.0), 4)))
-    return Choice(chosen, best_index(values, base), costs)
+    return Choice(chosen, best_index(values, base), costs, every)
 
 
 def objective_values(prices: np.ndarray, units: np.ndarray, unit_cost: float | None, kind: str) -> np.ndarray:
@@ -243,17 +244,20 @@ def confidence(
     )
 
 
-def decide(probability: float, expected_gain: float, current_value: float, same_price: bool) -> tuple[str, str]:
-    """`change` or `hold`, and why (module docstring: CHANGE_PROBABILITY, MIN_RELATIVE_GAIN)."""
+def decide(probability: float | None, expected_gain: float, current_value: float, same_price: bool) -> tuple[str, str]:
+    """`change` or `hold`, and why (module docstring: CHANGE_PROBABILITY, MIN_RELATIVE_GAIN). `probability`:
+    None for a bundle without an uncertainty estimate, judged on the expected gain alone."""
     if same_price:
         return "hold", "the recommended price is the current price"
-    if probability < CHANGE_PROBABILITY:
+    if probability is not None and probability < CHANGE_PROBABILITY:
         return "hold", (
             f"the recommended price beats the current one in {probability:.0%} of the model's draws, below the "
             f"{CHANGE_PROBABILITY:.0%} a change needs"
         )
     if expected_gain < MIN_RELATIVE_GAIN * abs(current_value):
         return "hold", f"the expected gain is below {MIN_RELATIVE_GAIN:.0%} of the current weekly figure"
+    if probability is None:
+        return "change", "this bundle carries no uncertainty estimate: judged on the expected gain alone"
     return "change", f"the recommended price beats the current one in {probability:.0%} of the model's draws"
 
 
@@ -308,13 +312,13 @@ class Decision:
         gain = float(self.values[chosen] - self.values[current])
         if self.current_breaks:
             return "change", f"the current price breaks {', '.join(self.current_breaks)}: the rules require a move"
-        if self.confidence is None:
-            if chosen == current:
-                return "hold", "the recommended price is the current price"
-            if gain < MIN_RELATIVE_GAIN * abs(float(self.values[current])):
-                return "hold", f"the expected gain is below {MIN_RELATIVE_GAIN:.0%} of the current weekly figure"
-            return "change", "this bundle carries no uncertainty estimate: judged on the expected gain alone"
-        return decide(self.confidence.probability_beats_current, gain, float(self.values[current]), chosen == current)
+        probability = None if self.confidence is None else self.confidence.probability_beats_current
+        return decide(probability, gain, float(self.values[current]), chosen == current)
+
+    @property
+    def price_to_set(self) -> float:
+        """The recommended price when the decision is to change, else the current price (4 decimals)."""
+        return round(self.recommended_price if self.decision[0] == "change" else float(self.current[0]), 4)
 
     def in_support(self, prices: np.ndarray) -> np.ndarray:
         low, high = self.support
@@ -390,7 +394,7 @@ class Decision:
             "expected_change": change,
             "decision": verdict,
             "decision_reason": reason,
-            "price_to_set": now["price"] if verdict == "change" else round(price, 4),
+            "price_to_set": self.price_to_set,
             "support": {
                 "low": round(self.support[0], 4),
                 "high": round(self.support[1], 4),

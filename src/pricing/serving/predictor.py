@@ -296,14 +296,13 @@ class Predictor:
         restrict = extrapolates_flat(rec.model) or (result.weekly and extrapolates_flat(rec.incidence_model))
         masks = D.rule_masks(prices, request.rules, context, restrict)
         choice = D.choose(values, masks, float(grid[0]), float(grid[-1]), base=in_range)
-        admitted = np.logical_and.reduce([in_range, *masks.values()])
         current_index = int(np.flatnonzero(np.isclose(prices, round(current, 4)))[0])
         draws = self.draw_units(code, prices, units, current, weekly=result.weekly, key=request)
         breaks = tuple(n for n, mask in masks.items() if n != "support" and not mask[current_index])
         confidence = None
         if draws is not None:
             draw_values = D.objective_values(prices, draws, cost, kind)
-            confidence = D.confidence(prices, draw_values, admitted, choice.index, current_index)
+            confidence = D.confidence(prices, draw_values, choice.admitted, choice.index, current_index)
         return D.Decision(
             stockcode=code,
             description=str(product["description"]),

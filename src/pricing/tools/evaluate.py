@@ -187,9 +187,8 @@ def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo
     method, the decision, and whether its interval holds the true optimum (within half a grid step)."""
     verdict, _ = decision.decision
     current = float(decision.current[0])
-    to_set = decision.recommended_price if verdict == "change" else current
     scores = {
-        "decision": _score(prices, revenue, to_set, revenue_of, status_quo),
+        "decision": _score(prices, revenue, decision.price_to_set, revenue_of, status_quo),
         "current_price": _score(prices, revenue, current, revenue_of, status_quo),
         "verdict": verdict,
         "probability_beats_current": None,
