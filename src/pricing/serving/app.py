@@ -136,19 +136,20 @@ routes = Blueprint("pricing", __name__)
 def predict_price(stockcode: str) -> Response:
     """The swept curve: one object per price bin (the seed article's contract), optimum fields set to the
     decision's recommended price."""
-    return _decision_response(stockcode, lambda decision: decision["curve"])
+    return _decision_response(stockcode, curve_only=True)
 
 
 @routes.get("/v1/price-decision/<stockcode>")
 def price_decision(stockcode: str) -> Response:
     """The decision: current price, recommended and unconstrained prices, rules and their costs, the interval,
     the probability of beating the current price, change or hold, the support, the observed history, the curve."""
-    return _decision_response(stockcode, lambda decision: decision)
+    return _decision_response(stockcode, curve_only=False)
 
 
-def _decision_response(stockcode: str, view) -> Response:
-    """Both routes answer from one cached decision (the same request gives the same key): `view` picks the part
-    the route returns."""
+def _decision_response(stockcode: str, curve_only: bool) -> Response:
+    """Both routes answer from one cached decision (the same request gives the same key). The cached envelope is
+    `models \n curve JSON \n decision JSON`, so either route returns its bytes as stored, parsing nothing on a hit
+    (JSON escapes every newline inside a string)."""
     started = time.perf_counter()
     svc = current_service()
     predictor = svc.require_predictor()
@@ -176,8 +177,10 @@ def _decision_response(stockcode: str, view) -> Response:
 
         def compute() -> bytes:
             decision = _decide(predictor, price_request)
+            body = decision.to_json()
             models = f"{decision.model}\t{decision.incidence_model or ''}"
-            return models.encode() + b"\n" + json.dumps(decision.to_json(), separators=(",", ":")).encode()
+            parts = (models, json.dumps(body["curve"], separators=(",", ":")), json.dumps(body, separators=(",", ":")))
+            return "\n".join(parts).encode()
 
         sweep_started = time.perf_counter()
         envelope, computed_here = svc.flight.do(key, compute)
@@ -187,11 +190,11 @@ def _decision_response(stockcode: str, view) -> Response:
                 svc.cache.set(key, envelope, svc.settings.cache_ttl_seconds)
             except CacheUnavailable:
                 cache_state = "BYPASS"
-    model, _, body = envelope.partition(b"\n")
+    model, curve, decision = envelope.split(b"\n", 2)
     total_ms = (time.perf_counter() - started) * 1000
     model, _, incidence_model = model.decode().partition("\t")
     return json_response(
-        view(json.loads(body)),
+        curve if curve_only else decision,
         headers={
             "X-Model": model,
             "X-Incidence-Model": incidence_model or "none",
