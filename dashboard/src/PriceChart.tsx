@@ -79,6 +79,23 @@ function observedDot(view: ObjectiveView, panel: "objective" | "units") {
   };
 }
 
+/** The observed weeks of one panel: points only (no line), drawn by observedDot. */
+function observedLine(dataKey: keyof ChartRow, name: string, view: ObjectiveView, panel: "objective" | "units") {
+  return (
+    <Line
+      className="observed"
+      dataKey={dataKey}
+      name={name}
+      legendType="circle"
+      stroke={OBSERVED}
+      strokeWidth={0}
+      dot={observedDot(view, panel)}
+      activeDot={false}
+      isAnimationActive={false}
+    />
+  );
+}
+
 /** A grey dashed piece of a curve outside the prices sold, when the rows have one. */
 function outsideLine(rows: ChartRow[], dataKey: keyof ChartRow, name: string, legend: boolean) {
   if (!rows.some((row) => row[dataKey] !== null)) return null;
@@ -201,19 +218,13 @@ export function PriceChart({ rows, domain, view, band, markers }: Props) {
           />
           {outsideLine(rows, "valueOutsideLow", extrapolated, true)}
           {outsideLine(rows, "valueOutsideHigh", extrapolated, !rows.some((row) => row.valueOutsideLow !== null))}
-          {observed && (
-            <Line
-              className="observed"
-              dataKey="observedValue"
-              name={`Observed ${view.kind === "profit" ? "profit" : "sales"} per week`}
-              legendType="circle"
-              stroke={OBSERVED}
-              strokeWidth={0}
-              dot={observedDot(view, "objective")}
-              activeDot={false}
-              isAnimationActive={false}
-            />
-          )}
+          {observed &&
+            observedLine(
+              "observedValue",
+              `Observed ${view.kind === "profit" ? "profit" : "sales"} per week`,
+              view,
+              "objective",
+            )}
           {recommendedLine(true)}
           {currentLine(true)}
           <ReferenceDot
@@ -254,19 +265,7 @@ export function PriceChart({ rows, domain, view, band, markers }: Props) {
           />
           {outsideLine(rows, "unitsOutsideLow", "Quantity, extrapolated", false)}
           {outsideLine(rows, "unitsOutsideHigh", "Quantity, extrapolated", false)}
-          {observed && (
-            <Line
-              className="observed"
-              dataKey="observedUnits"
-              name="Observed units per week"
-              legendType="circle"
-              stroke={OBSERVED}
-              strokeWidth={0}
-              dot={observedDot(view, "units")}
-              activeDot={false}
-              isAnimationActive={false}
-            />
-          )}
+          {observed && observedLine("observedUnits", "Observed units per week", view, "units")}
           {recommendedLine(false)}
           {currentLine(false)}
         </ComposedChart>
