@@ -421,15 +421,7 @@ class Decision:
         decision's recommended price, and each bin's support flag and weekly profit (null without a cost)."""
         grid = np.flatnonzero(self.grid)
         result = self.result
-        sub = type(result)(
-            prices=result.prices[grid],
-            quantity=result.quantity[grid],
-            quantity_min=result.quantity_min[grid],
-            quantity_max=result.quantity_max[grid],
-            quantity_mean=None if result.quantity_mean is None else result.quantity_mean[grid],
-            orders_per_week=None if result.orders_per_week is None else result.orders_per_week[grid],
-            objective=result.objective,
-        )
+        sub = result.subset(grid)
         best_price = round(self.recommended_price, 4)
         best_sales = round(float(result.sales[self.choice.index]), 4)
         rows = sub.rows(self.stockcode)

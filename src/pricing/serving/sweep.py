@@ -6,7 +6,7 @@ written into the price columns. (The network skips building it: see DFNRegressor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,6 +49,16 @@ class SweepResult:
     quantity_mean: np.ndarray | None = None
     orders_per_week: np.ndarray | None = None
     objective: str = "sales_per_week"
+
+    def subset(self, index: np.ndarray) -> SweepResult:
+        """The same curve at the bins `index` selects (an index array or a boolean mask)."""
+        return replace(
+            self,
+            **{
+                name: None if getattr(self, name) is None else getattr(self, name)[index]
+                for name in ("prices", "quantity", "quantity_min", "quantity_max", "quantity_mean", "orders_per_week")
+            },
+        )
 
     @property
     def sales(self) -> np.ndarray:
