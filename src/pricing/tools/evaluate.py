@@ -38,6 +38,7 @@ from tqdm import tqdm
 from pricing.artifacts.store import open_store
 from pricing.data.features import FEATURES, quantity_from_log
 from pricing.data.generate import load_ground_truth, true_expected_units_per_line, true_expected_weekly_units
+from pricing.serving.decision import MIN_RELATIVE_GAIN
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
@@ -192,6 +193,7 @@ def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo
         "current_price": _score(prices, revenue, current, revenue_of, status_quo),
         "verdict": verdict,
         "probability_beats_current": None,
+        "expected_relative_gain": _relative_gain(decision),
         "interval": None,
         "interval_covers": None,
     }
@@ -203,6 +205,14 @@ def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo
         scores["interval"] = [low, high]
         scores["interval_covers"] = bool(low - half_step <= p_star <= high + half_step)
     return scores
+
+
+def _relative_gain(decision) -> float:
+    """The model's expected gain of the recommended price over the current one, as a share of the current
+    price's objective (what the decision's minimum-gain rule reads)."""
+    chosen, current = decision.choice.index, decision.current[3]
+    gain = float(decision.values[chosen] - decision.values[current])
+    return round(gain / max(abs(float(decision.values[current])), 1e-12), 5)
 
 
 def _interval_summary(rows: list[dict]) -> dict | None:
@@ -235,7 +245,35 @@ def _decision_summary(rows: list[dict]) -> dict | None:
         "median_regret_recommended": round(float(np.median([r[PRIMARY]["regret"] for r in decided])), 5),
         "median_regret_where_held": _median([r["decision"]["regret"] for r in holds]),
         "median_regret_of_recommendation_where_held": _median([r[PRIMARY]["regret"] for r in holds]),
+        "by_change_probability": _hold_rule_sweep(decided),
     }
+
+
+def _hold_rule_sweep(rows: list[dict]) -> list[dict] | None:
+    """What the hold rule would have cost at other probability thresholds: per threshold t, the share held (the
+    recommended price beats the current one in fewer than t of the draws, or the expected gain is below
+    MIN_RELATIVE_GAIN) and the median and P90 regret of the resulting decisions. The threshold is chosen from
+    this table (docs/PRICING_QUALITY.md)."""
+    if any(r["probability_beats_current"] is None for r in rows):
+        return None
+    sweep = []
+    for threshold in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9):
+        held = np.array(
+            [
+                r["probability_beats_current"] < threshold or r["expected_relative_gain"] < MIN_RELATIVE_GAIN
+                for r in rows
+            ]
+        )
+        regret = np.where(held, [r["current_price"]["regret"] for r in rows], [r[PRIMARY]["regret"] for r in rows])
+        sweep.append(
+            {
+                "threshold": threshold,
+                "hold_share": round(float(held.mean()), 4),
+                "median_regret": round(float(np.median(regret)), 5),
+                "p90_regret": round(float(np.percentile(regret, 90)), 5),
+            }
+        )
+    return sweep
 
 
 def _share(values: list[bool]) -> float | None:

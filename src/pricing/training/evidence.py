@@ -140,8 +140,21 @@ def incidence_slope_sd(model, split, n_products: int) -> np.ndarray:
     return sd
 
 
+def list_ratio_shift(frame: pd.DataFrame) -> np.ndarray:
+    """Per row (n_rows,): how far the price / median feature moves when the line's price is replaced by its day's
+    list price, (list - paid) / median = price_ratio x (exp(-line_price_to_list) - 1). `frame`: model-ready rows
+    (pricing.data.features.build_features) with `price_ratio` and `line_price_to_list`."""
+    ratio = frame["price_ratio"].to_numpy(dtype=float)
+    return ratio * np.expm1(-frame["line_price_to_list"].to_numpy(dtype=float))
+
+
 def line_slope_sd(
-    network, X: np.ndarray, y: np.ndarray, n_products: int, day: np.ndarray | None = None
+    network,
+    X: np.ndarray,
+    y: np.ndarray,
+    n_products: int,
+    day: np.ndarray | None = None,
+    list_shift: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Posterior sd of each product's per-line slope s_j (n_products,), by vocabulary index, for a network with
     the structural ("loglinear") price effect; None for one without (its price response has no one slope).
@@ -163,7 +176,7 @@ def line_slope_sd(
         term = (dense[:, module.ratio_column] - module.expected_ratio(dense, product)) * module.ratio_scale
         slope = module.slope(torch.arange(n_products)).float().numpy().astype(float)
     outputs = member.raw_outputs(dense, product)
-    x = term.float().numpy().astype(float)
+    x = term.float().numpy().astype(float) + (0.0 if list_shift is None else list_shift)
     group = product.numpy().astype(np.int64)
     if member.config.loss == "poisson":
         mean = np.exp(outputs)

@@ -34,6 +34,7 @@ from pricing.training.evidence import (
     evidence_table,
     incidence_slope_sd,
     line_slope_sd,
+    list_ratio_shift,
     price_history,
 )
 from pricing.training.incidence_fit import fit_incidence
@@ -150,6 +151,7 @@ def train(
                 splits["train"].y,
                 n_products,
                 frames["train"]["invoice_date"].dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64),
+                list_ratio_shift(frames["train"]),
             ),
         ),
         PRICE_HISTORY: price_history(every_line, products.index, full["test"]["invoice_date"].min()),
