@@ -72,7 +72,9 @@ def test_rules_that_admit_no_price_are_a_400_naming_them(client, query, names):
         assert name in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("query", ["max_change=1.5", "price_ending=0.999", "objective=margin", "min_margin=abc"])
+@pytest.mark.parametrize(
+    "query", ["max_change=1.5", "price_ending=0.999", "objective=margin", "min_margin=abc", "min_probability=1.2"]
+)
 def test_malformed_rules_are_a_400_naming_the_parameter(client, query):
     response = client.get(f"/v1/price-decision/{CODE}?{query}")
     assert response.status_code == 400 and query.split("=")[0] in response.get_json()["error"]
@@ -86,8 +88,12 @@ def test_the_interval_holds_the_recommended_price_and_the_decision_follows_the_p
     assert low <= body["recommended"]["objective"] <= high
     probability = body["probability_beats_current"]
     assert 0 <= probability <= 1
-    assert body["decision"] == ("change" if probability >= 0.8 else "hold")
+    assert body["decision"] == ("change" if probability >= 0.5 else "hold")
     assert body["price_to_set"] == (body["recommended"]["price"] if body["decision"] == "change" else 2.95)
+    # a manager's own thresholds: above the probability the draws give, the decision holds and says why
+    strict = decision(client, f"objective=profit&unit_cost=1.5&min_probability={min(probability + 0.01, 1):.4f}")
+    assert strict["decision"] == "hold" and strict["price_to_set"] == 2.95
+    assert "of the model's draws" in strict["decision_reason"]
 
 
 def test_bins_outside_the_sold_range_are_flagged(client):

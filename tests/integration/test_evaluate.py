@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pricing.data.generate import load_ground_truth
+from pricing.serving.decision import CHANGE_PROBABILITY, MIN_RELATIVE_GAIN
 from pricing.tools.evaluate import _score, evaluate, true_revenue, write_outputs
 
 
@@ -132,6 +133,13 @@ def test_with_costs_the_report_scores_profit_the_interval_and_the_decisions(stor
         assert low <= row["network"]["price"] <= high
         held = row["verdict"] == "hold"
         assert row["decision"]["price"] == (row["current_price"]["price"] if held else row["network"]["price"])
+    # the threshold table: the service's own defaults reproduce the decisions' share held and median regret
+    sweep = {(t["min_probability"], t["min_gain"]): t for t in decisions["by_threshold"]}
+    default = sweep[(CHANGE_PROBABILITY, MIN_RELATIVE_GAIN)]
+    assert default["hold_share"] == decisions["hold_share"]
+    assert default["median_regret"] == pytest.approx(decisions["median_regret_decision"], abs=1e-5)
+    shares = [sweep[(t, 0.0)]["hold_share"] for t in (0.5, 0.6, 0.7, 0.8, 0.9)]
+    assert shares == sorted(shares)  # a stricter rule never holds less
 
 
 def test_the_evaluate_command_prints_the_summary(store, small_raw, tmp_path):

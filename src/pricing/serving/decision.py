@@ -17,8 +17,10 @@ without a model; `pricing.serving.predictor.Predictor.decide` feeds them a produ
   the current one.
 - Decision: `change` when that probability is at least CHANGE_PROBABILITY and the expected gain at least
   MIN_RELATIVE_GAIN of the objective at the current price; otherwise `hold` the current price (the evidence
-  does not support a change). The thresholds are the service's defaults, not fitted; `pricing evaluate` measures
-  what holding costs against the truth (docs/PRICING_QUALITY.md: on the generator they hold too often).
+  does not support a change). A request may ask for stricter thresholds (`min_probability`, `min_gain`). The
+  defaults are the strictest rule that did not raise the decisions' median regret on the generator's data
+  (`pricing evaluate` reports the regret of each threshold: docs/PRICING_QUALITY.md); a stricter rule trades
+  regret for fewer changes.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ DECISION_FIELDS = (
 RULES = ("floor", "ceiling", "max_change", "price_ending", "min_margin", "support")
 INTERVAL_LEVEL = 0.9
 DRAWS = 400  # posterior draws of the curve per request
-CHANGE_PROBABILITY = 0.8
-MIN_RELATIVE_GAIN = 0.01
+CHANGE_PROBABILITY = 0.5  # change only where the draws favour the recommended price (docs/PRICING_QUALITY.md)
+MIN_RELATIVE_GAIN = 0.0
 SUPPORT_TOLERANCE = 0.05  # a price within 5% of the sold range counts as seen
 
 
@@ -244,18 +246,31 @@ def confidence(
     )
 
 
-def decide(probability: float | None, expected_gain: float, current_value: float, same_price: bool) -> tuple[str, str]:
-    """`change` or `hold`, and why (module docstring: CHANGE_PROBABILITY, MIN_RELATIVE_GAIN). `probability`:
-    None for a bundle without an uncertainty estimate, judged on the expected gain alone."""
+def decide(
+    probability: float | None,
+    expected_gain: float,
+    current_value: float,
+    same_price: bool,
+    min_probability: float = CHANGE_PROBABILITY,
+    min_gain: float = MIN_RELATIVE_GAIN,
+) -> tuple[str, str]:
+    """`change` or `hold`, and why (module docstring). `probability`: the share of draws in which the recommended
+    price beats the current one, None for a bundle without an uncertainty estimate (judged on the expected gain
+    alone); `expected_gain`, `current_value`: the objective's gain and its value at the current price (per week);
+    `min_probability`, `min_gain` (a fraction of the current value): the thresholds."""
     if same_price:
         return "hold", "the recommended price is the current price"
-    if probability is not None and probability < CHANGE_PROBABILITY:
+    if probability is not None and probability < min_probability:
         return "hold", (
             f"the recommended price beats the current one in {probability:.0%} of the model's draws, below the "
-            f"{CHANGE_PROBABILITY:.0%} a change needs"
+            f"{min_probability:.0%} a change needs"
         )
-    if expected_gain < MIN_RELATIVE_GAIN * abs(current_value):
-        return "hold", f"the expected gain is below {MIN_RELATIVE_GAIN:.0%} of the current weekly figure"
+    if expected_gain <= min_gain * abs(current_value):
+        return "hold", (
+            "the recommended price is not expected to earn more than the current one"
+            if min_gain == 0
+            else f"the expected gain is below {min_gain:.0%} of the current weekly figure"
+        )
     if probability is None:
         return "change", "this bundle carries no uncertainty estimate: judged on the expected gain alone"
     return "change", f"the recommended price beats the current one in {probability:.0%} of the model's draws"
@@ -313,7 +328,15 @@ class Decision:
         if self.current_breaks:
             return "change", f"the current price breaks {', '.join(self.current_breaks)}: the rules require a move"
         probability = None if self.confidence is None else self.confidence.probability_beats_current
-        return decide(probability, gain, float(self.values[current]), chosen == current)
+        request = self.request
+        return decide(
+            probability,
+            gain,
+            float(self.values[current]),
+            chosen == current,
+            CHANGE_PROBABILITY if request.min_probability is None else request.min_probability,
+            MIN_RELATIVE_GAIN if request.min_gain is None else request.min_gain,
+        )
 
     @property
     def price_to_set(self) -> float:

@@ -77,9 +77,21 @@ PARAMETERS = (
     Parameter("max_change", "fraction", "Largest move from the current price, as a fraction (0.1: within 10%)"),
     Parameter("price_ending", "ending", "The pence every recommended price ends in (0.99: 4.99, 12.99)"),
     Parameter("min_margin", "fraction", "Smallest margin (price - unit cost) / price, as a fraction; needs a cost"),
+    Parameter(
+        "min_probability",
+        "fraction",
+        "Smallest share of the model's draws in which the recommended price must beat the current one for the "
+        "decision to be change (default 0.5; higher holds more often)",
+    ),
+    Parameter(
+        "min_gain",
+        "fraction",
+        "Smallest expected gain of a change, as a fraction of the objective at the current price (default 0; "
+        "0.01: hold unless the change is expected to earn at least 1% more)",
+    ),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
-_FRACTION_MAX = {"max_change": 1.0, "min_margin": 0.99}
+_FRACTION_MAX = {"max_change": 1.0, "min_margin": 0.99, "min_probability": 1.0, "min_gain": 1.0}
 _COUNT_BOUNDS = {
     "num_price_bins": lambda s: (2, s.max_price_bins, s.default_price_bins),
     "num_samples": lambda s: (1, s.max_samples, s.default_samples),
@@ -108,6 +120,8 @@ class PriceRequest:
     max_change: float | None = None
     price_ending: float | None = None
     min_margin: float | None = None
+    min_probability: float | None = None  # the decision's thresholds (pricing.serving.decision.decide)
+    min_gain: float | None = None
 
     @property
     def rules(self) -> Rules:

@@ -38,7 +38,6 @@ from tqdm import tqdm
 from pricing.artifacts.store import open_store
 from pricing.data.features import FEATURES, quantity_from_log
 from pricing.data.generate import load_ground_truth, true_expected_units_per_line, true_expected_weekly_units
-from pricing.serving.decision import MIN_RELATIVE_GAIN
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
@@ -47,6 +46,9 @@ PRIMARY = "network"
 
 BASELINES = ("median_price", "reference_sweep")
 UPLIFT_MIN_GAIN = 0.01  # uplift is scored where the status quo leaves at least this share of the best on the table
+# the hold rule's thresholds the report scores (min_probability, min_gain: pricing.serving.decision.decide)
+HOLD_SWEEP_PROBABILITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
+HOLD_SWEEP_GAINS = (0.0, 0.005, 0.01, 0.02)
 
 
 def true_revenue(
@@ -245,34 +247,35 @@ def _decision_summary(rows: list[dict]) -> dict | None:
         "median_regret_recommended": round(float(np.median([r[PRIMARY]["regret"] for r in decided])), 5),
         "median_regret_where_held": _median([r["decision"]["regret"] for r in holds]),
         "median_regret_of_recommendation_where_held": _median([r[PRIMARY]["regret"] for r in holds]),
-        "by_change_probability": _hold_rule_sweep(decided),
+        "by_threshold": _hold_rule_sweep(decided),
     }
 
 
 def _hold_rule_sweep(rows: list[dict]) -> list[dict] | None:
-    """What the hold rule would have cost at other probability thresholds: per threshold t, the share held (the
-    recommended price beats the current one in fewer than t of the draws, or the expected gain is below
-    MIN_RELATIVE_GAIN) and the median and P90 regret of the resulting decisions. The threshold is chosen from
-    this table (docs/PRICING_QUALITY.md)."""
+    """What the hold rule would cost at other thresholds: per minimum probability t and minimum gain g (the
+    request's `min_probability` and `min_gain`), the share held (the recommended price beats the current one in
+    fewer than t of the draws, or its expected gain is at most g of the current figure) and the median and P90
+    regret of the resulting decisions. The service's defaults are chosen from this table."""
     if any(r["probability_beats_current"] is None for r in rows):
         return None
+    probability = np.array([r["probability_beats_current"] for r in rows])
+    gain = np.array([r["expected_relative_gain"] for r in rows])
+    changed = np.array([r[PRIMARY]["regret"] for r in rows])
+    kept = np.array([r["current_price"]["regret"] for r in rows])
     sweep = []
-    for threshold in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9):
-        held = np.array(
-            [
-                r["probability_beats_current"] < threshold or r["expected_relative_gain"] < MIN_RELATIVE_GAIN
-                for r in rows
-            ]
-        )
-        regret = np.where(held, [r["current_price"]["regret"] for r in rows], [r[PRIMARY]["regret"] for r in rows])
-        sweep.append(
-            {
-                "threshold": threshold,
-                "hold_share": round(float(held.mean()), 4),
-                "median_regret": round(float(np.median(regret)), 5),
-                "p90_regret": round(float(np.percentile(regret, 90)), 5),
-            }
-        )
+    for min_gain in HOLD_SWEEP_GAINS:
+        for min_probability in HOLD_SWEEP_PROBABILITIES:
+            held = (probability < min_probability) | (gain <= min_gain)
+            regret = np.where(held, kept, changed)
+            sweep.append(
+                {
+                    "min_probability": min_probability,
+                    "min_gain": min_gain,
+                    "hold_share": round(float(held.mean()), 4),
+                    "median_regret": round(float(np.median(regret)), 5),
+                    "p90_regret": round(float(np.percentile(regret, 90)), 5),
+                }
+            )
     return sweep
 
 

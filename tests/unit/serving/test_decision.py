@@ -129,8 +129,17 @@ def test_the_interval_contains_the_point_estimate_and_the_probability_counts_dra
 
 
 @pytest.mark.parametrize(
-    ("probability", "gain", "same", "verdict"),
-    [(0.95, 50.0, False, "change"), (0.6, 50.0, False, "hold"), (0.95, 1.0, False, "hold"), (1.0, 0.0, True, "hold")],
+    ("probability", "gain", "same", "thresholds", "verdict"),
+    [
+        (0.95, 50.0, False, (0.8, 0.01), "change"),
+        (0.6, 50.0, False, (0.8, 0.01), "hold"),  # the draws do not support it often enough
+        (0.95, 1.0, False, (0.8, 0.01), "hold"),  # 0.1% of the current figure: below the 1% asked for
+        (1.0, 0.0, True, (0.8, 0.01), "hold"),
+        (0.55, 1.0, False, (), "change"),  # the defaults: the draws favour it and it earns more
+        (0.45, 50.0, False, (), "hold"),
+        (0.9, 0.0, False, (), "hold"),
+        (None, 50.0, False, (), "change"),  # no uncertainty estimate: the expected gain alone
+    ],
 )
-def test_the_decision_rule(probability, gain, same, verdict):
-    assert D.decide(probability, gain, 1000.0, same)[0] == verdict
+def test_the_decision_rule(probability, gain, same, thresholds, verdict):
+    assert D.decide(probability, gain, 1000.0, same, *thresholds)[0] == verdict
