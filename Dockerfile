@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# The serving image: AWS Lambda's Python 3.11 base, CPU-only torch, the Lambda runtime interface client as the
-# entrypoint. Lambda runs `app.handler`; locally the same image serves with waitress:
+# The serving image: AWS Lambda's Python 3.11 base, no torch (the networks run from their NumPy export,
+# pricing.models.arrays), the Lambda runtime interface client as the entrypoint. Lambda runs `app.handler`; locally the same image serves with waitress:
 #   docker run --rm -p 5002:5002 -e ENV=local --entrypoint python IMAGE app.py
 # Build (no bundle inside; the function reads ARTIFACT_STORE, s3://...):  docker build -t pricing-service .
 # Bake the local store in for faster cold starts:  docker build --build-arg BUNDLE_STORE=models/production .
@@ -16,13 +16,7 @@ RUN npm run build
 # ---- the function --------------------------------------------------------------------------------------
 FROM public.ecr.aws/lambda/python:3.11
 
-# torch alone and first, from the CPU wheel index: PyPI's Linux wheel is the CUDA build (~2.8 GB against
-# ~0.2 GB). Its own layer, so a change to any other pin does not download it again.
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.13.0
-
-# Every other pinned runtime dependency (torch is already satisfied), before any code, so a code change
-# rebuilds only the layers below.
+# Every pinned runtime dependency, before any code, so a code change rebuilds only the layers below.
 COPY requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir -r /tmp/requirements.txt
 

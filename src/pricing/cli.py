@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -118,10 +119,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     store = open_store(args.store)
     before = store.latest()
-    bundle_dir = args.bundle_dir
+    bundle_dir, temporary = args.bundle_dir, []
     if args.costs is not None:
-        import shutil
-
         from pricing.artifacts.bundle import open_bundle
         from pricing.artifacts.costs import CostFileError, read_costs, with_costs
 
@@ -133,11 +132,19 @@ def cmd_publish(args: argparse.Namespace) -> int:
             return 2
         print(f"costs: {json.dumps(report)}")
         bundle_dir = with_costs(args.bundle_dir, costs, report, args.costs.name)
+        temporary.append(bundle_dir)
+    from pricing.artifacts.export import with_export
+
     try:
+        exported = with_export(bundle_dir)  # a bundle written before the serving arrays gains them
+        if exported is not None:
+            print("exported the networks' serving arrays (pricing.models.arrays): serves without torch")
+            bundle_dir = exported
+            temporary.append(exported)
         version = store.publish(bundle_dir)
     finally:
-        if bundle_dir != args.bundle_dir:
-            shutil.rmtree(bundle_dir, ignore_errors=True)
+        for folder in temporary:
+            shutil.rmtree(folder, ignore_errors=True)
     state = "was already published" if before == version else "published"
     print(f"bundle {version} {state}; LATEST -> {version} in {store!r}")
     return 0

@@ -241,6 +241,8 @@ def test_openapi_describes_every_route_and_error(client):
             "max_change",
             "price_ending",
             "min_margin",
+            "min_probability",
+            "min_gain",
         }
         assert {"200", "400", "404", "503"} <= set(predict["responses"])
     # the decision's documented fields are the ones it returns

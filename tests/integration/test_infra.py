@@ -89,20 +89,17 @@ def test_sam_translates_the_template_and_the_api_key_is_asked_only_when_chosen(t
 
 
 # ---- the image ----------------------------------------------------------------------------------------
-def test_the_image_is_the_lambda_python_base_with_cpu_torch_and_awslambdaric_as_entrypoint(dockerfile):
+def test_the_image_is_the_lambda_python_base_without_torch_and_awslambdaric_as_entrypoint(dockerfile):
     final_stage = dockerfile[max(i for i, (op, _) in enumerate(dockerfile) if op == "FROM") :]
     assert final_stage[0] == ("FROM", "public.ecr.aws/lambda/python:3.11")
     instructions = dict(final_stage)
     assert instructions["ENTRYPOINT"] == '["python", "-m", "awslambdaric"]'
     assert instructions["CMD"] == '["app.handler"]'
     runs = [args for op, args in final_stage if op == "RUN"]
-    cpu_index = next(args.split("=", 1)[1] for op, args in final_stage if op == "ARG" and "TORCH_INDEX" in args)
-    assert cpu_index == "https://download.pytorch.org/whl/cpu"
-    assert any('--index-url "${TORCH_INDEX_URL}" torch==2.13.0' in run for run in runs)
-    torch_run = next(i for i, (op, args) in enumerate(final_stage) if op == "RUN" and "torch==2.13.0" in args)
+    assert not any("torch" in run for run in runs)  # the networks serve from their NumPy export
     requirements_run = next(i for i, (op, args) in enumerate(final_stage) if op == "RUN" and "requirements" in args)
     first_code_copy = next(i for i, (op, args) in enumerate(final_stage) if op == "COPY" and "src/pricing" in args)
-    assert torch_run < requirements_run < first_code_copy  # dependency layers before code
+    assert requirements_run < first_code_copy  # dependency layers before code
 
 
 def test_the_bundle_is_not_baked_in_unless_asked(dockerfile):
@@ -114,8 +111,10 @@ def test_the_bundle_is_not_baked_in_unless_asked(dockerfile):
 
 def test_the_image_installs_what_its_entrypoint_and_handler_import():
     pins = (ROOT / "requirements.txt").read_text()
-    for package in ("awslambdaric==", "aws-lambda-powertools==", "aws-wsgi==", "torch==2.13.0"):
+    for package in ("awslambdaric==", "aws-lambda-powertools==", "aws-wsgi==", "lightgbm=="):
         assert package in pins, package
+    # training's; requirements-dev.txt pins them (the networks serve from arrays, the scikit-learn fallbacks from JSON)
+    assert not {"torch", "scikit-learn"} & {r.name for r in pinned(pins)}
 
 
 def test_the_build_context_leaves_data_notebooks_reports_and_node_modules_out():
@@ -131,12 +130,22 @@ LAZY_SERVING_MODULES = (
     "pricing.serving.batch",
     "pricing.serving.warmup",
     "pricing.serving.openapi",
-    "pricing.models.network",
+    "pricing.models.arrays",
     "pricing.models.fallbacks",
+    "pricing.models.incidence_lightgbm",
     "pricing.serving.local",  # `python app.py`, the documented way to serve from the image without Lambda
 )
 # The batch job's packages: requirements-dev.txt and the `train` extra pin them; the image must not install them.
-TRAINING_ONLY_DISTRIBUTIONS = ("optuna", "scikit-optimize", "matplotlib", "tqdm", "openpyxl", "skops")
+TRAINING_ONLY_DISTRIBUTIONS = (
+    "torch",
+    "scikit-learn",
+    "optuna",
+    "scikit-optimize",
+    "matplotlib",
+    "tqdm",
+    "openpyxl",
+    "skops",
+)
 # Code the image must not carry: it measures or trains, and imports the packages above.
 NOT_SHIPPED = (
     "pricing/tools/",
@@ -322,7 +331,7 @@ def check_requirements_serve_and_do_not_train(requirements_text: str, serving: d
 
 def test_the_runtime_requirements_provide_what_serving_imports_and_no_training_package(serving_modules):
     # the probe saw the libraries the image exists for, or the check below proves little
-    assert {"flask", "torch", "pandas", "aws_lambda_powertools", "awsgi"} <= set(serving_modules["third_party"])
+    assert {"flask", "pandas", "pyarrow", "aws_lambda_powertools", "awsgi"} <= set(serving_modules["third_party"])
     check_requirements_serve_and_do_not_train((ROOT / "requirements.txt").read_text(), serving_modules)
 
 

@@ -131,6 +131,18 @@ class Bundle:
         """The incidence models (order lines per week) in their fallback order; [] for a bundle without them."""
         return list(self.manifest.get("incidence", {}).get("priority", []))
 
+    def verify_model(self, name: str, incidence: bool = False) -> None:
+        """Check every file of the model (or incidence model) against the manifest without loading it;
+        UnknownModel, BundleIntegrityError. Serving checks its lazily loaded fallbacks with it at start."""
+        if incidence:
+            registry.incidence_class_path(name)  # UnknownModel before any file is touched
+            entry = self.manifest["incidence"]["models"][name]
+        else:
+            registry.spec(name)
+            entry = self.manifest["models"][name]
+        for relpath in entry["files"]:
+            self.verified(relpath)
+
     def load_incidence_model(self, name: str):
         """Verify every file of the incidence model, then load it; UnknownModel, BundleIntegrityError."""
         model_class = registry.incidence_class(name)

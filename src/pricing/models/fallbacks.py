@@ -65,6 +65,7 @@ class LightGBMModel:
     def __init__(self, config: LightGBMConfig | None = None, **overrides) -> None:
         self.config = replace(config or LightGBMConfig(), **overrides)
         self.booster = None
+        self._thresholds: dict[int, np.ndarray] | None = None
 
     @classmethod
     def from_params(cls, params: dict, context: FitContext) -> LightGBMModel:
@@ -97,6 +98,7 @@ class LightGBMModel:
                 constraints[column] = -1
             params.update(monotone_constraints=constraints, monotone_constraints_method="advanced")
         product = X.shape[1] - 1
+        self._thresholds = None  # the new trees' splits
         train = lgb.Dataset(X, y, categorical_feature=[product], free_raw_data=True)
         valid = lgb.Dataset(X_val, y_val, categorical_feature=[product], reference=train)
         self.booster = lgb.train(
@@ -110,6 +112,59 @@ class LightGBMModel:
 
     def predict(self, X) -> np.ndarray:
         return self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
+
+    def predict_grid(self, contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray) -> np.ndarray:
+        """Every context at every price, bin-major, as predict(sweep_matrix(...)), predicting only the rows that
+        can differ: a tree reads a numerical feature only through its split thresholds, so two rows whose every
+        feature falls between the same thresholds (and with the same product) take the same path in every tree
+        and get the same prediction. Bins are grouped by the cells of their prices, contexts by the cells of the
+        rest; each distinct (bin cell, context cell) pair is predicted once and copied. On the standard bundle a
+        product's 100 bins hold about 34 price cells and its 1,000 contexts about 550 context cells
+        (docs/TRAINING.md, "Serving without torch")."""
+        prices = np.asarray(scaled_prices)
+        rest = [c for c in range(contexts.shape[1]) if c not in price_columns]
+        _, first_bin, bin_of = np.unique(
+            self._cells(prices, price_columns), axis=0, return_index=True, return_inverse=True
+        )
+        _, first_row, row_of = np.unique(
+            self._cells(contexts[:, rest], rest), axis=0, return_index=True, return_inverse=True
+        )
+        rows = np.tile(contexts[first_row], (len(first_bin), 1))
+        rows[:, price_columns] = np.repeat(prices[first_bin], len(first_row), axis=0)
+        distinct = self.predict(rows).reshape(len(first_bin), len(first_row))
+        return distinct[bin_of.ravel()][:, row_of.ravel()].reshape(-1)
+
+    def _cells(self, values: np.ndarray, columns: list[int]) -> np.ndarray:
+        """(n, len(columns)): each value's cell among its feature's thresholds (a value goes left at x <= t, so the
+        count of thresholds strictly below it fixes its path); the product index (categorical) and NaN (the
+        missing-value branch) are cells of their own."""
+        thresholds = self._split_thresholds()
+        product = self.booster.num_feature() - 1
+        out = np.empty(values.shape, dtype=np.float64)
+        for k, column in enumerate(columns):
+            value = values[:, k].astype(np.float64)
+            if column == product:
+                out[:, k] = value
+                continue
+            cell = np.searchsorted(thresholds.get(column, np.empty(0)), value).astype(np.float64)
+            out[:, k] = np.where(np.isnan(value), -1.0, cell)
+        return out
+
+    def _split_thresholds(self) -> dict[int, np.ndarray]:
+        """Per feature index, the sorted thresholds of every numerical split the model makes on it (read once
+        from the booster's dump)."""
+        if self._thresholds is None:
+            found: dict[int, set[float]] = {}
+            stack = [tree["tree_structure"] for tree in self.booster.dump_model()["tree_info"]]
+            while stack:
+                node = stack.pop()
+                if "split_feature" not in node:
+                    continue
+                if node.get("decision_type") == "<=":
+                    found.setdefault(int(node["split_feature"]), set()).add(float(node["threshold"]))
+                stack += [node["left_child"], node["right_child"]]
+            self._thresholds = {feature: np.array(sorted(values)) for feature, values in found.items()}
+        return self._thresholds
 
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -163,6 +218,15 @@ class ElasticNetModel:
     def predict(self, X) -> np.ndarray:
         return _with_product_bits(X, self.n_products) @ self.coef + self.intercept
 
+    def predict_grid(self, contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray) -> np.ndarray:
+        """Every context at every price, bin-major, as predict(sweep_matrix(...)): linear, so each context's
+        part is computed once and each price's once, then added ((bins, contexts) instead of a tiled matrix)."""
+        Z = _with_product_bits(contexts, self.n_products)
+        Z[:, price_columns] = 0
+        base = Z @ self.coef + self.intercept
+        shift = np.asarray(scaled_prices, dtype=float) @ self.coef[price_columns]
+        return (shift[:, None] + base[None, :]).reshape(-1)
+
     def save(self, directory: Path) -> list[Path]:
         return _save_json(
             directory,
@@ -181,6 +245,12 @@ class ElasticNetModel:
         model = cls(ElasticNetConfig(**payload["config"]), n_products=payload["n_products"])
         model.coef, model.intercept = np.asarray(payload["coef"]), float(payload["intercept"])
         return model
+
+
+def _rbf(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
+    """exp(-gamma |a - b|^2) for every row a of A (n, d) and b of B (m, d): (n, m)."""
+    sq = (A**2).sum(1)[:, None] + (B**2).sum(1)[None, :] - 2 * A @ B.T
+    return np.exp(-gamma * np.maximum(sq, 0))
 
 
 # ---- SVR ---------------------------------------------------------------------------------------------
@@ -252,10 +322,24 @@ class KernelSVRModel:
         out = np.empty(len(X))
         for start in range(0, len(X), batch):
             Z = _with_product_bits(X[start : start + batch], self.n_products).astype(np.float64)
-            sq = (Z**2).sum(1)[:, None] + (self.landmarks**2).sum(1)[None, :] - 2 * Z @ self.landmarks.T
-            features = np.exp(-self.config.gamma * np.maximum(sq, 0)) @ self.normalization.T
+            features = _rbf(Z, self.landmarks, self.config.gamma) @ self.normalization.T
             out[start : start + batch] = features @ self.coef + self.intercept
         return out
+
+    def predict_grid(self, contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray) -> np.ndarray:
+        """Every context at every price, bin-major, as predict(sweep_matrix(...)), without the tiled matrix: the
+        RBF kernel of a row and a landmark factors into a context part and a price part,
+            exp(-g |x - l|^2) = exp(-g |c - l_c|^2) x exp(-g |p - l_p|^2),
+        so prediction(b, j) = sum_l Kc[j, l] Kp[b, l] w_l + intercept with w = normalization' coef: one
+        (bins, landmarks) x (landmarks, contexts) product instead of bins x contexts kernel rows."""
+        Z = _with_product_bits(contexts, self.n_products).astype(np.float64)
+        rest = np.setdiff1d(np.arange(Z.shape[1]), price_columns)
+        context_kernel = _rbf(Z[:, rest], self.landmarks[:, rest], self.config.gamma)
+        price_kernel = _rbf(
+            np.asarray(scaled_prices, dtype=np.float64), self.landmarks[:, price_columns], self.config.gamma
+        )
+        weights = self.normalization.T @ self.coef
+        return ((price_kernel * weights) @ context_kernel.T).reshape(-1) + self.intercept
 
     def save(self, directory: Path) -> list[Path]:
         return _save_json(

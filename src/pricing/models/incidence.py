@@ -9,8 +9,7 @@ trading days. Persistence: JSON and LightGBM's text model or a torch state_dict 
   per-product level, g a small network of the week. The structural design of the per-line network
   (models/network.py), on product-week counts with the Poisson likelihood. Fitted by
   pricing.training.incidence_fit (serving never imports training code).
-- IncidenceLightGBM (fallback): LightGBM's Poisson objective on the same features plus the product's training log
-  rate, the trading days as an offset (init_score), monotone decreasing in price_x.
+- IncidenceLightGBM (fallback, pricing.models.incidence_lightgbm: serving loads it without torch).
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from pricing.models.arrays import INCIDENCE_ARRAYS, export_state
 
 
 class IncidenceModule(nn.Module):
@@ -69,7 +70,11 @@ class IncidenceNetwork:
         torch.save(self.module.state_dict(), directory / self.WEIGHTS)
         config = {"n_products": self.n_products, "units": self.units, "slope_shrinkage": self.slope_shrinkage}
         (directory / self.CONFIG).write_text(json.dumps({**config, "history": self.history}))
-        return [directory / self.CONFIG, directory / self.WEIGHTS]
+        return [directory / self.CONFIG, directory / self.WEIGHTS, self.export_arrays(directory)]
+
+    def export_arrays(self, directory: Path) -> Path:
+        """Write the serving format (pricing.models.arrays) beside the state_dict; returns its path."""
+        return export_state(self.module.state_dict(), directory / INCIDENCE_ARRAYS)
 
     @classmethod
     def load(cls, directory: Path) -> IncidenceNetwork:
@@ -78,63 +83,4 @@ class IncidenceNetwork:
         model.module.load_state_dict(torch.load(directory / cls.WEIGHTS, weights_only=True))
         model.module.eval()
         model.history = config.get("history", {})
-        return model
-
-
-class IncidenceLightGBM:
-    """The fallback incidence model: LightGBM, Poisson objective, decreasing in price_x by a monotone constraint."""
-
-    MODEL, CONFIG = "incidence_lightgbm.txt", "incidence_lightgbm.json"
-
-    def __init__(self, product_log_rate: np.ndarray, rounds: int = 400, num_leaves: int = 31, seed: int = 0) -> None:
-        self.product_log_rate = np.asarray(product_log_rate, dtype=float)  # (n_products,), by vocabulary index
-        self.rounds, self.num_leaves, self.seed = rounds, num_leaves, seed
-        self.booster = None
-
-    def _matrix(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
-        index = np.clip(np.asarray(product, dtype=np.int64), 0, len(self.product_log_rate) - 1)
-        return np.column_stack([np.asarray(X, dtype=float), self.product_log_rate[index]])
-
-    def fit(self, X, product, lines, days, X_val=None, product_val=None, lines_val=None, days_val=None):
-        """Fit on weekly counts `lines` (n,) with exposure `days` (n,); early stopping on the validation weeks."""
-        import lightgbm as lgb
-
-        params = {
-            "objective": "poisson",
-            "num_leaves": self.num_leaves,
-            "learning_rate": 0.05,
-            "min_data_in_leaf": 50,
-            "monotone_constraints": [-1, 0, 0, 0, 0],
-            "monotone_constraints_method": "advanced",
-            "seed": self.seed,
-            "verbose": -1,
-            "num_threads": 0,
-        }
-        train = lgb.Dataset(self._matrix(X, product), np.asarray(lines, float), init_score=np.log(days))
-        valid, callbacks = [], []
-        if X_val is not None:
-            valid = [
-                lgb.Dataset(self._matrix(X_val, product_val), np.asarray(lines_val, float), init_score=np.log(days_val))
-            ]
-            callbacks = [lgb.early_stopping(30, verbose=False)]
-        self.booster = lgb.train(params, train, self.rounds, valid_sets=valid, callbacks=callbacks)
-        return self
-
-    def predict_rate(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
-        return np.exp(self.booster.predict(self._matrix(X, product), raw_score=True))
-
-    def save(self, directory: Path) -> list[Path]:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.booster.save_model(str(directory / self.MODEL))
-        config = {"rounds": self.rounds, "num_leaves": self.num_leaves, "seed": self.seed}
-        (directory / self.CONFIG).write_text(json.dumps({**config, "product_log_rate": self.product_log_rate.tolist()}))
-        return [directory / self.CONFIG, directory / self.MODEL]
-
-    @classmethod
-    def load(cls, directory: Path) -> IncidenceLightGBM:
-        import lightgbm as lgb
-
-        config = json.loads((directory / cls.CONFIG).read_text())
-        model = cls(np.asarray(config["product_log_rate"]), config["rounds"], config["num_leaves"], config["seed"])
-        model.booster = lgb.Booster(model_file=str(directory / cls.MODEL))
         return model

@@ -13,6 +13,7 @@ picture has no cycle.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from pricing.data.preprocess import binary_code
+from pricing.models.arrays import NETWORK_ARRAYS, export_state, mean_of_quantities
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "radam")
 ENCODINGS = ("embedding", "binary", "onehot")
@@ -310,7 +312,15 @@ class DFNRegressor:
         }
         torch.save(self.network.state_dict(), directory / self.WEIGHTS)
         (directory / self.ARCHITECTURE).write_text(json.dumps(architecture, indent=1))
-        return [directory / self.WEIGHTS, directory / self.ARCHITECTURE]
+        return [directory / self.WEIGHTS, directory / self.ARCHITECTURE, self.export_arrays(directory)]
+
+    def export_arrays(self, directory: Path) -> Path:
+        """Write the serving format (pricing.models.arrays): the inference-ready weights, folded as `load` folds
+        them (a loaded network is folded already: folding again changes nothing); returns its path."""
+        folded = copy.deepcopy(self.network).cpu().eval()
+        folded.fold_for_inference()
+        flush_subnormals(folded)
+        return export_state(folded.state_dict(), directory / NETWORK_ARRAYS)
 
     @classmethod
     def load(cls, directory: Path) -> DFNRegressor:
@@ -372,10 +382,10 @@ class DFNEnsemble:
         return self.members[0].history
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return _mean_of_quantities([member.predict(X) for member in self.members])
+        return mean_of_quantities([member.predict(X) for member in self.members])
 
     def predict_grid(self, contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray) -> np.ndarray:
-        return _mean_of_quantities([m.predict_grid(contexts, price_columns, scaled_prices) for m in self.members])
+        return mean_of_quantities([m.predict_grid(contexts, price_columns, scaled_prices) for m in self.members])
 
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -392,8 +402,3 @@ class DFNEnsemble:
         ensemble = cls(members[0].config, members[0].n_products, members=count)
         ensemble.members = members
         return ensemble
-
-
-def _mean_of_quantities(log_quantities: list[np.ndarray]) -> np.ndarray:
-    """Average on the quantity scale (the mean of means), back on the target's log1p scale."""
-    return np.log1p(np.mean([np.expm1(q) for q in log_quantities], axis=0))

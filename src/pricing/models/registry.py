@@ -100,7 +100,8 @@ def check_dimension(label: str, dimension: tuple) -> None:
 _MODELS = (
     ModelSpec(
         name="network",
-        class_path="pricing.models.network:DFNEnsemble",  # loads a single network's folder too
+        # the exported arrays where the bundle has them (no torch), else the torch ensemble; a single network too
+        class_path="pricing.models.loaders:NetworkLoader",
         priority=0,
         tuning="network",
         search_space={
@@ -187,8 +188,8 @@ def cross_validated() -> tuple[ModelSpec, ...]:
 # Its own chain, tried in this order; both are fitted by pricing.training.incidence_fit (no search space: the
 # network's shrinkage and LightGBM's early stopping are its only settings).
 INCIDENCE_MODELS: dict[str, str] = {
-    "incidence_network": "pricing.models.incidence:IncidenceNetwork",
-    "incidence_lightgbm": "pricing.models.incidence:IncidenceLightGBM",
+    "incidence_network": "pricing.models.loaders:IncidenceLoader",
+    "incidence_lightgbm": "pricing.models.incidence_lightgbm:IncidenceLightGBM",
 }
 INCIDENCE_PRIORITY: tuple[str, ...] = tuple(INCIDENCE_MODELS)
 INCIDENCE_FLAT: frozenset[str] = frozenset({"incidence_lightgbm"})  # trees: flat beyond the prices seen
@@ -200,11 +201,16 @@ def extrapolates_flat(name: str | None) -> bool:
     return name in INCIDENCE_FLAT or (name in MODELS and MODELS[name].extrapolates_flat)
 
 
-def incidence_class(name: str) -> type:
-    """The class of the incidence model `name`; UnknownModel when there is none."""
+def incidence_class_path(name: str) -> str:
+    """The "module:Class" path of the incidence model `name` (nothing imported); UnknownModel when there is none."""
     if name not in INCIDENCE_MODELS:
         raise UnknownModel(f"unknown incidence model {name!r}: this code knows {', '.join(INCIDENCE_PRIORITY)}")
-    module, _, attribute = INCIDENCE_MODELS[name].partition(":")
+    return INCIDENCE_MODELS[name]
+
+
+def incidence_class(name: str) -> type:
+    """The class of the incidence model `name`; UnknownModel when there is none."""
+    module, _, attribute = incidence_class_path(name).partition(":")
     return getattr(importlib.import_module(module), attribute)
 
 

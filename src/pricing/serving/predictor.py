@@ -1,10 +1,16 @@
 """The loaded bundle at serving time: held-out contexts transformed once, models in priority order with
-fallback, and the price recommendation for one product."""
+fallback, and the price recommendation for one product.
+
+Only the first model of each chain (the network and the incidence network, as NumPy arrays where the bundle
+carries their export: pricing.models.arrays) loads at start; a fallback loads when the chain first reaches it
+(LazyModel), so its library (LightGBM, scikit-learn) never delays the cold start or the primary's first answer."""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +48,34 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+class LazyModel:
+    """A fallback model loaded on first use: `resolve()` loads it once (thread-safe) and returns it; `predict`
+    passes through. A model that fails to load raises from `resolve` every time it is asked, and the chain
+    moves on to the next."""
+
+    def __init__(self, name: str, load) -> None:
+        self.name, self._load, self._model = name, load, None
+        self._lock = threading.Lock()
+
+    def resolve(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.resolve().predict(X)
+
+
+def resolve(model):
+    """The model itself: a LazyModel loaded now, anything else as it is."""
+    return model.resolve() if isinstance(model, LazyModel) else model
+
+
 class Predictor:
     def __init__(self, bundle: Bundle, torch_threads: int | None = None) -> None:
         self.version = bundle.version
@@ -59,21 +93,22 @@ class Predictor:
         self.product_rows = pd.Series(range(len(self.products)), index=self.products.index)
         self.scaled_product = scaled.astype(np.float32)
         self.product_index = self.preprocessor.product_index(self.products.index).astype(np.float32)
-        self.models: list[tuple[str, object]] = []
+        self.models: list[tuple[str, object]] = []  # (name, model or LazyModel), in priority order
         self.skipped: dict[str, str] = {}
         # Every model call runs on this one thread: torch's CPU thread pool then exists once, instead of once
         # (with its own memory) per server thread, and concurrent sweeps queue instead of oversubscribing.
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
-        if torch_threads or "network" in bundle.model_names():
-            import torch
-
-            torch.set_num_threads(torch_threads or usable_cpus())
-        for name in bundle.model_names():
+        for rank, name in enumerate(bundle.model_names()):
             try:
-                self.models.append((name, bundle.load_model(name)))
+                if rank > 0:
+                    # an unknown name or a file that fails its checksum is skipped now, without any import
+                    bundle.verify_model(name)
+                    self.models.append((name, LazyModel(name, self._loader(bundle.load_model, name))))
+                else:
+                    self.models.append((name, bundle.load_model(name)))
             except Exception as exc:  # a broken model is skipped, never fatal: the next one serves
-                self.skipped[name] = f"{type(exc).__name__}: {exc}"
-                log.error("model %s skipped: %s", name, self.skipped[name])
+                self._skip(name, exc)
+        self._torch_threads(torch_threads)
         # what a decision rests on (pricing.training.evidence); None in bundles written before it, or without costs
         self.evidence = _indexed(bundle.table("evidence.parquet"))
         self.history = _indexed(bundle.table("price_history.parquet"))
@@ -81,12 +116,42 @@ class Predictor:
         # the incidence part (order lines per week), its own fallback chain; none in bundles written before it
         self.incidence_models: list[tuple[str, object]] = []
         self.reference_weeks = bundle.reference_weeks() if bundle.incidence_model_names() else None
-        for name in bundle.incidence_model_names():
+        for rank, name in enumerate(bundle.incidence_model_names()):
             try:
-                self.incidence_models.append((name, bundle.load_incidence_model(name)))
+                if rank > 0:
+                    bundle.verify_model(name, incidence=True)
+                    loader = self._loader(bundle.load_incidence_model, name)
+                    self.incidence_models.append((name, LazyModel(name, loader)))
+                else:
+                    self.incidence_models.append((name, bundle.load_incidence_model(name)))
             except Exception as exc:
-                self.skipped[name] = f"{type(exc).__name__}: {exc}"
-                log.error("incidence model %s skipped: %s", name, self.skipped[name])
+                self._skip(name, exc)
+        self._torch_threads(torch_threads)
+
+    def _skip(self, name: str, exc: Exception) -> None:
+        self.skipped[name] = f"{type(exc).__name__}: {exc}"
+        log.error("model %s skipped: %s", name, self.skipped[name])
+
+    def _loader(self, load, name: str):
+        """load(name), recording a failure under `skipped` before it propagates."""
+
+        def run():
+            try:
+                return load(name)
+            except Exception as exc:
+                self._skip(name, exc)
+                raise
+
+        return run
+
+    @staticmethod
+    def _torch_threads(threads: int | None) -> None:
+        """Size torch's thread pool where a model needs torch (a bundle without the arrays export); serving
+        from the export never imports it."""
+        if threads or "torch" in sys.modules:
+            import torch
+
+            torch.set_num_threads(threads or usable_cpus())
 
     @property
     def model_names(self) -> list[str]:
@@ -157,6 +222,7 @@ class Predictor:
             if only is not None and name != only:
                 continue
             try:
+                model = resolve(model)
                 if hasattr(model, "predict_grid"):
                     prediction = model.predict_grid(contexts, self.price_columns, scaled_prices)
                 else:
@@ -185,7 +251,7 @@ class Predictor:
             if only is not None and name != only:
                 continue
             try:
-                rate = np.asarray(model.predict_rate(X, index), dtype=float).reshape(len(prices), -1)
+                rate = np.asarray(resolve(model).predict_rate(X, index), dtype=float).reshape(len(prices), -1)
             except Exception as exc:
                 log.error("incidence model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
                 continue

@@ -4,19 +4,27 @@
 - forward floor: the same model's bare predict on the same prebuilt matrix
 - seed style: the reference design re-enacted per request (pandas cross-merge of contexts and price bins,
   only `unit_price` replaced, full preprocessor transform, forward, groupby) on the same bundle
+- each model's sweep alone (`model_sweep_p50_ms`: Predictor.recommend with only that model, fallbacks included)
 - HTTP through waitress over loopback, uncached and cached; cold start (process start to first 200);
-  the import floor (torch, pandas, scikit-learn and LightGBM alone); the server's peak RSS
+  the import floor (what the serving process imports before it reads a bundle: pricing.serving.app and the
+  networks' array classes); the server's peak RSS
+- the Lambda init: `python -m awslambdaric app.handler` against a loopback Runtime API
+  (pricing.tools.lambda_runtime), process start to its first request for an event
+- the runtime's installed size: every distribution requirements.txt pins and what they require, as installed
 Milliseconds unless a key says otherwise."""
 
 from __future__ import annotations
 
 import http.client
+import importlib.metadata
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -78,6 +86,22 @@ def in_process(predictor: Predictor, bundle, codes: list[str]) -> dict:
         "forward_floor_p50_ms": percentile(floor, 50),
         "seed_style_p50_ms": percentile(seed, 50),
     }
+
+
+def model_sweeps(predictor: Predictor, codes: list[str]) -> dict[str, float]:
+    """Per model of the chain, the p50 of its sweep alone (ms), the first product run once more to warm up (and,
+    for a lazily loaded fallback, to load it outside the timing)."""
+    sweeps = {}
+    for name in predictor.model_names:
+        times = []
+        for code in [codes[0], *codes]:
+            product = predictor.product(code)
+            request = PriceRequest(code, float(product["price_min"]), float(product["price_max"]), BINS, SAMPLES)
+            started = time.perf_counter()
+            predictor.recommend(request, only=name)
+            times.append(_ms(started))
+        sweeps[name] = percentile(times[1:], 50)
+    return sweeps
 
 
 def _free_port() -> int:
@@ -147,12 +171,62 @@ def over_http(store: str, codes: list[str], cached_repeats: int = 300) -> dict:
 
 
 def import_floor(runs: int = 3) -> float:
+    """Seconds, the fastest of `runs`: a fresh interpreter importing what serving imports before a bundle."""
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch, pandas, sklearn, lightgbm"], check=True)
+        subprocess.run([sys.executable, "-c", "import pricing.serving.app, pricing.models.arrays"], check=True)
         times.append(time.perf_counter() - started)
     return round(min(times), 3)
+
+
+def lambda_init(store: str, app_dir: Path, timeout: float = 120) -> float | None:
+    """Seconds from starting `python -m awslambdaric app.handler` (in app_dir, with the store) to its first
+    request for an event: Lambda's init phase. None where app_dir has no app.py (an installed package)."""
+    from pricing.tools.lambda_runtime import RuntimeApi, start_runtime
+    from pricing.tools.reliability.processes import stop_process
+
+    if not (app_dir / "app.py").is_file():
+        return None
+    api = RuntimeApi()
+    with tempfile.TemporaryDirectory() as scratch:
+        started = time.monotonic()
+        process = start_runtime(api, store, Path(scratch) / "runtime.log", app_dir, LOG_LEVEL="WARNING")
+        try:
+            while api.first_next_at is None:
+                if time.monotonic() - started > timeout or process.poll() is not None:
+                    raise RuntimeError("the Lambda runtime never asked for an event")
+                time.sleep(0.01)
+            return round(api.first_next_at - started, 3)
+        finally:
+            stop_process(process)
+            api.close()
+
+
+def installed_size_mb(requirements: Path) -> float:
+    """MB on disk of every distribution `requirements` pins (markers evaluated) and, recursively, what their
+    installed metadata requires: the runtime as this environment installs it (RECORD's sizes)."""
+    from packaging.requirements import Requirement
+
+    lines = (line.split("#", 1)[0].strip() for line in requirements.read_text().splitlines())
+    todo = [Requirement(line) for line in lines if line and not line.startswith("-")]
+    seen, total = set(), 0
+    while todo:
+        requirement = todo.pop()
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name in seen or (requirement.marker is not None and not requirement.marker.evaluate()):
+            continue
+        seen.add(name)
+        try:
+            distribution = importlib.metadata.distribution(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        total += sum(f.size or 0 for f in distribution.files or [])
+        extras = requirement.extras or {""}
+        for required in map(Requirement, distribution.requires or []):
+            if required.marker is None or any(required.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(required)
+    return round(total / 2**20, 1)
 
 
 def run_bench(store: str, products: int = 30) -> dict:
@@ -161,8 +235,11 @@ def run_bench(store: str, products: int = 30) -> dict:
     codes = list(predictor.products.sort_values("lines", ascending=False).index[: products + 1])
     report = {"bundle_version": bundle.version, "bins": BINS, "samples": SAMPLES, "requests": products}
     report.update(in_process(predictor, bundle, codes[1:]))
+    report["model_sweep_p50_ms"] = model_sweeps(predictor, codes[1:])
     report.update(over_http(store, codes))
     report["import_floor_s"] = import_floor()
+    report["lambda_init_s"] = lambda_init(store, Path.cwd())
+    report["runtime_installed_mb"] = installed_size_mb(Path.cwd() / "requirements.txt")
     report["ratios"] = {
         "sweep_over_forward_floor": round(report["sweep_p50_ms"] / report["forward_floor_p50_ms"], 3),
         "seed_style_over_sweep": round(report["seed_style_p50_ms"] / report["sweep_p50_ms"], 2),

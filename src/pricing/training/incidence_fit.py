@@ -15,7 +15,8 @@ import torch
 
 from pricing.data import incidence as I
 from pricing.data.preprocess import Preprocessor
-from pricing.models.incidence import IncidenceLightGBM, IncidenceNetwork
+from pricing.models.incidence import IncidenceNetwork
+from pricing.models.incidence_lightgbm import IncidenceLightGBM
 
 
 @dataclass

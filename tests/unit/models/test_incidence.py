@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from pricing.models.incidence import IncidenceLightGBM, IncidenceNetwork
+from pricing.models.incidence import IncidenceNetwork
+from pricing.models.incidence_lightgbm import IncidenceLightGBM
 from pricing.training.incidence_fit import WeeklySplit, fit_incidence_network, poisson_deviance, product_log_rate
 
 N_PRODUCTS = 120

@@ -344,3 +344,21 @@ def test_a_context_unlike_any_in_training_predicts_at_most_twice_the_largest_tra
     assert model.predict(wild).max() <= cap + 1e-9
     model.save(tmp_path)
     assert DFNRegressor.load(tmp_path).predict(wild).max() <= cap + 1e-9
+
+
+@pytest.mark.parametrize("name", ["elasticnet", "svr", "lightgbm"])
+def test_the_fallbacks_grid_prediction_equals_predicting_the_tiled_matrix(name):
+    """Their predict_grid computes only what changes between bins (linear: the context's part once; RBF: the
+    kernel's context factor once; trees: one prediction per cell of the price thresholds), and must give every
+    bin's prediction the tiled matrix gives."""
+    from pricing.serving.sweep import sweep_matrix
+
+    X, y = toy_data(1_500)
+    model = MODELS[name]().fit(X, y)
+    contexts = X[:37].copy()
+    contexts[:, -1] = 5
+    price_columns = [0, 2]
+    scaled_prices = np.random.default_rng(0).normal(size=(41, 2)).astype(np.float32)
+    scaled_prices[20:] = np.sort(scaled_prices[20:], axis=0)  # neighbours: trees give some bins one cell
+    expected = model.predict(sweep_matrix(contexts, price_columns, scaled_prices))
+    np.testing.assert_allclose(model.predict_grid(contexts, price_columns, scaled_prices), expected, atol=1e-9)

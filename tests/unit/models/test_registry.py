@@ -77,10 +77,12 @@ def test_the_fallback_chain_is_the_network_then_lightgbm_svr_elasticnet():
 @pytest.mark.parametrize("name", registry.MODEL_PRIORITY)
 def test_every_entry_has_a_class_keeping_the_model_contract(name):
     cls = registry.model_class(name)
-    if registry.spec(name).tuning == "network":  # serving's class predicts; training's subclass adds fit
+    if registry.spec(name).tuning == "network":  # serving's class loads what training's class saves
+        from pricing.models.network import DFNEnsemble
         from pricing.training.network_fit import TrainableDFNEnsemble
 
-        assert issubclass(TrainableDFNEnsemble, cls) and not hasattr(cls, "fit")
+        assert not hasattr(cls, "fit") and inspect.ismethod(cls.load) and cls.load.__self__ is cls
+        assert issubclass(TrainableDFNEnsemble, DFNEnsemble)  # the torch class its loader falls back to
         cls = TrainableDFNEnsemble
     for method in ("fit", "predict", "save"):
         assert callable(getattr(cls, method, None)), f"{name}: {cls.__name__} has no {method}"

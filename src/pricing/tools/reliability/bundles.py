@@ -12,6 +12,8 @@ import pickle
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from pricing.artifacts.bundle import MANIFEST, sha256_of
 from pricing.artifacts.store import LATEST, LocalStore, open_store
 
@@ -45,20 +47,28 @@ def swap_primary_for_marker_pickle(store: LocalStore, manifest: dict, marker: Pa
 
 
 def poison_network_with_nan(store: LocalStore, manifest: dict) -> list[str]:
-    """Every floating-point weight of the network set to NaN, the manifest's checksums updated to match."""
+    """Every floating-point weight of the network set to NaN, in the torch weights and in the arrays export
+    serving runs, the manifest's checksums updated to match."""
     import torch
 
     root = store.root / manifest["version"]
     manifest = json.loads((root / MANIFEST).read_text())  # the copy's own, not the caller's dict
     poisoned = []
     for relpath in manifest["models"]["network"]["files"]:
-        if not relpath.endswith(".pt"):
+        if relpath.endswith(".pt"):
+            state = torch.load(root / relpath, map_location="cpu", weights_only=True)
+            for tensor in state.values():
+                if tensor.is_floating_point():
+                    tensor.fill_(float("nan"))
+            torch.save(state, root / relpath)
+        elif relpath.endswith(".npz"):  # the serving export (pricing.models.arrays): what serving runs
+            with np.load(root / relpath, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+            np.savez(
+                root / relpath, **{k: np.full_like(v, np.nan) if v.dtype.kind == "f" else v for k, v in arrays.items()}
+            )
+        else:
             continue
-        state = torch.load(root / relpath, map_location="cpu", weights_only=True)
-        for tensor in state.values():
-            if tensor.is_floating_point():
-                tensor.fill_(float("nan"))
-        torch.save(state, root / relpath)
         manifest["files"][relpath] = sha256_of(root / relpath)
         poisoned.append(relpath)
     if not poisoned:
