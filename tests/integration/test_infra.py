@@ -212,10 +212,10 @@ def report(**extra):
 """
 
 
-def run_serving_probe(store_root: Path, code: str) -> dict:
-    """Import app.py as Lambda's init does (ENV=test, no Redis), run `code` in that process, then report its
-    modules: the JSON printed by the prelude's report()."""
-    env = {**os.environ, "ARTIFACT_STORE": str(store_root), "ENV": "test", "LOG_LEVEL": "WARNING"}
+def run_serving_probe(store_root: Path, code: str, **extra_env: str) -> dict:
+    """Import app.py as Lambda's init does (ENV=test, no Redis, `extra_env` over it), run `code` in that process,
+    then report its modules: the JSON printed by the prelude's report()."""
+    env = {**os.environ, "ARTIFACT_STORE": str(store_root), "ENV": "test", "LOG_LEVEL": "WARNING", **extra_env}
     env.pop("REDIS_URL", None)
     done = subprocess.run(
         [sys.executable, "-c", SERVING_PROBE_PRELUDE + "import app\n" + code],

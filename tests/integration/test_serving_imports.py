@@ -21,6 +21,7 @@ def test_serving_start_up_and_a_request_load_no_training_code_or_training_packag
         f"decision = client.get('/v1/price-decision/{code}')\n"
         "report(health=client.get('/health').status_code, status=decision.status_code,"
         " model=decision.get_json().get('model'))\n",
+        TORCH_THREADS="1",  # as infra/template.yaml sets it: no reason to import torch either
     )
     assert seen["health"] == 200 and seen["status"] == 200 and seen["model"] == "network"
     # the network answered from its arrays, or this proves little

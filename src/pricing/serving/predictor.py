@@ -146,12 +146,11 @@ class Predictor:
 
     @staticmethod
     def _torch_threads(threads: int | None) -> None:
-        """Size torch's thread pool where a model needs torch (a bundle without the arrays export); serving
-        from the export never imports it."""
-        if threads or "torch" in sys.modules:
-            import torch
-
-            torch.set_num_threads(threads or usable_cpus())
+        """Size torch's thread pool (`threads`, TORCH_THREADS, else the usable CPUs) where a loaded model runs on
+        torch (a bundle without the arrays export); serving from the export never imports it, whatever
+        TORCH_THREADS says (the image installs no torch)."""
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads or usable_cpus())
 
     @property
     def model_names(self) -> list[str]:
