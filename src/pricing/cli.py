@@ -97,20 +97,63 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage_errors(storage: str | None):
+    """A context that turns a storage failure (SQLAlchemy's, Optuna's) into one ValueError line naming the
+    storage, so the command prints one line instead of a traceback."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def guard():
+        import optuna
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            yield
+        except (SQLAlchemyError, optuna.exceptions.OptunaError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"--storage {storage}: {type(exc).__name__}: {first}") from None
+
+    return guard()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from pricing.training.model_card import summary_table
     from pricing.training.train import train
 
-    summary = train(
-        args.data_dir,
-        args.bundle_dir,
-        args.profile,
-        storage=args.storage,
-        refine=args.refine,
-        seed=args.seed,
-        reports_dir=args.reports_dir,
-    )
+    if args.study is not None and args.storage is None:
+        raise ValueError("--study needs --storage (the storage the pricing tune workers wrote to)")
+    with _storage_errors(args.storage):
+        summary = train(
+            args.data_dir,
+            args.bundle_dir,
+            args.profile,
+            storage=args.storage,
+            refine=args.refine,
+            seed=args.seed,
+            reports_dir=args.reports_dir,
+            study=args.study,
+        )
     print(summary_table(summary))
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from pricing.training.train import tune_worker
+
+    with _storage_errors(args.storage):
+        summary = tune_worker(
+            args.data_dir,
+            args.storage,
+            args.study,
+            args.profile,
+            trials=args.trials,
+            seconds=args.budget,
+            seed=args.seed,
+        )
+    print(
+        f"study {summary['study']}: this worker added {summary['trials_added']} trials in {summary['seconds']} s; "
+        f"{summary['trials_in_study']} in the study, best validation loss {summary['best_value']}"
+    )
     return 0
 
 
@@ -367,9 +410,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="Optuna storage shared by several tuning processes: an RDB URL "
         "(sqlite:///tuning.db, postgresql://...) or journal:PATH",
     )
+    tr.add_argument(
+        "--study",
+        help="with --storage: take the network's configuration from this study's best trial (filled by pricing "
+        "tune workers) instead of tuning it here",
+    )
     tr.add_argument("--refine", action="store_true", help="grid refinement around the best network trial")
     tr.add_argument("--seed", type=int, default=0)
     tr.set_defaults(func=cmd_train)
+
+    tu = commands.add_parser(
+        "tune",
+        help="a tuning worker: add network trials to a shared Optuna study and exit (start as many as you like)",
+    )
+    tu.add_argument("--storage", required=True, help="journal:PATH (one machine) or an RDB URL (postgresql://...)")
+    tu.add_argument("--study", required=True, help="the study's name; it is tied to the data its trials ran on")
+    tu.add_argument("--data-dir", type=Path, default=PROCESSED_DIR, help="prepared data (default: %(default)s)")
+    tu.add_argument("--profile", choices=["quick", "standard", "full"], default="standard")
+    limit = tu.add_mutually_exclusive_group()
+    limit.add_argument("--trials", type=_positive_int, help="trials this worker adds (default: the profile's)")
+    limit.add_argument("--budget", type=float, help="seconds this worker tunes for (default: the profile's)")
+    tu.add_argument("--seed", type=int, default=0, help="picks the tuning rows: the same for every worker of a study")
+    tu.set_defaults(func=cmd_tune)
 
     pub = commands.add_parser("publish", help="publish a bundle to a store (folder or s3://bucket/prefix)")
     pub.add_argument("--bundle-dir", type=Path, default=BUNDLE_DIR, help="bundle to publish (default: %(default)s)")

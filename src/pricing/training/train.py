@@ -10,6 +10,7 @@ artifacts would make the serving-side module depend on training's frames and pro
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import time
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 from tqdm import tqdm
 
@@ -68,6 +70,67 @@ def load_splits(data_dir: Path, profile: Profile, seed: int) -> dict[str, pd.Dat
     return frames
 
 
+def data_fingerprint(data_dir: Path) -> str:
+    """The prepared data's digest (the bundle's `data_fingerprint`; a shared study's data key)."""
+    return fingerprint([data_dir / f"{n}.parquet" for n in ("train", "val", "test", "products")])
+
+
+def _inputs(data_dir: Path, profile: Profile, seed: int):
+    """The frames, the fitted preprocessor, the transformed splits and the tuning subsample (X, y, X_val, y_val;
+    `seed` picks its rows) of `data_dir` under `profile`: what training and a tuning worker both start from."""
+    frames = load_splits(data_dir, profile, seed)
+    preprocessor = Preprocessor.fit(frames["train"])
+    splits = {
+        name: Split(f, preprocessor.transform(f), f[TARGET].to_numpy(dtype=np.float64)) for name, f in frames.items()
+    }
+    tune_pick = np.random.default_rng(seed).permutation(len(splits["train"].X))[: profile.tune_rows]
+    val_pick = np.random.default_rng(seed + 1).permutation(len(splits["val"].X))[: max(profile.tune_rows // 4, 500)]
+    tune_data = (
+        splits["train"].X[tune_pick],
+        splits["train"].y[tune_pick],
+        splits["val"].X[val_pick],
+        splits["val"].y[val_pick],
+    )
+    return frames, preprocessor, splits, tune_data
+
+
+def tune_worker(
+    data_dir: Path,
+    storage: str,
+    study: str,
+    profile_name: str = "standard",
+    trials: int | None = None,
+    seconds: float | None = None,
+    seed: int = 0,
+) -> dict:
+    """`pricing tune`: add network trials to the shared study `study` in `storage` until `trials` or `seconds`
+    run out (both None: the profile's), then exit: no model is fitted, no bundle written. Any number of workers
+    may run at once, on one machine or many (tuning.open_study). `seed` picks the tuning rows and must be the
+    same for every worker of a study (it is part of the study's data key); each worker's sampler is seeded by
+    its own process, so workers do not repeat each other's suggestions. StudyMismatch for a study of other data.
+    Returns {study, trials_added, trials_in_study, best_value, best_params, seconds}."""
+    profile = PROFILES[profile_name]
+    started = time.perf_counter()
+    _, preprocessor, _, tune_data = _inputs(data_dir, profile, seed)
+    key = tuning.data_key_of(data_fingerprint(data_dir), profile_name, seed)
+    shared = tuning.open_study(study, storage, seed + os.getpid(), key)
+    if trials is None and seconds is None:
+        trials, seconds = profile.network_trials, profile.network_tune_s
+    added = tuning.add_network_trials(
+        shared, *tune_data, preprocessor.n_products, _network_base(preprocessor, profile, seed), trials, seconds
+    )
+    finished = [t for t in shared.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = min(finished, key=lambda t: t.value) if finished else None
+    return {
+        "study": study,
+        "trials_added": added,
+        "trials_in_study": len(shared.trials),
+        "best_value": None if best is None else best.value,
+        "best_params": None if best is None else best.params,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def train(
     data_dir: Path,
     bundle_dir: Path,
@@ -76,10 +139,13 @@ def train(
     refine: bool = False,
     seed: int = 0,
     reports_dir: Path = Path("reports"),
+    study: str | None = None,
 ) -> dict:
     """Tune, fit and score every registry model with the profile `profile_name`; write the bundle to bundle_dir
     (replacing it), the chart and training_summary.json to reports_dir. Returns the summary (version, metrics,
-    stage timings in seconds, peak RSS in MB). `storage`: an Optuna storage shared by several tuning processes."""
+    stage timings in seconds, peak RSS in MB). `storage`: an Optuna storage shared by several tuning processes;
+    with `study` too, the network takes that study's best trial (the `pricing tune` workers') and adds none,
+    unless it has no finished trial yet (StudyMismatch for a study of other data)."""
     profile = PROFILES[profile_name]
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -89,23 +155,17 @@ def train(
         timings[stage] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
 
-    frames = load_splits(data_dir, profile, seed)
-    preprocessor = Preprocessor.fit(frames["train"])
-    splits = {
-        name: Split(f, preprocessor.transform(f), f[TARGET].to_numpy(dtype=np.float64)) for name, f in frames.items()
-    }
+    frames, preprocessor, splits, tune_data = _inputs(data_dir, profile, seed)
     n_products = preprocessor.n_products
-    tune_pick = np.random.default_rng(seed).permutation(len(splits["train"].X))[: profile.tune_rows]
-    X_tune, y_tune = splits["train"].X[tune_pick], splits["train"].y[tune_pick]
-    val_pick = np.random.default_rng(seed + 1).permutation(len(splits["val"].X))[: max(profile.tune_rows // 4, 500)]
-    X_tune_val, y_tune_val = splits["val"].X[val_pick], splits["val"].y[val_pick]
+    X_tune, y_tune, _, _ = tune_data
     lap("load")
 
     models: dict[str, object] = {}
     tuned: dict[str, dict] = {}
+    shared = None if study is None else (study, tuning.data_key_of(data_fingerprint(data_dir), profile_name, seed))
     # the network is the registry's one entry with its own search (Optuna, pruned per epoch) and fit (an ensemble)
     models["network"], tuned["network"] = _tune_and_fit_network(
-        splits, (X_tune, y_tune, X_tune_val, y_tune_val), preprocessor, profile, storage, refine, seed, lap
+        splits, tune_data, preprocessor, profile, storage, refine, seed, lap, shared
     )
     lap("fit network")
 
@@ -180,6 +240,20 @@ def train(
     return summary
 
 
+def _network_base(preprocessor: Preprocessor, profile: Profile, seed: int) -> DFNConfig:
+    """The configuration every network trial starts from: the profile's epochs per trial, the loss and the
+    structural price effect with the preprocessor's price layout."""
+    # Poisson deviance on the quantity: the network learns the mean quantity's price slope, which is what a
+    # revenue optimum needs (squared error on log1p learns E[log1p q], whose slope is flatter: prices too high)
+    return DFNConfig(
+        max_epochs=profile.network_tune_epochs,
+        seed=seed,
+        loss=NETWORK_LOSS,
+        price_effect=NETWORK_PRICE_EFFECT,
+        **preprocessor.price_layout(),
+    )
+
+
 def _tune_and_fit_network(
     splits: dict[str, Split],
     tune_data: tuple[np.ndarray, ...],
@@ -189,32 +263,29 @@ def _tune_and_fit_network(
     refine: bool,
     seed: int,
     lap,
+    shared: tuple[str, str] | None = None,
 ) -> tuple[TrainableDFNEnsemble, dict]:
     """Search the network (Optuna) and its product encoding on the tuning subsample `tune_data` (X, y, X_val,
-    y_val), then fit the profile's ensemble on every row; returns it and its tuning summary."""
+    y_val), then fit the profile's ensemble on every row; returns it and its tuning summary. `shared`: (study
+    name, data key) of a study the `pricing tune` workers filled, whose best trial is taken."""
     X_tune, y_tune, X_tune_val, y_tune_val = tune_data
     n_products = preprocessor.n_products
-    # Poisson deviance on the quantity: the network learns the mean quantity's price slope, which is what a
-    # revenue optimum needs (squared error on log1p learns E[log1p q], whose slope is flatter: prices too high)
-    base = DFNConfig(
-        max_epochs=profile.network_tune_epochs,
-        seed=seed,
-        loss=NETWORK_LOSS,
-        price_effect=NETWORK_PRICE_EFFECT,
-        **preprocessor.price_layout(),
-    )
+    study_name, data_key = shared if shared is not None else ("network", None)
     network_config, tuned = tuning.tune_network(
         X_tune,
         y_tune,
         X_tune_val,
         y_tune_val,
         n_products,
-        base,
+        _network_base(preprocessor, profile, seed),
         trials=profile.network_trials,
         seconds=profile.network_tune_s,
         storage=storage,
+        study_name=study_name,
         refine=refine,
         seed=seed,
+        data_key=data_key,
+        reuse=shared is not None,
     )
     encodings = tuning.compare_encodings(network_config, X_tune, y_tune, X_tune_val, y_tune_val, n_products)
     tuned["encodings_val_loss"] = encodings
@@ -298,7 +369,7 @@ def _write_bundle(
     for name, table in evidence_tables.items():
         table.to_parquet(bundle_dir / name, index=False)
     (bundle_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    data_print = fingerprint([data_dir / f"{n}.parquet" for n in ("train", "val", "test", "products")])
+    data_print = data_fingerprint(data_dir)
     version = new_version(data_print)
     card = model_card(version, profile, metrics, entries, frames, price_effect_note(models["network"]))
     (bundle_dir / "model_card.md").write_text(card)

@@ -65,17 +65,75 @@ def skopt_dimensions(space: dict[str, tuple]) -> list[Dimension]:
 
 
 # ---- the network: Optuna -----------------------------------------------------------------------------
-def open_study(name: str, storage: str | None, seed: int) -> optuna.Study:
+class StudyMismatch(ValueError):
+    """A shared study opened for other data (or another profile or tuning-rows seed) than this process's."""
+
+
+def open_study(name: str, storage: str | None, seed: int, data_key: str | None = None) -> optuna.Study:
     """A study in memory, or shared through Optuna's storage so several processes or machines tune together:
-    an RDB URL (sqlite:///tuning.db, postgresql://...) or `journal:PATH` for a journal file."""
-    return optuna.create_study(
-        study_name=name,
-        storage=_storage_object(storage),
-        load_if_exists=True,
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+    an RDB URL (sqlite:///tuning.db, postgresql://...) or `journal:PATH` for a journal file.
+
+    Safe to call from many processes at once on a fresh storage: the storage's schema and the study are created
+    by whichever process gets there first, and a process that loses the race retries (with jittered backoff,
+    `tenacity`). `data_key` (data_key_of) ties the study to the data its trials ran on: the first process stores
+    it, and a process with another key gets StudyMismatch instead of mixing its trials in."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # "using an existing study" is every worker's news
+    study = _retry_races(
+        lambda: optuna.create_study(
+            study_name=name,
+            storage=_storage_object(storage),
+            load_if_exists=True,
+            direction="minimize",
+            sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+        )
     )
+    if data_key is not None:
+        stored = study.user_attrs.get(DATA_KEY)
+        if stored is None:
+            _retry_races(lambda: study.set_user_attr(DATA_KEY, data_key))
+            stored = optuna.load_study(study_name=name, storage=study._storage).user_attrs.get(DATA_KEY)
+        if stored != data_key:
+            raise StudyMismatch(
+                f"study {name!r} holds trials of other data ({stored}; this run: {data_key}): "
+                "use another --study name for these data"
+            )
+    return study
+
+
+DATA_KEY = "data"  # the study's user attribute naming the data its trials ran on
+
+
+def data_key_of(data_fingerprint: str, profile: str, seed: int) -> str:
+    """What makes two processes' trials comparable: the prepared data (its fingerprint), the profile (rows and
+    epochs per trial) and the seed that picks the tuning rows."""
+    return f"data {data_fingerprint}, profile {profile}, seed {seed}"
+
+
+RACES = ("already exists", "database is locked", "unique constraint", "duplicate")
+
+
+def _lost_a_race(exc: BaseException) -> bool:
+    """Whether `exc` says another process got there first (and trying again will find its work done): a fresh
+    SQLite file's `table ... already exists`, `database is locked`, a duplicate insert or study. Any other
+    error (a folder that does not exist, a refused connection) is not retried."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    if isinstance(exc, optuna.exceptions.DuplicatedStudyError):
+        return True
+    return isinstance(exc, (OperationalError, IntegrityError)) and any(r in str(exc).lower() for r in RACES)
+
+
+def _retry_races(call):
+    """`call()`, retried with jittered backoff (tenacity) while it loses a race with another process."""
+    from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+
+    return retry(
+        retry=retry_if_exception(_lost_a_race),
+        wait=wait_random_exponential(multiplier=0.05, max=2.0),
+        stop=stop_after_delay(120),
+        reraise=True,
+    )(call)()
 
 
 def suggest_network(trial: optuna.Trial, base: DFNConfig) -> DFNConfig:
@@ -104,20 +162,21 @@ def tune_network(
     study_name: str = "network",
     refine: bool = False,
     seed: int = 0,
+    data_key: str | None = None,
+    reuse: bool = False,
 ) -> tuple[DFNConfig, dict]:
-    """Search the network's architecture and optimiser; returns the best config and a summary."""
+    """Search the network's architecture and optimiser; returns the best config and a summary. With `reuse`,
+    a study that already has a finished trial (from `pricing tune` workers) adds none: its best is used."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar says enough
-    study = open_study(study_name, storage, seed)
-
-    def objective(trial: optuna.Trial) -> float:
-        config = suggest_network(trial, base)
-        return _fit_for_trial(trial, config, X, y, X_val, y_val, n_products)
-
+    study = open_study(study_name, storage, seed, data_key)
     started = time.perf_counter()
-    study.optimize(objective, n_trials=trials, timeout=seconds, show_progress_bar=True, catch=(NonFiniteLoss,))
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not (reuse and finished):
+        add_network_trials(study, X, y, X_val, y_val, n_products, base, trials, seconds)
     best = study.best_trial
     summary = {
         "trials": len(study.trials),
+        "reused_study": bool(reuse and finished),
         "best_value": best.value,
         "best_params": best.params,
         "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
@@ -129,6 +188,24 @@ def tune_network(
         )
     summary["seconds"] = time.perf_counter() - started
     return config, summary
+
+
+def add_network_trials(
+    study: optuna.Study, X, y, X_val, y_val, n_products: int, base: DFNConfig, trials: int | None, seconds
+) -> int:
+    """Run trials of the network search in `study` until `trials` or `seconds` (either None: no limit) run out,
+    with Optuna's progress bar; a trial whose loss goes non-finite is recorded as failed, not fatal. Returns
+    the number of trials this call ran (other processes may add theirs to the same study meanwhile)."""
+    ran = 0
+
+    def objective(trial: optuna.Trial) -> float:
+        nonlocal ran
+        ran += 1
+        config = suggest_network(trial, base)
+        return _fit_for_trial(trial, config, X, y, X_val, y_val, n_products)
+
+    study.optimize(objective, n_trials=trials, timeout=seconds, show_progress_bar=True, catch=(NonFiniteLoss,))
+    return ran
 
 
 def compare_encodings(config: DFNConfig, X, y, X_val, y_val, n_products: int) -> dict[str, float]:
@@ -185,11 +262,18 @@ def _refine(config: DFNConfig, best_value: float, X, y, X_val, y_val, n_products
 
 
 def _storage_object(storage: str | None):
+    """Optuna's storage for a --storage value: a journal file (`journal:PATH`, one machine: appends under a file
+    lock, no schema to race on), an RDB URL (SQLite waits up to 60 s for another process's lock instead of
+    failing at once), or None (in memory)."""
     if storage and storage.startswith("journal:"):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
         return JournalStorage(JournalFileBackend(storage.removeprefix("journal:")))
+    if storage and storage.startswith("sqlite"):
+        return _retry_races(
+            lambda: optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}})
+        )
     return storage
 
 
