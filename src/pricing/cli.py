@@ -4,6 +4,7 @@ fails with a non-zero exit and a one-line reason."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
@@ -97,23 +98,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
 def _storage_errors(storage: str | None):
-    """A context that turns a storage failure (SQLAlchemy's, Optuna's) into one ValueError line naming the
-    storage, so the command prints one line instead of a traceback."""
-    import contextlib
+    """Turn a storage failure (SQLAlchemy's, Optuna's) into one ValueError line naming the storage, so the command
+    prints one line instead of a traceback."""
+    import optuna
+    from sqlalchemy.exc import SQLAlchemyError
 
-    @contextlib.contextmanager
-    def guard():
-        import optuna
-        from sqlalchemy.exc import SQLAlchemyError
-
-        try:
-            yield
-        except (SQLAlchemyError, optuna.exceptions.OptunaError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"--storage {storage}: {type(exc).__name__}: {first}") from None
-
-    return guard()
+    try:
+        yield
+    except (SQLAlchemyError, optuna.exceptions.OptunaError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"--storage {storage}: {type(exc).__name__}: {first}") from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
