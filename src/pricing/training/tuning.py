@@ -65,6 +65,9 @@ def skopt_dimensions(space: dict[str, tuple]) -> list[Dimension]:
 
 
 # ---- the network: Optuna -----------------------------------------------------------------------------
+DATA_KEY = "data"  # the study's user attribute naming the data its trials ran on
+
+
 class StudyMismatch(ValueError):
     """A shared study opened for other data (or another profile or tuning-rows seed) than this process's."""
 
@@ -78,10 +81,11 @@ def open_study(name: str, storage: str | None, seed: int, data_key: str | None =
     `tenacity`). `data_key` (data_key_of) ties the study to the data its trials ran on: the first process stores
     it, and a process with another key gets StudyMismatch instead of mixing its trials in."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # "using an existing study" is every worker's news
+    shared = _storage_object(storage)
     study = _retry_races(
         lambda: optuna.create_study(
             study_name=name,
-            storage=_storage_object(storage),
+            storage=shared,
             load_if_exists=True,
             direction="minimize",
             sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
@@ -92,16 +96,14 @@ def open_study(name: str, storage: str | None, seed: int, data_key: str | None =
         stored = study.user_attrs.get(DATA_KEY)
         if stored is None:
             _retry_races(lambda: study.set_user_attr(DATA_KEY, data_key))
-            stored = optuna.load_study(study_name=name, storage=study._storage).user_attrs.get(DATA_KEY)
+            # read back: of two processes storing at once, the one whose key did not stick finds out here
+            stored = study.user_attrs.get(DATA_KEY)  # read from the storage on every access
         if stored != data_key:
             raise StudyMismatch(
                 f"study {name!r} holds trials of other data ({stored}; this run: {data_key}): "
                 "use another --study name for these data"
             )
     return study
-
-
-DATA_KEY = "data"  # the study's user attribute naming the data its trials ran on
 
 
 def data_key_of(data_fingerprint: str, profile: str, seed: int) -> str:
