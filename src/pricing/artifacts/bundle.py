@@ -197,6 +197,19 @@ class Bundle:
         return model_class.load(self.root / "models" / name)
 
 
+def copy_bundle(bundle: Bundle, prefix: str) -> Path:
+    """Every file the bundle's manifest lists, copied into a new temporary folder (named `prefix`...; the manifest
+    itself is left to the caller, who writes its amended one there, publishes the copy and removes it)."""
+    import shutil
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix=prefix))
+    for relpath in bundle.manifest["files"]:
+        (target / relpath).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(bundle.root / relpath, target / relpath)
+    return target
+
+
 def open_bundle(root: Path, verify: bool = True, lazy_models: bool = False) -> Bundle:
     """Open a bundle folder; with `verify`, every file is checked before anything is read.
 

@@ -17,13 +17,11 @@ import hashlib
 import io
 import json
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from pricing.artifacts.bundle import MANIFEST, open_bundle, sha256_of
+from pricing.artifacts.bundle import MANIFEST, copy_bundle, open_bundle, sha256_of
 from pricing.data.features import canonical_stockcode
 from pricing.numbers import NumberError, parse_decimal
 
@@ -102,10 +100,7 @@ def with_costs(bundle_dir: Path, costs: pd.DataFrame, report: dict, source: str)
     `<version>-c<digest>`, the validation `report` and the file's `source` under `costs`). The caller publishes
     and removes it."""
     bundle = open_bundle(bundle_dir)
-    target = Path(tempfile.mkdtemp(prefix="bundle-costs-"))
-    for relpath in bundle.manifest["files"]:
-        (target / relpath).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(bundle.root / relpath, target / relpath)
+    target = copy_bundle(bundle, "bundle-costs-")
     costs.sort_values("stockcode").to_parquet(target / COSTS, index=False)
     digest = hashlib.sha256(costs.sort_values("stockcode").to_csv(index=False).encode()).hexdigest()[:8]
     base = re.sub(r"-c[0-9a-f]{8}$", "", bundle.version)  # costs replace costs: one suffix, never two

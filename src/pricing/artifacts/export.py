@@ -5,11 +5,9 @@ serves it without torch. Needs torch (the training environment), never imported 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
-from pricing.artifacts.bundle import MANIFEST, open_bundle, sha256_of
+from pricing.artifacts.bundle import MANIFEST, copy_bundle, open_bundle, sha256_of
 from pricing.models.arrays import INCIDENCE_ARRAYS, NETWORK_ARRAYS
 
 
@@ -42,10 +40,7 @@ def with_export(bundle_dir: Path) -> Path | None:
     from pricing.models.incidence import IncidenceNetwork  # torch: only for a bundle that needs the export
     from pricing.models.network import DFNRegressor
 
-    target = Path(tempfile.mkdtemp(prefix="bundle-export-"))
-    for relpath in bundle.manifest["files"]:
-        (target / relpath).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(bundle.root / relpath, target / relpath)
+    target = copy_bundle(bundle, "bundle-export-")
     manifest = json.loads(json.dumps(bundle.manifest))
     for kind, name, folder in missing:
         if kind == "models":

@@ -322,16 +322,20 @@ class Decision:
         return float(self.prices[self.choice.index])
 
     @property
+    def expected_gain(self) -> float:
+        """The objective gained per week (or per order line) by the recommended price over the current one."""
+        return float(self.values[self.choice.index] - self.values[self.current[3]])
+
+    @property
     def decision(self) -> tuple[str, str]:
         chosen, current = self.choice.index, self.current[3]
-        gain = float(self.values[chosen] - self.values[current])
         if self.current_breaks:
             return "change", f"the current price breaks {', '.join(self.current_breaks)}: the rules require a move"
         probability = None if self.confidence is None else self.confidence.probability_beats_current
         request = self.request
         return decide(
             probability,
-            gain,
+            self.expected_gain,
             float(self.values[current]),
             chosen == current,
             CHANGE_PROBABILITY if request.min_probability is None else request.min_probability,

@@ -108,7 +108,6 @@ class Predictor:
                     self.models.append((name, bundle.load_model(name)))
             except Exception as exc:  # a broken model is skipped, never fatal: the next one serves
                 self._skip(name, exc)
-        self._torch_threads(torch_threads)
         # what a decision rests on (pricing.training.evidence); None in bundles written before it, or without costs
         self.evidence = _indexed(bundle.table("evidence.parquet"))
         self.history = _indexed(bundle.table("price_history.parquet"))

@@ -212,9 +212,8 @@ def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo
 def _relative_gain(decision) -> float:
     """The model's expected gain of the recommended price over the current one, as a share of the current
     price's objective (what the decision's minimum-gain rule reads)."""
-    chosen, current = decision.choice.index, decision.current[3]
-    gain = float(decision.values[chosen] - decision.values[current])
-    return round(gain / max(abs(float(decision.values[current])), 1e-12), 5)
+    current = float(decision.values[decision.current[3]])
+    return round(decision.expected_gain / max(abs(current), 1e-12), 5)
 
 
 def _interval_summary(rows: list[dict]) -> dict | None:
