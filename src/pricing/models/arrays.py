@@ -73,6 +73,7 @@ class ArrayDFN:
         return z + self.product[product] if self.encoding == "onehot" else z
 
     def after_first(self, z: np.ndarray) -> np.ndarray:
+        """The rest of the body from the first layer's pre-activation z (n, width): outputs (n,)."""
         z = _relu(z)
         for weight, bias in self.hidden[1:]:
             z = _relu(z @ weight + bias)
@@ -80,18 +81,22 @@ class ArrayDFN:
         return (z @ weight + bias)[:, 0]
 
     def forward(self, dense: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """Outputs (n,) on the loss's scale for dense (n, n_dense) float32 and product (n,) int64."""
         if self.price_effect == "free":
             return self.after_first(self.first_layer(dense, product))
         return self.log_mean_at_ratio(dense, product, dense[:, self.ratio_column])
 
     def log_mean_at_ratio(self, dense: np.ndarray, product: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+        """loglinear: log E[quantity per line] (n,) at the standardised price / median `ratio` (n,)."""
         residual = (ratio - self.expected_ratio(dense, product)) * np.float32(self.ratio_scale)
         return self.body(dense, product) - self.slope(product) * residual
 
     def body(self, dense: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """loglinear: log E[quantity per line] (n,) at the ratio the context usually gets, from all but the price."""
         return self.after_first(self.first_layer(dense * self.body_columns, product))
 
     def expected_ratio(self, dense: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """loglinear: E[standardised price / median | context, product] (n,)."""
         inputs = np.concatenate([dense * self.body_columns, self.ratio_product[product]], axis=1)
         (w1, b1), (w2, b2) = self.ratio_model
         return (_relu(inputs @ w1 + b1) @ w2 + b2)[:, 0]
@@ -119,6 +124,7 @@ class ArrayDFNRegressor:
         return cls(network, config["loss"], architecture.get("max_log_quantity"))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n,) log1p(quantity per order line) for X (n, n_dense + 1): dense columns, then the product index."""
         dense, product = _split(X)
         return self._to_target(self.network.forward(dense, product))
 
@@ -157,9 +163,11 @@ class ArrayDFNEnsemble:
         self.members = members
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n,) log1p of the members' mean quantity per order line."""
         return mean_of_quantities([member.predict(X) for member in self.members])
 
     def predict_grid(self, contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray) -> np.ndarray:
+        """(bins * contexts,) bin-major, the members' mean quantity per line (log1p), as DFNEnsemble.predict_grid."""
         return mean_of_quantities([m.predict_grid(contexts, price_columns, scaled_prices) for m in self.members])
 
 
@@ -191,6 +199,7 @@ class ArrayIncidenceNetwork:
             return cls({key: archive[key] for key in archive.files}, config["n_products"])
 
     def slope(self, product: np.ndarray) -> np.ndarray:
+        """Each product's slope b_j > 0 (n,): log lines per day per unit of the price term."""
         return np.logaddexp(np.float32(0.0), self.pooled + self.slope_deviation[product])  # softplus
 
     def predict_rate(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:

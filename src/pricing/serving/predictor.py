@@ -58,6 +58,7 @@ class LazyModel:
         self._lock = threading.Lock()
 
     def resolve(self):
+        """The loaded model (loading it on the first call); the loader's error on a failed load."""
         with self._lock:
             if self._model is None:
                 self._model = self._load()
