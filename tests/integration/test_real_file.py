@@ -94,3 +94,17 @@ def test_the_generator_is_calibrated_to_the_real_files_elasticities(tmp_path):
         assert made[measure]["elasticity"] == pytest.approx(real[measure]["elasticity"], abs=CALIBRATION_TOLERANCE)
     # and the measure itself sees the orders a price loses: daily units respond more than units per line
     assert real["daily_units"]["elasticity"] < real["units_per_line"]["elasticity"] < 0
+
+
+def test_the_price_ladder_reads_the_real_files_quantity_breaks_and_guest_premium(cleaned):
+    """pricing.data.list_price on the whole cleaned file: 85123A's lines of a 32-unit case pay 2.55 where its
+    small lines pay 2.95 (../shared/data/README.md), 22423's lines of 16 or more pay 10.95 against 12.75, and
+    guests pay about twice the list (the README: median log premium 0.69)."""
+    from pricing.data.list_price import price_ladder
+
+    ladder = price_ladder(cleaned.frame)
+    assert ladder.loc["85123A", "break_quantity"] == 32
+    assert ladder.loc["85123A", "break_factor"] == pytest.approx(2.55 / 2.95, abs=0.005)
+    assert ladder.loc["22423", "break_quantity"] == 16
+    assert ladder.loc["22423", "break_factor"] == pytest.approx(10.95 / 12.75, abs=0.005)
+    assert 1.9 < ladder["guest_factor"].median() < 2.1

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pricing.data.list_price import ladder_of, line_list_prices, price_ladder
+
 TARGET = "log_quantity"
 PRICE_FEATURES = ("unit_price", "log_price", "price_ratio", "log_price_ratio", "price_to_max")
 PRODUCT_FEATURES = (
@@ -84,7 +86,8 @@ def price_features(price, price_median, price_max) -> pd.DataFrame:
 
 
 def product_table(train: pd.DataFrame) -> pd.DataFrame:
-    """Per stockcode statistics of the training window: the only source of product-level features."""
+    """Per stockcode statistics of the training window: the only source of product-level features, and each
+    product's price ladder (pricing.data.list_price.LADDER_COLUMNS) that `line_price_to_list` reads."""
     frame = train.assign(log_q=log_quantity(train["quantity"]))
     grouped = frame.groupby("stockcode", sort=True)
     table = pd.DataFrame(
@@ -106,7 +109,8 @@ def product_table(train: pd.DataFrame) -> pd.DataFrame:
     table["product_log_lines"] = np.log1p(table["lines"])
     table["product_mean_log_quantity"] = table["mean_log_quantity"]
     table["product_log_price_spread"] = np.log(table["price_max"] / table["price_min"])
-    return table
+    # each product's quantity break and guest premium, so later windows read their days' list prices by them
+    return table.join(price_ladder(train))
 
 
 def product_features(stockcodes, products: pd.DataFrame) -> pd.DataFrame:
@@ -200,7 +204,7 @@ def context_features(
             .fillna(fill_log_quantity)
             .to_numpy(),
             "customer_price_tier": tier,
-            "line_price_to_list": line_price_to_list(rows),
+            "line_price_to_list": line_price_to_list(rows, products),
             "month_sin": np.sin(2 * np.pi * month / 12),
             "month_cos": np.cos(2 * np.pi * month / 12),
             "hour": date.dt.hour.to_numpy().astype(float),
@@ -210,21 +214,20 @@ def context_features(
     )
 
 
-def line_price_to_list(rows: pd.DataFrame) -> np.ndarray:
+def line_price_to_list(rows: pd.DataFrame, products: pd.DataFrame | None = None) -> np.ndarray:
     """log(the line's unit price / the product's list price that day), per row; 0 for a line at the list price.
 
     On the real Online Retail file a line's price is partly set by the line itself: quantity breaks (stock code
     85123A: 2.55 in lines of median 32 units, 2.95 in lines of median 6) and a guest channel at about twice the
     price (../shared/data/README.md); 18% of product-days in its training window sell at two or more prices. The
-    list price is the highest price a known customer paid for the product that day (quantity breaks only lower
-    it; guests are another channel), or the day's highest price where only guests bought. A bulk line then reads
-    below 0 and a guest line above, so the network's body learns that a discounted line is a big one, and its
-    price slope is read from what moves the list price over time, not from the price list's volume discount."""
-    price = rows["unit_price"].astype(float)
-    keys = [rows["stockcode"].astype(str), rows["invoice_date"].dt.normalize()]
-    known = price.where(rows["customer_id"].notna())
-    list_price = known.groupby(keys).transform("max").fillna(price.groupby(keys).transform("max"))
-    return np.log(price / list_price).to_numpy(dtype=float)
+    day's list price is read through the product's price ladder (pricing.data.list_price: the break and the guest
+    premium learnt in the training window, `products`; None: from `rows` themselves), so a bulk line reads below
+    0 and a guest line above even on a day when no line paid the list price, the network's body learns that a
+    discounted line is a big one, and its price slope is read from what moves the list price over time, not from
+    the price list's volume discount."""
+    ladder = None if products is None else ladder_of(products, rows)
+    price = rows["unit_price"].to_numpy(dtype=float)
+    return np.log(price / line_list_prices(rows, ladder))
 
 
 def build_features(

@@ -4,11 +4,10 @@ Weekly units = order lines per week x units per line. The second part is the per
 module builds the first part's table and features, for training (from the prepared lines) and for serving (at a
 swept list price, in the reference weeks the bundle stores), through the same functions.
 
-The list price of a product on a day is the highest unit price a known customer paid that day (guests pay a
-premium, bulk lines a quantity-break discount: the highest known-customer price is the list itself; the real
-file's README describes the structure). A week's list price is the median of its days' list prices; a week
-without sales carries the last list price forward (and the first one back), so weeks with no lines, the
-orders a price lost, stay in the table with a price.
+The list price of a product on a day is read from its lines through the product's price ladder (guests pay a
+premium, bulk lines a quantity-break discount; pricing.data.list_price). A week's list price is the median of
+its days' list prices; a week without sales carries the last list price forward (and the first one back), so
+weeks with no lines, the orders a price lost, stay in the table with a price.
 
 Features per product-week (INCIDENCE_FEATURES), the product's vocabulary index beside them:
     price_x       log(list price / the product's training-median line price) minus the week's mean of it over
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from pricing.data.list_price import daily_list_prices, ladder_of
 
 INCIDENCE_FEATURES = ("price_x", "week_sin", "week_cos", "trend")
 PRICE_COLUMN = 0  # price_x's column in the feature matrix
@@ -58,29 +59,17 @@ def week_start(dates: pd.Series) -> pd.Series:
     return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
-def daily_list_prices(lines: pd.DataFrame) -> pd.DataFrame:
-    """Per product and day: the list price (the highest price a known customer paid; all lines' highest when
-    only guests bought that day) and the number of lines. Columns stockcode, day, list_price, lines (and units,
-    the day's quantity, when the lines have a quantity column)."""
-    frame = lines.assign(day=pd.to_datetime(lines["invoice_date"]).dt.normalize())
-    known = frame[frame["customer_id"].notna()]
-    by_known = known.groupby(["stockcode", "day"])["unit_price"].max()
-    by_all = frame.groupby(["stockcode", "day"])["unit_price"].max()
-    counts = frame.groupby(["stockcode", "day"]).size()
-    table = pd.DataFrame({"lines": counts, "list_price": by_known.reindex(counts.index).fillna(by_all)})
-    if "quantity" in frame:
-        table["units"] = frame.groupby(["stockcode", "day"])["quantity"].sum()
-    return table.reset_index()
-
-
-def weekly_table(lines: pd.DataFrame, first_week: pd.Timestamp, products: pd.Index) -> pd.DataFrame:
+def weekly_table(lines: pd.DataFrame, first_week: pd.Timestamp, products: pd.DataFrame | pd.Index) -> pd.DataFrame:
     """One row per product (of `products`) and week of the lines' window: lines that week (0 when none), the
     week's list price (carried over weeks without sales), trading days (days the shop sold anything); and units
     that week (0 when none) when the lines have a quantity column.
 
-    `first_week`: the Monday of the data's first week (the trend's origin). Products never sold in the window
-    have no list price to carry and are left out."""
-    days = daily_list_prices(lines[lines["stockcode"].isin(products)])
+    `first_week`: the Monday of the data's first week (the trend's origin); `products`: the product table (its
+    price ladder reads the days' list prices, pricing.data.list_price) or only the codes (the ladder is then
+    read from `lines`). Products never sold in the window have no list price to carry and are left out."""
+    codes = products.index if isinstance(products, pd.DataFrame) else products
+    chosen = lines[lines["stockcode"].isin(codes)]
+    days = daily_list_prices(chosen, ladder_of(products, chosen))
     days["week"] = week_start(days["day"])
     shop_days = pd.Series(pd.to_datetime(lines["invoice_date"]).dt.normalize().unique())
     trading = shop_days.groupby(week_start(shop_days)).size()

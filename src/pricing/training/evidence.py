@@ -1,8 +1,8 @@
 """What a price decision rests on, computed once at training and shipped in the bundle (`evidence.parquet`,
 `price_history.parquet`; pricing.serving.decision reads them):
 
-- the current price: each product's list price (the highest known customer's price of the day, as the incidence
-  model reads it) on the last day it sold in the prepared data, with that date;
+- the current price: each product's list price (read through its price ladder, pricing.data.list_price, as the
+  incidence model reads it) on the last day it sold in the prepared data, with that date;
 - the observed history: per product and list-price level (to the penny), the weeks at that level and the mean
   order lines, units and sales per week there (weeks without a sale count, at the carried price), each week
   scaled to the season the predictions are for: by the shop's order lines in the reference weeks (the held-out
@@ -32,15 +32,17 @@ import numpy as np
 import pandas as pd
 
 from pricing.data import incidence as I
+from pricing.data.list_price import daily_list_prices
 
 EVIDENCE = "evidence.parquet"
 PRICE_HISTORY = "price_history.parquet"
 
 
-def current_prices(lines: pd.DataFrame) -> pd.DataFrame:
+def current_prices(lines: pd.DataFrame, ladder: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per product: `current_price`, the list price on the last day it sold, and `current_price_date`
-    (YYYY-MM-DD). `lines`: prepared lines (stockcode, invoice_date, unit_price, customer_id). Index stockcode."""
-    days = I.daily_list_prices(lines).sort_values(["stockcode", "day"])
+    (YYYY-MM-DD). `lines`: prepared lines (stockcode, invoice_date, unit_price, customer_id, quantity); `ladder`:
+    the training window's price ladder (pricing.data.list_price; None: read from `lines`). Index stockcode."""
+    days = daily_list_prices(lines, ladder).sort_values(["stockcode", "day"])
     last = days.groupby("stockcode").tail(1).set_index("stockcode")
     return pd.DataFrame(
         {
@@ -50,11 +52,12 @@ def current_prices(lines: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def price_history(lines: pd.DataFrame, products: pd.Index, reference_from: pd.Timestamp) -> pd.DataFrame:
+def price_history(lines: pd.DataFrame, products: pd.DataFrame | pd.Index, reference_from: pd.Timestamp) -> pd.DataFrame:
     """Per product and list-price level (rounded to the penny): `weeks` at that level, mean `orders_per_week`,
     `units_per_week` and `sales_per_week` (level x units, in the data's currency), every week scaled to the
     shop's volume in the reference weeks (those from `reference_from` on; module docstring). `lines`: prepared
-    lines with quantity. Columns stockcode, price, weeks, orders_per_week, units_per_week, sales_per_week."""
+    lines with quantity; `products`: the product table (its price ladder) or only the codes. Columns
+    stockcode, price, weeks, orders_per_week, units_per_week, sales_per_week."""
     first = I.week_start(lines["invoice_date"]).min()
     weekly = I.weekly_table(lines, first, products)
     shop = lines.groupby(I.week_start(lines["invoice_date"])).size()
@@ -187,12 +190,16 @@ def line_slope_sd(
 
 
 def evidence_table(
-    lines: pd.DataFrame, product_index, incidence_sd: np.ndarray | None, line_sd: np.ndarray | None
+    lines: pd.DataFrame,
+    product_index,
+    incidence_sd: np.ndarray | None,
+    line_sd: np.ndarray | None,
+    ladder: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per product: current price and date, `incidence_slope_sd` and `line_slope_sd` (NaN where a part has no
-    slope). `product_index(codes)`: the preprocessor's vocabulary index of each code. Columns as listed, with
-    stockcode first."""
-    table = current_prices(lines)
+    slope). `product_index(codes)`: the preprocessor's vocabulary index of each code; `ladder`: the training
+    window's price ladder (pricing.data.list_price). Columns as listed, with stockcode first."""
+    table = current_prices(lines, ladder)
     index = np.asarray(product_index(table.index), dtype=np.int64)
     for name, sd in (("incidence_slope_sd", incidence_sd), ("line_slope_sd", line_sd)):
         table[name] = np.nan if sd is None else np.round(sd[index], 6)

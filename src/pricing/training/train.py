@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from pricing.artifacts.bundle import CONTEXTS, fingerprint, new_version, write_manifest
 from pricing.data.features import FEATURES, META, TARGET
+from pricing.data.list_price import ladder_of
 from pricing.data.preprocess import Preprocessor
 from pricing.models import registry
 from pricing.models.network import DFNConfig
@@ -213,8 +214,9 @@ def train(
                 frames["train"]["invoice_date"].dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64),
                 list_ratio_shift(frames["train"]),
             ),
+            ladder_of(products, every_line),
         ),
-        PRICE_HISTORY: price_history(every_line, products.index, full["test"]["invoice_date"].min()),
+        PRICE_HISTORY: price_history(every_line, products, full["test"]["invoice_date"].min()),
     }
     lap("evidence")
 

@@ -306,6 +306,34 @@ def test_lines_pay_the_list_price_times_the_documented_guest_premium_or_quantity
     assert np.abs(drawn_at - listed).max() <= 0.01 / 0.75 + 1e-9
 
 
+def test_the_price_ladder_reads_the_list_price_in_force_where_the_highest_price_does_not(incidence_world):
+    """pricing.data.list_price on the file's lines (what a retailer has) against the list price the builder set:
+    within 1% on all but a few product-days, where the plain rule (the day's highest known customer's price, else
+    its highest) misses about a fifth (guest-only days read the guest premium, bulk-only days the break)."""
+    from pricing.data.list_price import daily_list_prices
+
+    builder, _, product, day = incidence_world
+    sales = {k: v[: builder.sale_count] for k, v in builder.lines.blocks[0].items()}
+    first = pd.Timestamp("2011-01-03")
+    lines = pd.DataFrame(
+        {
+            "stockcode": product.astype(str),
+            "invoice_date": first + pd.to_timedelta(day, unit="D"),
+            "unit_price": sales["price"],
+            "customer_id": np.where(sales["customer"] > 0, sales["customer"], np.nan),
+            "quantity": sales["quantity"],
+        }
+    )
+    days = daily_list_prices(lines)
+    index = days["stockcode"].astype(int).to_numpy(), (days["day"] - first).dt.days.to_numpy()
+    in_force = np.round(builder.list_price(*index), 2)
+    keys = [lines["stockcode"], lines["invoice_date"].dt.normalize()]
+    plain = lines["unit_price"].where(lines["customer_id"].notna()).groupby(keys).max()
+    plain = plain.fillna(lines["unit_price"].groupby(keys).max()).to_numpy()  # same (stockcode, day) order
+    assert np.mean(np.abs(days["list_price"] / in_force - 1) > 0.01) < 0.03
+    assert np.mean(np.abs(plain / in_force - 1) > 0.01) > 0.1
+
+
 def test_within_day_terms_lower_the_price_of_big_lines_and_raise_the_guests(incidence_world):
     """What `pricing report` would see: within a product-day, bigger known-customer lines pay less and guests
     pay more than known customers."""
