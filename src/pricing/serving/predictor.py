@@ -394,8 +394,8 @@ class Predictor:
         self, stockcode: str, prices: np.ndarray, units: np.ndarray, pivot: float, weekly: bool, key: PriceRequest
     ) -> np.ndarray | None:
         """D.DRAWS draws of the units curve (S, K): the point curve with the product's price slopes moved by
-        draws from their posterior, its sd widened by D.SLOPE_SD_CALIBRATION (incidence: on log price; per line: on
-        the network's price term), pivoting on
+        draws from their posterior, its sd at least D.SLOPE_SD_FLOOR (incidence: on log price; per line: on the
+        network's price term), pivoting on
         the current price, where the data pin the level. Seeded by the product and the contexts asked for (not the
         rules or the objective: every question about one product reads the same draws), so an answer is
         reproducible. None when the bundle carries no slope uncertainty."""
@@ -411,7 +411,7 @@ class Predictor:
         rng = np.random.default_rng(
             zlib.crc32(f"{stockcode}|{key.num_samples}|{key.country}|{key.customerid}".encode())
         )
-        shift = sum(rng.normal(0.0, sd * D.SLOPE_SD_CALIBRATION, (D.DRAWS, 1)) * x[None, :] for sd, x in parts)
+        shift = sum(rng.normal(0.0, max(sd, D.SLOPE_SD_FLOOR), (D.DRAWS, 1)) * x[None, :] for sd, x in parts)
         return units[None, :] * np.exp(-shift)
 
 

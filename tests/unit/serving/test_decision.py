@@ -145,19 +145,21 @@ def test_the_decision_rule(probability, gain, same, thresholds, verdict):
     assert D.decide(probability, gain, 1000.0, same, *thresholds)[0] == verdict
 
 
-def test_the_curve_draws_move_the_slope_by_its_calibrated_posterior_sd():
-    """Predictor.draw_units (through the stand-in, whose evidence gives an incidence slope sd of 0.2): log(draw /
-    point curve) at price p is -b x log(p / pivot), b ~ N(0, 0.2 x SLOPE_SD_CALIBRATION), 0 at the pivot."""
+@pytest.mark.parametrize("posterior_sd", [0.3, 0.05])
+def test_the_curve_draws_move_the_slope_by_its_posterior_sd_at_least_the_floor(posterior_sd):
+    """Predictor.draw_units (through the stand-in, its evidence's incidence slope sd set): log(draw / point curve)
+    at price p is -b x log(p / pivot), b ~ N(0, max(sd, SLOPE_SD_FLOOR)), one b per draw, 0 at the pivot."""
     from pricing.serving.request import PriceRequest
     from tests.standins import EVIDENCE, StandInPredictor
 
+    predictor = StandInPredictor()
+    predictor.evidence = EVIDENCE.assign(incidence_slope_sd=posterior_sd)
     prices = np.array([2.0, 2.95, 4.0])
     units = np.array([30.0, 20.0, 12.0])
-    key = PriceRequest("85123A", 2.0, 4.0, 3, 100)
-    draws = StandInPredictor().draw_units("85123A", prices, units, 2.95, True, key)
+    draws = predictor.draw_units("85123A", prices, units, 2.95, True, PriceRequest("85123A", 2.0, 4.0, 3, 100))
     assert draws.shape == (D.DRAWS, 3)
     slope = -np.log(draws / units) / np.log(prices / 2.95)
-    expected = EVIDENCE.loc["85123A", "incidence_slope_sd"] * D.SLOPE_SD_CALIBRATION
+    expected = max(posterior_sd, D.SLOPE_SD_FLOOR)
     assert np.std(slope[:, 0]) == pytest.approx(expected, rel=0.1)  # 400 draws: the sd's own error is 3.5%
-    np.testing.assert_allclose(slope[:, 0], slope[:, 2])  # one slope per draw, on both sides of the pivot
+    np.testing.assert_allclose(slope[:, 0], slope[:, 2])
     np.testing.assert_allclose(draws[:, 1], units[1])
