@@ -211,9 +211,10 @@ def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo
 
 def _relative_gain(decision) -> float:
     """The model's expected gain of the recommended price over the current one, as a share of the current
-    price's objective (what the decision's minimum-gain rule reads)."""
+    price's objective (what the decision's minimum-gain rule reads). Unrounded: the threshold table compares it with
+    the rule's minimum gain, and a gain rounded to 0 would read as a hold the decision did not make."""
     current = float(decision.values[decision.current[3]])
-    return round(decision.expected_gain / max(abs(current), 1e-12), 5)
+    return decision.expected_gain / max(abs(current), 1e-12)
 
 
 def _interval_summary(rows: list[dict]) -> dict | None:
