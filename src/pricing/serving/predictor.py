@@ -395,10 +395,9 @@ class Predictor:
     ) -> np.ndarray | None:
         """D.DRAWS draws of the units curve (S, K): the point curve with the product's price slopes moved by
         draws from their posterior, its sd at least D.SLOPE_SD_FLOOR (incidence: on log price; per line: on the
-        network's price term), pivoting on
-        the current price, where the data pin the level. Seeded by the product and the contexts asked for (not the
-        rules or the objective: every question about one product reads the same draws), so an answer is
-        reproducible. None when the bundle carries no slope uncertainty."""
+        network's price term), pivoting on the current price, where the data pin the level. Seeded by the product
+        and the contexts asked for (not the rules or the objective: every question about one product reads the
+        same draws), so an answer is reproducible. None when the bundle carries no slope uncertainty."""
         incidence_sd, line_sd = self.slope_sd(stockcode)
         term = self.line_price_term(stockcode, np.append(prices, pivot)) if line_sd is not None else None
         parts = []
