@@ -28,7 +28,7 @@ RUN pip install --no-cache-dir -r /tmp/requirements.txt
 # One COPY per directory: given several sources, COPY copies a directory's contents, not the directory.
 COPY src/pricing/__init__.py src/pricing/config.py src/pricing/numbers.py ${LAMBDA_TASK_ROOT}/pricing/
 COPY src/pricing/data/__init__.py src/pricing/data/features.py src/pricing/data/preprocess.py src/pricing/data/incidence.py \
-     ${LAMBDA_TASK_ROOT}/pricing/data/
+     src/pricing/data/list_price.py ${LAMBDA_TASK_ROOT}/pricing/data/
 COPY src/pricing/artifacts/ ${LAMBDA_TASK_ROOT}/pricing/artifacts/
 COPY src/pricing/models/ ${LAMBDA_TASK_ROOT}/pricing/models/
 COPY src/pricing/serving/ ${LAMBDA_TASK_ROOT}/pricing/serving/

@@ -353,7 +353,8 @@ def test_a_flat_extrapolating_fallback_never_recommends_outside_the_support(app,
         low, high = float(product["price_min"]), float(product["price_max"])
         request = PriceRequest(code, low / 10, high * 50, 60, 100)
         decision = predictor.decide(request, only=model)
-        support_low, support_high = decision.support
+        # the support's ends are x (1 -+ tolerance), floats: the decision admits prices within 1e-9 of them
+        support_low, support_high = decision.support[0] - 1e-9, decision.support[1] + 1e-9
         assert support_low <= decision.recommended_price <= support_high
         assert decision.restricted and decision.to_json()["support"]["restricted_to_support"]
         network = predictor.decide(request, only="network").to_json()
