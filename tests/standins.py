@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pricing.serving.decision import Decision, ProductFacts, make_decision
 from pricing.serving.errors import NoContexts, UnknownStockcode
-from pricing.serving.predictor import Predictor, Recommendation
+from pricing.serving.predictor import Recommendation, observed_points
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
 
@@ -69,26 +70,44 @@ class StandInPredictor:
     def model_names(self) -> list[str]:
         return [name for name, _ in self.models]
 
-    def default_range(self, stockcode: str) -> tuple[float, float]:
-        if stockcode not in self.products.index:
-            raise UnknownStockcode(stockcode)
-        return float(self.products.loc[stockcode, "price_min"]), float(self.products.loc[stockcode, "price_max"])
+    def default_range(self, stockcode: str, sweep: str = "list_prices") -> tuple[float, float]:
+        """The product's sold range (the stand-in reads both bases alike)."""
+        product = self.product(stockcode)
+        return float(product["price_min"]), float(product["price_max"])
 
     def product(self, stockcode: str) -> pd.Series:
         if stockcode not in self.products.index:
             raise UnknownStockcode(stockcode)
         return self.products.loc[stockcode]
 
-    # the decision is the real one, over the stand-in's curve (no per-line slope: only the incidence draws)
-    decide = Predictor.decide
-    draw_units = Predictor.draw_units
-    current_price = Predictor.current_price
-    unit_cost = Predictor.unit_cost
-    slope_sd = Predictor.slope_sd
-    support = Predictor.support
+    # what the real decision code (pricing.serving.decision.make_decision) takes from a DemandSource
+    def facts(self, request: PriceRequest) -> ProductFacts:
+        code = request.stockcode
+        product, current = self.product(code), self.evidence.loc[code]
+        levels = (
+            self.history.loc[[code], "price"] if code in self.history.index else product[["price_min", "price_max"]]
+        )
+        cost = request.unit_cost
+        if cost is None and self.costs is not None and code in self.costs.index:
+            cost = float(self.costs.loc[code, "unit_cost"])
+        return ProductFacts(
+            description=str(product["description"]),
+            current_price=float(current["current_price"]),
+            current_date=str(current["current_price_date"]),
+            current_source="last_list_price",
+            support=(float(levels.min()), float(levels.max())),
+            unit_cost=cost,
+            unit_cost_source=None if cost is None else ("query" if request.unit_cost is not None else "cost_file"),
+            observed=observed_points(self.history, code),
+        )
 
-    def line_price_term(self, stockcode: str, prices: np.ndarray) -> None:
-        return None
+    def slope_terms(self, stockcode: str, prices: np.ndarray, pivot: float, weekly: bool) -> list:
+        """The incidence slope's sd on log price (the stand-in has no per-line slope uncertainty)."""
+        sd = self.evidence.loc[stockcode, "incidence_slope_sd"]
+        return [(float(sd), np.log(np.asarray(prices) / pivot))] if weekly and not pd.isna(sd) else []
+
+    def decide(self, request: PriceRequest, only=None, monotone=False, only_incidence=None) -> Decision:
+        return make_decision(request, self, only, monotone, only_incidence)
 
     def recommend(self, request: PriceRequest, only: str | None = None, monotone: bool = False) -> Recommendation:
         prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)

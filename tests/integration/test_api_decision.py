@@ -81,7 +81,7 @@ def test_malformed_rules_are_a_400_naming_the_parameter(client, query):
 
 
 def test_the_interval_holds_the_recommended_price_and_the_decision_follows_the_probability(client):
-    body = decision(client, "objective=profit&unit_cost=1.5")
+    body = decision(client, "objective=profit&unit_cost=1.0")
     low, high = body["interval"]["price"]
     assert low <= body["recommended"]["price"] <= high
     low, high = body["interval"]["objective"]
@@ -91,7 +91,7 @@ def test_the_interval_holds_the_recommended_price_and_the_decision_follows_the_p
     assert body["decision"] == ("change" if probability >= 0.5 else "hold")
     assert body["price_to_set"] == (body["recommended"]["price"] if body["decision"] == "change" else 2.95)
     # a manager's own thresholds: above the probability the draws give, the decision holds and says why
-    strict = decision(client, f"objective=profit&unit_cost=1.5&min_probability={min(probability + 0.01, 1):.4f}")
+    strict = decision(client, f"objective=profit&unit_cost=1.0&min_probability={min(probability + 0.01, 1):.4f}")
     assert strict["decision"] == "hold" and strict["price_to_set"] == 2.95
     assert "of the model's draws" in strict["decision_reason"]
 

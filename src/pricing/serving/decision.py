@@ -1,80 +1,76 @@
-"""From a demand curve to a price decision a pricing manager can act on: objective, business rules, support,
-confidence, the current price and the gain.
+"""From a demand curve to a price decision a pricing manager can act on: the one module that owns the decision.
 
-Pure functions on arrays over candidate prices (shape (K,), increasing), so every rule and figure is testable
-without a model; `pricing.serving.predictor.Predictor.decide` feeds them a product's curve and its draws.
+`make_decision(request, source)` takes from a `DemandSource` (serving's Predictor, or a stand-in with a known
+curve) only what a model knows: the product's facts (current price, sold list prices, unit cost), its demand curve
+at given prices and the uncertainty of its price slopes. Everything else is decided here, in this order:
 
-- Objective (per week, the data's currency): revenue p x units, or profit (p - c) x units with a unit cost c.
-- Rules: `floor`/`ceiling` (prices), `max_change` (at most this fraction from the current price),
-  `price_ending` (the pence a price ends in: 0.99 admits 4.99, 12.99), `min_margin` ((p - c) / p at least
-  this), and `support` (only list prices the product was sold at, widened by SUPPORT_TOLERANCE; applied to
-  fallback models whose curves extrapolate flat). The constrained optimum maximises the objective over the
-  candidates every rule admits; each binding rule's cost is what the objective gains when that rule alone is
-  lifted (the others kept), so a manager sees what each rule costs.
-- Confidence: the curve's draws (S, K) (the posterior of the product's price slopes: pricing.training.evidence,
-  at least SLOPE_SD_FLOOR) give the optimum of each draw, whose INTERVAL_LEVEL central interval is the
-  interval for the optimal price; the objective at the recommended price likewise; and the share of draws in
-  which the recommended price beats the current one.
-- Decision: `change` when that probability is at least CHANGE_PROBABILITY and the expected gain at least
-  MIN_RELATIVE_GAIN of the objective at the current price; otherwise `hold` the current price (the evidence
-  does not support a change). A request may ask for stricter thresholds (`min_probability`, `min_gain`). The
-  defaults are the strictest rule that did not raise the decisions' median regret on the generator's data
-  (`pricing evaluate` reports the regret of each threshold: docs/PRICING_QUALITY.md); a stricter rule trades
-  regret for fewer changes.
+1. Candidates (`candidate_prices`): the prices a decision chooses among, in whole minor units (pence:
+   pricing.serving.money): the swept grid snapped to the penny, each rule's boundary pence, the prices with the
+   required ending inside the swept range, the current price, and the allowed prices nearest the current one on
+   both sides even beyond the swept range (so a rule the current price breaks moves it to the best allowed price,
+   not to whatever the range happened to hold). At most MAX_PRICES prices a request, counted before anything is
+   allocated: a request beyond it is a RequestError that says how to narrow it.
+2. Objective (per week in the data's currency): revenue p x units, or profit (p - c) x units with a unit cost c.
+3. Rules (`rule_masks`): `floor`/`ceiling` (prices), `max_change` (at most this fraction from the current price),
+   `price_ending` (the pence a price ends in: 0.99 admits 4.99 and 12.99), `min_margin` ((p - c) / p at least
+   this). Every boundary rounds to the pence it admits. `support` (the list prices the product sold at, widened by
+   SUPPORT_TOLERANCE) is a soft bound for models whose curves extrapolate flat (trees, kernels): it narrows the
+   choice where a price the rules allow lies in the support, and is relaxed (said in the response) where none
+   does; a model's support never turns a user's rule into a 400.
+4. Choice (`choose`): the best candidate every rule admits; the unconstrained optimum over every candidate; the
+   cost of each rule alone (the objective gained by lifting it, the others kept) and of the rules together (the
+   gap to the unconstrained optimum), so the costs always explain the gap, also where rules bind only together.
+5. Confidence (`confidence`): DRAWS draws of the curve (`draw_curves`: the product's price slopes moved by
+   draws from their posterior, pricing.training.evidence) give the optimum of each draw, whose INTERVAL_LEVEL
+   central interval is the interval for the optimal price, and the share of draws in which the recommended price
+   beats the current one. The draws stay finite for any allowed range (each draw's log shift is bounded).
+6. Verdict (`verdict`): `change` when that probability is at least CHANGE_PROBABILITY and the expected gain
+   more than MIN_RELATIVE_GAIN of the objective at the current price; else `hold`. A current price a rule forbids
+   is never held: it moves to the best allowed price, and the response says when every allowed price earns less
+   than the current one (`rules_force_loss`).
+
+Output formats (the JSON response, the batch CSV row) live in pricing.serving.decision_json; this module is the
+arithmetic, testable on arrays without a model.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
+from pricing.models.registry import extrapolates_flat
 from pricing.serving.errors import RequestError
-from pricing.serving.sweep import PRICE_BIN_FIELDS
+from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor, from_minor, to_minor
+from pricing.serving.sweep import price_grid
 
 OBJECTIVE_KINDS = ("revenue", "profit")
-# each bin of a decision's curve: the sweep's fields, whether the price lies in the product's support, and the
-# weekly profit there (null without a unit cost)
-BIN_FIELDS = (*PRICE_BIN_FIELDS, "in_support", "profit_per_week")
-# the decision's top-level fields (Decision.to_json), for the OpenAPI document and its test
-DECISION_FIELDS = (
-    "stockcode",
-    "description",
-    "per",
-    "objective",
-    "objective_note",
-    "unit_cost",
-    "unit_cost_source",
-    "current",
-    "recommended",
-    "unconstrained",
-    "rules",
-    "interval",
-    "probability_beats_current",
-    "expected_change",
-    "decision",
-    "decision_reason",
-    "price_to_set",
-    "support",
-    "model",
-    "incidence_model",
-    "observed",
-    "curve",
-)
 RULES = ("floor", "ceiling", "max_change", "price_ending", "min_margin", "support")
 INTERVAL_LEVEL = 0.9
 DRAWS = 400  # posterior draws of the curve per request
 # The slopes are drawn with an sd of at least this (log units per unit of log price, or of the network's price
-# term): the spread of products' slopes that their own data cannot resolve. The posterior sds in evidence.parquet
-# rest on a DerSimonian-Laird estimate of that spread, and it collapses: each product's own price variation pins
-# its slope down far less well (standard error 0.35 for the 300 best sellers) than the spread to be measured, so
-# the estimate came out at 0.09 and 0.01 (per line) on the generator's seeds 0 and 1, while the true slopes spread
-# by 0.15-0.16 around the network's. Chosen on seed 0 as the floor whose 90% interval covered the true profit
-# optimum for 85-95% of the 300 best sellers, checked on seed 1 (docs/PRICING_QUALITY.md, "The interval").
+# term): the spread of products' slopes that their own data cannot resolve. Chosen on the generator's seed 0 as
+# the floor whose 90% interval covered the true profit optimum for 85-95% of the 300 best sellers, checked on
+# seed 1 (docs/PRICING_QUALITY.md, "The interval").
 SLOPE_SD_FLOOR = 0.16
+# A draw moves the curve by at most e^MAX_LOG_SHIFT either way: far beyond any price effect a model could
+# support, and finite whatever range is asked (a range of 0.0001..1,000,000 made half the draws NaN).
+MAX_LOG_SHIFT = 30.0
 CHANGE_PROBABILITY = 0.5  # change only where the draws favour the recommended price (docs/PRICING_QUALITY.md)
-MIN_RELATIVE_GAIN = 0.0
+# A change must be expected to earn more than this share of the objective at the current price: a relabelling
+# for less than 0.1% of a week's revenue or profit is not worth the shelf work (and reads as noise).
+MIN_RELATIVE_GAIN = 0.001
 SUPPORT_TOLERANCE = 0.05  # a price within 5% of the sold range counts as seen
+# The most prices one request may price (grid, rule boundaries, price endings and the current price together):
+# with the largest num_samples (5,000 contexts) that is 5 million model rows, within a 4 GB server's memory
+# (the memory test: tests/integration/test_decision_bounds.py).
+MAX_PRICES = 1_000
+# boundary prices a request adds besides the grid and the price endings: floor, ceiling and max_change's two
+# ends, the min-margin price, the support's two ends (each on both sides of its penny), the current price and
+# the two nearest allowed prices
+_BOUNDARY_PRICES = 2 * 7 + 3
 
 
 @dataclass(frozen=True)
@@ -93,8 +89,8 @@ class Rules:
 
 @dataclass(frozen=True)
 class Context:
-    """What the rules are judged against: the current price, the unit cost (None: unknown) and the product's
-    support (the lowest and highest list price it sold at: Predictor.support), all in the data's currency."""
+    """What the rules are judged against: the current price (the data's currency; read as whole pence), the unit
+    cost (None: unknown) and the product's support (the lowest and highest list price it sold at)."""
 
     current_price: float
     unit_cost: float | None
@@ -102,67 +98,143 @@ class Context:
     support_high: float
 
     @property
+    def current_minor(self) -> int:
+        return int(to_minor(self.current_price))
+
+    @property
     def support_range(self) -> tuple[float, float]:
         return self.support_low * (1 - SUPPORT_TOLERANCE), self.support_high * (1 + SUPPORT_TOLERANCE)
 
 
-def candidate_prices(grid: np.ndarray, rules: Rules, context: Context) -> np.ndarray:
-    """The prices a decision chooses among (K,), increasing: the swept grid, the rules' boundaries inside it
-    (floor, ceiling, current x (1 +- max_change), the min-margin price, the support's ends), the prices with the
-    required ending and the current price, all within the grid's range, to 4 decimals."""
-    low, high = float(grid[0]), float(grid[-1])
-    extra = [context.current_price, rules.floor, rules.ceiling, *context.support_range]
-    if rules.max_change is not None:
-        extra += [context.current_price * (1 - rules.max_change), context.current_price * (1 + rules.max_change)]
-    if rules.min_margin is not None and context.unit_cost is not None:
-        extra.append(context.unit_cost / (1 - rules.min_margin))
-    if rules.price_ending is not None:
-        whole = np.arange(np.floor(low), np.ceil(high) + 1)
-        extra += list(whole + rules.price_ending)
-    values = np.array([v for v in extra if v is not None], dtype=float)
-    # a boundary between two 4-decimal prices contributes both: the rule's mask keeps the one it admits
-    values = np.concatenate([np.floor(values * 1e4 + 1e-6) / 1e4, np.ceil(values * 1e4 - 1e-6) / 1e4])
-    values = values[(values >= low - 1e-9) & (values <= high + 1e-9)]
-    return np.unique(np.round(np.concatenate([np.asarray(grid, dtype=float), values]), 4))
-
-
-def rule_masks(prices: np.ndarray, rules: Rules, context: Context, restrict_support: bool) -> dict[str, np.ndarray]:
-    """For each rule in force, which candidate prices it admits ((K,) booleans). RequestError for min_margin
-    without a unit cost."""
-    p = np.asarray(prices, dtype=float)
-    masks: dict[str, np.ndarray] = {}
+# -- candidates ------------------------------------------------------------------------------------------------
+def rule_bounds(rules: Rules, context: Context) -> dict[str, tuple[int | None, int | None]]:
+    """Each interval rule's admitted pence, (lowest, highest) with None for no bound: floor, ceiling, max_change
+    (around the current price in pence) and min_margin (the price c / (1 - m), where a unit cost is known)."""
+    bounds: dict[str, tuple[int | None, int | None]] = {}
     if rules.floor is not None:
-        masks["floor"] = p >= rules.floor - 1e-9
+        bounds["floor"] = (ceil_minor(rules.floor), None)
     if rules.ceiling is not None:
-        masks["ceiling"] = p <= rules.ceiling + 1e-9
+        bounds["ceiling"] = (None, floor_minor(rules.ceiling))
     if rules.max_change is not None:
-        masks["max_change"] = np.abs(p - context.current_price) <= rules.max_change * context.current_price + 1e-9
+        current = context.current_minor / MINOR_UNITS
+        bounds["max_change"] = (
+            ceil_minor(current * (1 - rules.max_change)),
+            floor_minor(current * (1 + rules.max_change)),
+        )
+    if rules.min_margin is not None and context.unit_cost is not None:
+        bounds["min_margin"] = (ceil_minor(context.unit_cost / (1 - rules.min_margin)), None)
+    return bounds
+
+
+def allowed_interval(rules: Rules, context: Context) -> tuple[int, int]:
+    """The pence every interval rule admits together, (lowest, highest); lowest > highest when they conflict."""
+    low, high = 1, None
+    for lo, hi in rule_bounds(rules, context).values():
+        low = max(low, lo) if lo is not None else low
+        high = hi if high is None or (hi is not None and hi < high) else high
+    return low, (high if high is not None else max(low, context.current_minor) + 100 * MINOR_UNITS)
+
+
+def nearest_allowed(rules: Rules, context: Context) -> list[int]:
+    """The allowed prices (every rule but support) nearest the current price, at or below it and at or above it,
+    in pence: 0, 1 or 2 of them, wherever they lie (also beyond the swept range)."""
+    low, high = allowed_interval(rules, context)
+    if low > high:
+        return []
+    current = context.current_minor
+    below, above = min(current, high), max(current, low)
     if rules.price_ending is not None:
-        cents = np.round(p * 100)
-        whole_penny = np.abs(p * 100 - cents) < 1e-6  # 2.9884 does not end in .99: only whole-penny prices do
-        masks["price_ending"] = whole_penny & (np.mod(cents, 100) == round(rules.price_ending * 100))
-    if rules.min_margin is not None:
-        if context.unit_cost is None:
-            raise RequestError("min_margin: needs a unit cost (pass unit_cost, or publish a cost file with the bundle)")
-        masks["min_margin"] = (p - context.unit_cost) >= rules.min_margin * p - 1e-9
+        ending = round(rules.price_ending * MINOR_UNITS)
+        below -= (below - ending) % MINOR_UNITS  # the highest price ending in `ending` at or below
+        above += (ending - above) % MINOR_UNITS  # the lowest at or above
+    return [p for p in (below, above) if low <= p <= high]
+
+
+def swept_minor(grid: np.ndarray) -> tuple[int, int]:
+    """The swept range in whole pence: the first penny at or above the grid's start, the last at or below its
+    end (first > last for a range within one penny)."""
+    return max(ceil_minor(float(grid[0])), 1), floor_minor(float(grid[-1]))
+
+
+def count_prices(bins: int, low: float, high: float, rules: Rules) -> int:
+    """An upper bound on the prices a request prices (the grid, every penny of a range narrower than the grid's
+    step, the price endings inside the range, the boundaries), from its parameters alone: checked before any
+    allocation, so a request that would exhaust memory is refused at no cost."""
+    pennies = max(floor_minor(high) - ceil_minor(low) + 1, 0)
+    endings = pennies // MINOR_UNITS + 1 if rules.price_ending is not None else 0
+    every_penny = pennies if pennies <= bins else 0  # a range finer than a penny a bin: every penny of it
+    return bins + every_penny + endings + _BOUNDARY_PRICES
+
+
+def check_work(bins: int, low: float, high: float, rules: Rules) -> None:
+    """RequestError when a request would price more than MAX_PRICES prices, saying how to narrow it."""
+    count = count_prices(bins, low, high, rules)
+    if count > MAX_PRICES:
+        ending = (
+            f" (price_ending adds one price per currency unit of the range: {high - low:,.0f})"
+            if rules.price_ending is not None
+            else ""
+        )
+        raise RequestError(
+            f"unitprice_min..unitprice_max: {low:g}..{high:g} with these rules means pricing up to {count:,} prices, "
+            f"more than the {MAX_PRICES:,} one request may{ending}: narrow unitprice_min..unitprice_max or lower "
+            "num_price_bins"
+        )
+
+
+def candidate_prices(grid: np.ndarray, rules: Rules, context: Context) -> np.ndarray:
+    """The prices a decision chooses among, in whole pence (int64, (K,), increasing; module docstring, step 1).
+    `grid`: the swept prices (currency units, increasing). Call check_work first: this allocates."""
+    low, high = swept_minor(grid)
+    minor = to_minor(grid)
+    parts = [minor[(minor >= low) & (minor <= high)]]
+    if high - low + 1 <= len(grid):  # a range finer than a penny a bin: every penny of it
+        parts.append(np.arange(low, high + 1, dtype=np.int64))
+    edges = [context.current_minor, *nearest_allowed(rules, context)]
+    inside = [ceil_minor(v) for v in context.support_range]
+    for lo, hi in rule_bounds(rules, context).values():
+        inside += [b for b in (lo, hi) if b is not None]
+    # a boundary contributes the penny on each side of it: the rule's mask keeps the one it admits
+    inside = [b + d for b in inside for d in (-1, 0)]
+    if rules.price_ending is not None:
+        ending = round(rules.price_ending * MINOR_UNITS)
+        first = low + (ending - low) % MINOR_UNITS
+        parts.append(np.arange(first, high + 1, MINOR_UNITS, dtype=np.int64))
+    parts.append(np.array([b for b in inside if low <= b <= high], dtype=np.int64))
+    parts.append(np.array([e for e in edges if e >= 1], dtype=np.int64))
+    return np.unique(np.concatenate(parts))
+
+
+# -- rules and the choice ----------------------------------------------------------------------------------------
+def rule_masks(minor: np.ndarray, rules: Rules, context: Context, restrict_support: bool) -> dict[str, np.ndarray]:
+    """For each rule in force, which candidate prices (whole pence, (K,)) it admits ((K,) booleans), compared
+    exactly in pence. RequestError for min_margin without a unit cost."""
+    p = np.asarray(minor, dtype=np.int64)
+    if rules.min_margin is not None and context.unit_cost is None:
+        raise RequestError("min_margin: needs a unit cost (pass unit_cost, or publish a cost file with the bundle)")
+    masks: dict[str, np.ndarray] = {}
+    for name, (lo, hi) in rule_bounds(rules, context).items():
+        masks[name] = (p >= (lo if lo is not None else 1)) & (p <= (hi if hi is not None else p.max(initial=0)))
+    if rules.price_ending is not None:
+        masks["price_ending"] = np.mod(p, MINOR_UNITS) == round(rules.price_ending * MINOR_UNITS)
     if restrict_support:
         low, high = context.support_range
-        masks["support"] = (p >= low - 1e-9) & (p <= high + 1e-9)
-    return masks
+        masks["support"] = (p >= ceil_minor(low)) & (p <= floor_minor(high))
+    return {name: masks[name] for name in RULES if name in masks}  # a stable order: RULES'
 
 
-def conflict_message(masks: dict[str, np.ndarray], low: float, high: float) -> str:
-    """Why no candidate survives: the first rule that admits nothing in the swept range on its own, else the
-    smallest set of rules (pairs first) that admit nothing together."""
+def conflict_message(masks: dict[str, np.ndarray]) -> str:
+    """Why no price is allowed: the first rule that admits no price on its own, else the smallest set of rules
+    (pairs first) that admit none together."""
     for name, mask in masks.items():
         if not mask.any():
-            return f"{name}: admits no price within {low:g}..{high:g}"
+            return f"{name}: admits no price"
     names = list(masks)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             if not (masks[a] & masks[b]).any():
-                return f"{a} and {b} conflict: no price within {low:g}..{high:g} satisfies both"
-    return f"{', '.join(names)} conflict: no price within {low:g}..{high:g} satisfies them all"
+                return f"{a} and {b} conflict: no price satisfies both"
+    return f"{', '.join(names)} conflict: no price satisfies them all"
 
 
 def best_index(values: np.ndarray, mask: np.ndarray) -> int | None:
@@ -181,47 +253,71 @@ class RuleCost:
 
 @dataclass(frozen=True)
 class Choice:
-    """The constrained and unconstrained optima over the candidates, and each rule's cost."""
+    """The constrained and unconstrained optima over the candidates, each rule's cost and the rules' joint cost.
+
+    `joint_cost`: the objective at the unconstrained optimum less the objective at the chosen price (>= 0, and at
+    least each rule's own cost): what the rules together give up. `support_relaxed`: the support rule was dropped
+    because no price the user's rules allow lies in the support."""
 
     index: int
     unconstrained_index: int
     rule_costs: list[RuleCost] = field(default_factory=list)
-    admitted: np.ndarray | None = None  # (K,): the candidates the range and every rule admit
+    admitted: np.ndarray | None = None  # (K,): the candidates every rule admits
+    joint_cost: float = 0.0
+    support_relaxed: bool = False
 
     @property
     def binding(self) -> list[str]:
         return [c.rule for c in self.rule_costs if c.binding]
 
 
-def choose(
-    values: np.ndarray, masks: dict[str, np.ndarray], low: float, high: float, base: np.ndarray | None = None
-) -> Choice:
-    """Constrained optimum of `values` (K,) under every mask, the unconstrained one (under `base` alone: the
-    swept range), and per rule the objective gained by lifting that rule alone. RequestError (naming the rules)
-    when the rules admit no price."""
-    base = np.ones(len(values), dtype=bool) if base is None else base
-    every = base.copy()
-    for mask in masks.values():
-        every &= mask
+def choose(values: np.ndarray, masks: dict[str, np.ndarray], base: np.ndarray | None = None) -> Choice:
+    """Constrained optimum of `values` (K,) among the prices `base` marks (default: all) under every mask, the
+    unconstrained one (under `base` alone), per rule the objective gained by lifting that rule alone, and the
+    joint cost. A `support` mask that admits none of the prices the other rules allow is relaxed. RequestError
+    (naming the rules) when the user's rules admit no price."""
+    base = np.ones(len(values), dtype=bool) if base is None else np.asarray(base, dtype=bool)
+    masks = dict(masks)
+
+    def admitted_by(selected: list[np.ndarray]) -> np.ndarray:
+        return np.logical_and.reduce([base, *selected])
+
+    every = admitted_by(list(masks.values()))
+    relaxed = False
+    if not every.any() and "support" in masks:
+        del masks["support"]
+        relaxed = True
+        every = admitted_by(list(masks.values()))
     chosen = best_index(values, every)
     if chosen is None:
-        raise RequestError(conflict_message({k: m & base for k, m in masks.items()}, low, high))
+        raise RequestError(conflict_message({name: mask & base for name, mask in masks.items()}))
+    unconstrained = best_index(values, base)
     costs = []
     for name in masks:
-        others = base.copy()
-        for other, mask in masks.items():
-            if other != name:
-                others &= mask
-        lifted = best_index(values, others)
+        lifted = best_index(values, admitted_by([mask for other, mask in masks.items() if other != name]))
         gain = float(values[lifted] - values[chosen])
         costs.append(RuleCost(name, gain > 1e-9, round(max(gain, 0.0), 4)))
-    return Choice(chosen, best_index(values, base), costs, every)
+    joint = max(float(values[unconstrained] - values[chosen]), 0.0)
+    return Choice(chosen, unconstrained, costs, every, round(joint, 4), relaxed)
 
 
 def objective_values(prices: np.ndarray, units: np.ndarray, unit_cost: float | None, kind: str) -> np.ndarray:
     """Revenue p x units or profit (p - c) x units, per candidate (broadcasts over leading draw axes)."""
     margin = prices - unit_cost if kind == "profit" and unit_cost is not None else prices
     return margin * units
+
+
+# -- confidence --------------------------------------------------------------------------------------------------
+def draw_curves(units: np.ndarray, terms: list[tuple[float, np.ndarray]], seed: int) -> np.ndarray | None:
+    """DRAWS draws of a units curve (S, K): log units moved by -b x x for each (sd, x) in `terms`, one
+    b ~ N(0, max(sd, SLOPE_SD_FLOOR)) per draw and term; x (K,) is the price term the slope multiplies, 0 at the
+    current price, where the data pin the level. Each draw's log shift is clipped to +-MAX_LOG_SHIFT, so the
+    draws are finite for any range. None without any term (no slope uncertainty to draw from)."""
+    if not terms:
+        return None
+    rng = np.random.default_rng(seed)
+    shift = sum(rng.normal(0.0, max(sd, SLOPE_SD_FLOOR), (DRAWS, 1)) * np.asarray(x)[None, :] for sd, x in terms)
+    return np.asarray(units, dtype=float)[None, :] * np.exp(-np.clip(shift, -MAX_LOG_SHIFT, MAX_LOG_SHIFT))
 
 
 @dataclass(frozen=True)
@@ -254,7 +350,8 @@ def confidence(
     )
 
 
-def decide(
+# -- the verdict -------------------------------------------------------------------------------------------------
+def verdict(
     probability: float | None,
     expected_gain: float,
     current_value: float,
@@ -262,10 +359,10 @@ def decide(
     min_probability: float = CHANGE_PROBABILITY,
     min_gain: float = MIN_RELATIVE_GAIN,
 ) -> tuple[str, str]:
-    """`change` or `hold`, and why (module docstring). `probability`: the share of draws in which the recommended
-    price beats the current one, None for a bundle without an uncertainty estimate (judged on the expected gain
-    alone); `expected_gain`, `current_value`: the objective's gain and its value at the current price (per week);
-    `min_probability`, `min_gain` (a fraction of the current value): the thresholds."""
+    """`change` or `hold`, and why (module docstring, step 6). `probability`: the share of draws in which the
+    recommended price beats the current one, None for a bundle without an uncertainty estimate (judged on the
+    expected gain alone); `expected_gain`, `current_value`: the objective's gain and its value at the current
+    price (per week); `min_probability`, `min_gain` (a fraction of the current value's size): the thresholds."""
     if same_price:
         return "hold", "the recommended price is the current price"
     if probability is not None and probability < min_probability:
@@ -277,44 +374,61 @@ def decide(
         return "hold", (
             "the recommended price is not expected to earn more than the current one"
             if min_gain == 0
-            else f"the expected gain is below {min_gain:.0%} of the current weekly figure"
+            else f"the expected gain is not above {min_gain:.1%} of the current weekly figure"
         )
     if probability is None:
         return "change", "this bundle carries no uncertainty estimate: judged on the expected gain alone"
     return "change", f"the recommended price beats the current one in {probability:.0%} of the model's draws"
 
 
-def observed_points(history, stockcode: str) -> list[dict]:
-    """The product's observed weekly history by list-price level (bundle's price_history.parquet rows), as the
-    response's `observed` array; [] for a bundle without it."""
-    if history is None or stockcode not in history.index:
-        return []
-    rows = history.loc[[stockcode]]
-    columns = ("price", "weeks", "orders_per_week", "units_per_week", "sales_per_week")
-    return [
-        {name: (int(row[name]) if name == "weeks" else round(float(row[name]), 4)) for name in columns}
-        for _, row in rows.iterrows()
-    ]
+# -- the decision ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProductFacts:
+    """What a decision needs to know of a product besides its curve (prices in the data's currency).
+
+    `current_price`: today's list price, `current_date` (YYYY-MM-DD or None) and `current_source` (where it was
+    read); `support`: the lowest and highest list price it sold at; `unit_cost` and `unit_cost_source` (None:
+    unknown); `observed`: its observed weekly history by list-price level (the response's `observed`)."""
+
+    description: str
+    current_price: float
+    current_date: str | None
+    current_source: str
+    support: tuple[float, float]
+    unit_cost: float | None
+    unit_cost_source: str | None
+    observed: list[dict]
+
+
+class DemandSource(Protocol):
+    """What the decision takes from a model: facts, the curve at given prices, and the slopes' uncertainty."""
+
+    def facts(self, request) -> ProductFacts: ...
+
+    def curve(self, request, prices: np.ndarray, only=None, monotone=False, only_incidence=None): ...
+
+    def slope_terms(
+        self, stockcode: str, prices: np.ndarray, pivot: float, weekly: bool
+    ) -> list[tuple[float, np.ndarray]]: ...
 
 
 @dataclass(frozen=True)
 class Decision:
-    """Everything a price decision reports, over candidate prices (K,) of which `grid` marks the swept bins.
+    """Everything a price decision reports, over the evaluated prices (K,): the candidates (whole pence) and the
+    swept grid (`grid` marks its bins; on a range finer than a penny a bin its prices are not whole pence).
 
-    `current`: (price, date or None, source, candidate index); `values`: the objective at each candidate
-    (currency per week, or per order line for optimise=sales_per_line); `support`: the sold range with its
-    tolerance; `restricted`: whether the support rule applied (a flat-extrapolating model answered)."""
+    `current`: (price, date or None, source, index); `values`: the objective at each price (currency per week,
+    or per order line for optimise=sales_per_line); `support`: the sold range with its tolerance; `restricted`:
+    whether the support rule applied (a flat-extrapolating model answered)."""
 
     stockcode: str
-    description: str
+    facts: ProductFacts
     request: object  # the PriceRequest
     objective: str
-    unit_cost: float | None
-    unit_cost_source: str | None
     current: tuple
     prices: np.ndarray
     grid: np.ndarray
-    result: object  # the SweepResult over the candidates
+    result: object  # the SweepResult over the prices
     values: np.ndarray
     choice: Choice
     confidence: Confidence | None
@@ -322,8 +436,11 @@ class Decision:
     restricted: bool
     model: str
     incidence_model: str | None
-    observed: list[dict]
     current_breaks: tuple[str, ...] = ()  # the rules the current price breaks: holding it is not an option
+
+    @property
+    def unit_cost(self) -> float | None:
+        return self.facts.unit_cost
 
     @property
     def recommended_price(self) -> float:
@@ -335,13 +452,25 @@ class Decision:
         return float(self.values[self.choice.index] - self.values[self.current[3]])
 
     @property
-    def decision(self) -> tuple[str, str]:
+    def rules_force_loss(self) -> bool:
+        """The current price breaks a rule and every allowed price earns less than it."""
+        return bool(self.current_breaks) and self.expected_gain < 0
+
+    @property
+    def verdict(self) -> tuple[str, str]:
+        """(`change` or `hold`, the reason)."""
         chosen, current = self.choice.index, self.current[3]
         if self.current_breaks:
-            return "change", f"the current price breaks {', '.join(self.current_breaks)}: the rules require a move"
+            reason = f"the current price breaks {', '.join(self.current_breaks)}: the rules require a move"
+            if self.rules_force_loss:
+                reason += (
+                    f"; every allowed price earns less than the current one (the best allowed loses "
+                    f"{-self.expected_gain:,.2f} a {'week' if self.result.weekly else 'line'})"
+                )
+            return "change", reason
         probability = None if self.confidence is None else self.confidence.probability_beats_current
         request = self.request
-        return decide(
+        return verdict(
             probability,
             self.expected_gain,
             float(self.values[current]),
@@ -352,192 +481,66 @@ class Decision:
 
     @property
     def price_to_set(self) -> float:
-        """The recommended price when the decision is to change, else the current price (4 decimals)."""
-        return round(self.recommended_price if self.decision[0] == "change" else float(self.current[0]), 4)
+        """The recommended price when the verdict is change, else the current price: always whole pence."""
+        index = self.choice.index if self.verdict[0] == "change" else self.current[3]
+        return float(from_minor(to_minor(self.prices[index])))
 
     def in_support(self, prices: np.ndarray) -> np.ndarray:
         low, high = self.support
         return (prices >= low - 1e-9) & (prices <= high + 1e-9)
 
-    def _figures(self, index: int) -> dict:
-        """Units, sales and profit (per week when weekly, else per order line) at candidate `index`."""
-        result, p = self.result, float(self.prices[index])
-        weekly = result.weekly
-        units = float((result.units_per_week if weekly else result.quantity)[index])
-        figures = {
-            "price": round(p, 4),
-            "units": round(units, 4),
-            "sales": round(p * units, 4),
-            "profit": None if self.unit_cost is None else round((p - self.unit_cost) * units, 4),
-            "objective": round(float(self.values[index]), 4),
-            "in_support": bool(self.in_support(np.array([p]))[0]),
-        }
-        if weekly:
-            figures["orders"] = round(float(result.orders_per_week[index]), 4)
-        return figures
 
-    def to_json(self) -> dict:
-        """The /v1/price-decision response (docs/API.md lists every field)."""
-        chosen, current_index = self.choice.index, self.current[3]
-        price, date, source, _ = self.current
-        now, then = self._figures(chosen), self._figures(current_index)
-        verdict, reason = self.decision
-        rules = self.request.rules
-        change = {
-            name: None if now[name] is None else round(now[name] - then[name], 4)
-            for name in ("units", "sales", "profit", "objective")
-        }
-        base = then["objective"]
-        change["objective_relative"] = round(change["objective"] / base, 4) if base else None
-        requested = self.request.objective
-        return {
-            "stockcode": self.stockcode,
-            "description": self.description,
-            "per": "week" if self.result.weekly else "order_line",
-            "objective": self.objective,
-            "objective_note": (
-                f"objective={requested} needs a unit cost (unit_cost, or a cost file published with the bundle): "
-                "answered as revenue"
-                if requested != self.objective
-                else None
-            ),
-            "unit_cost": self.unit_cost,
-            "unit_cost_source": self.unit_cost_source,
-            "current": {**then, "price": round(price, 4), "date": date, "source": source},
-            "recommended": now,
-            "unconstrained": self._figures(self.choice.unconstrained_index),
-            "rules": [
-                {
-                    "rule": c.rule,
-                    "value": None if c.rule == "support" else getattr(rules, c.rule),
-                    "binding": c.binding,
-                    "cost": c.cost_per_week,
-                }
-                for c in self.choice.rule_costs
-            ],
-            "interval": None
-            if self.confidence is None
-            else {
-                "level": INTERVAL_LEVEL,
-                "price": list(self.confidence.price_interval),
-                "objective": list(self.confidence.objective_interval),
-                "draws": self.confidence.draws,
-                "method": "posterior draws of the product's incidence and per-line price slopes "
-                f"(pricing.training.evidence), their sd at least {SLOPE_SD_FLOOR:g} (the spread of products' slopes "
-                "their own data cannot resolve), each draw's optimum under the same rules",
-            },
-            "probability_beats_current": None if self.confidence is None else self.confidence.probability_beats_current,
-            "expected_change": change,
-            "decision": verdict,
-            "decision_reason": reason,
-            "price_to_set": self.price_to_set,
-            "support": {
-                "low": round(self.support[0], 4),
-                "high": round(self.support[1], 4),
-                "tolerance": SUPPORT_TOLERANCE,
-                "recommendation_outside": not now["in_support"],
-                # an optimum at an end of the swept range may lie beyond it: widen the range to see
-                "recommendation_at_range_edge": (
-                    "low"
-                    if now["price"] <= self.prices[self.grid][0]
-                    else "high"
-                    if now["price"] >= self.prices[self.grid][-1]
-                    else None
-                ),
-                "restricted_to_support": self.restricted,
-            },
-            "model": self.model,
-            "incidence_model": self.incidence_model,
-            "observed": self.observed,
-            "curve": self.rows(),
-        }
-
-    def rows(self) -> list[dict]:
-        """The /v1/predict-price array: one object per swept bin (the grid), with the optimum fields set to the
-        decision's recommended price, and each bin's support flag and weekly profit (null without a cost)."""
-        grid = np.flatnonzero(self.grid)
-        result = self.result
-        sub = result.subset(grid)
-        best_price = round(self.recommended_price, 4)
-        best_sales = round(float(result.sales[self.choice.index]), 4)
-        rows = sub.rows(self.stockcode)
-        support = self.in_support(sub.prices)
-        weekly_units = sub.units_per_week
-        for k, row in enumerate(rows):
-            row["optimal_unit_price"], row["max_predicted_sales"] = best_price, best_sales
-            row["in_support"] = bool(support[k])
-            row["profit_per_week"] = (
-                None
-                if self.unit_cost is None or weekly_units is None
-                else round(float((sub.prices[k] - self.unit_cost) * weekly_units[k]), 4)
-            )
-        return rows
-
-
-# The flat summary of a decision: the batch job's CSV columns (after the request's) and the warm-up's log line.
-SUMMARY_FIELDS = (
-    "optimal_unit_price",
-    "max_predicted_sales",
-    "quantity_at_optimum",
-    "orders_per_week_at_optimum",
-    "units_per_week_at_optimum",
-    "sales_per_week_at_optimum",
-    "profit_per_week_at_optimum",
-    "objective_used",
-    "unit_cost_used",
-    "unit_cost_source",
-    "unconstrained_price",
-    "binding_rules",
-    "current_price",
-    "current_price_date",
-    "price_interval_low",
-    "price_interval_high",
-    "objective_interval_low",
-    "objective_interval_high",
-    "probability_beats_current",
-    "expected_change_units",
-    "expected_change_sales",
-    "expected_change_profit",
-    "decision",
-    "price_to_set",
-    "recommendation_in_support",
-    "model",
-    "incidence_model",
-)
-
-
-def summary(decision: dict) -> dict:
-    """One flat row (SUMMARY_FIELDS) of a decision's JSON (Decision.to_json)."""
-    best = decision["curve"][0] if decision["curve"] else {}
-    recommended, interval, change = decision["recommended"], decision["interval"] or {}, decision["expected_change"]
-    weekly = decision["per"] == "week"
-    price_interval, objective_interval = interval.get("price", [None, None]), interval.get("objective", [None, None])
-    return {
-        "optimal_unit_price": recommended["price"],
-        "max_predicted_sales": best.get("max_predicted_sales"),
-        "quantity_at_optimum": None if weekly else recommended["units"],
-        "orders_per_week_at_optimum": recommended.get("orders"),
-        "units_per_week_at_optimum": recommended["units"] if weekly else None,
-        "sales_per_week_at_optimum": recommended["sales"] if weekly else None,
-        "profit_per_week_at_optimum": recommended["profit"] if weekly else None,
-        "objective_used": decision["objective"],
-        "unit_cost_used": decision["unit_cost"],
-        "unit_cost_source": decision["unit_cost_source"],
-        "unconstrained_price": decision["unconstrained"]["price"],
-        "binding_rules": ";".join(rule["rule"] for rule in decision["rules"] if rule["binding"]),
-        "current_price": decision["current"]["price"],
-        "current_price_date": decision["current"]["date"],
-        "price_interval_low": price_interval[0],
-        "price_interval_high": price_interval[1],
-        "objective_interval_low": objective_interval[0],
-        "objective_interval_high": objective_interval[1],
-        "probability_beats_current": decision["probability_beats_current"],
-        "expected_change_units": change["units"],
-        "expected_change_sales": change["sales"],
-        "expected_change_profit": change["profit"],
-        "decision": decision["decision"],
-        "price_to_set": decision["price_to_set"],
-        "recommendation_in_support": recommended["in_support"],
-        "model": decision["model"],
-        "incidence_model": decision["incidence_model"],
-    }
+def make_decision(
+    request, source: DemandSource, only: str | None = None, monotone: bool = False, only_incidence: str | None = None
+) -> Decision:
+    """The price decision for `request` (a PriceRequest) from `source` (module docstring, steps 1-6); `only`,
+    `only_incidence`: answer with that model alone (evaluation), `monotone`: a non-increasing per-line curve.
+    RequestError when the request would price too many prices, the rules admit no price, or min_margin comes
+    without a cost; UnknownStockcode, NoContexts or NoUsableModel from the source."""
+    code = request.stockcode
+    facts = source.facts(request)
+    context = Context(float(from_minor(to_minor(facts.current_price))), facts.unit_cost, *facts.support)
+    rules = request.rules
+    check_work(request.num_price_bins, request.unitprice_min, request.unitprice_max, rules)
+    rule_masks(np.zeros(0, dtype=np.int64), rules, context, False)  # min_margin without a cost: 400 before any work
+    grid = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
+    candidates = candidate_prices(grid, rules, context)
+    prices = np.unique(np.concatenate([grid, from_minor(candidates)]))
+    rec = source.curve(request, prices, only, monotone, only_incidence)
+    result = rec.result
+    units = result.units_per_week if result.weekly else result.quantity
+    kind = request.objective if facts.unit_cost is not None else "revenue"
+    values = objective_values(prices, units, facts.unit_cost, kind)
+    minor = to_minor(prices)
+    is_candidate = np.isin(minor, candidates) & (np.abs(prices * MINOR_UNITS - minor) < 1e-6)
+    restrict = extrapolates_flat(rec.model) or (result.weekly and extrapolates_flat(rec.incidence_model))
+    masks = rule_masks(minor, rules, context, restrict)
+    # only whole-penny candidates can be chosen: the grid's finer prices are the curve's, for display
+    choice = choose(values, masks, base=is_candidate)
+    current_index = int(np.flatnonzero(is_candidate & (minor == context.current_minor))[0])
+    breaks = tuple(n for n, mask in masks.items() if n != "support" and not mask[current_index])
+    seed = zlib.crc32(f"{code}|{request.num_samples}|{request.country}|{request.customerid}".encode())
+    terms = source.slope_terms(code, prices, context.current_price, result.weekly)
+    draws = draw_curves(units, terms, seed)
+    confidence_ = None
+    if draws is not None:
+        draw_values = objective_values(prices, draws, facts.unit_cost, kind)
+        confidence_ = confidence(prices, draw_values, choice.admitted, choice.index, current_index)
+    return Decision(
+        stockcode=code,
+        facts=facts,
+        request=request,
+        objective=kind,
+        current=(context.current_price, facts.current_date, facts.current_source, current_index),
+        prices=prices,
+        grid=np.isin(prices, grid),
+        result=result,
+        values=values,
+        choice=choice,
+        confidence=confidence_,
+        support=context.support_range,
+        restricted=restrict,
+        model=rec.model,
+        incidence_model=rec.incidence_model,
+        current_breaks=breaks,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from pricing.config import Settings
-from pricing.serving.decision import BIN_FIELDS, DECISION_FIELDS
+from pricing.serving.decision_json import BIN_FIELDS, DECISION_FIELDS
 from pricing.serving.request import PARAMETERS, PRODUCTS_PAGE_MAX
 
 ERROR = {"$ref": "#/components/schemas/Error"}

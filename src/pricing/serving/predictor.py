@@ -21,11 +21,11 @@ import pandas as pd
 from pricing.artifacts.bundle import Bundle
 from pricing.data.features import PRODUCT_FEATURES, price_features, product_features, quantity_from_log
 from pricing.data.incidence import serving_features
-from pricing.models.registry import extrapolates_flat
 from pricing.serving import decision as D
 from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
+from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor
 from pricing.serving.request import PriceRequest
-from pricing.serving.sweep import SweepResult, aggregate, price_grid, sweep_matrix
+from pricing.serving.sweep import SWEEP_BAND, SWEEP_BASES, SweepResult, aggregate, price_grid, sweep_matrix
 
 log = logging.getLogger(__name__)
 MAX_QUANTITY = 1e9  # units per order line: no real order comes near; beyond it a model has left its data
@@ -161,10 +161,22 @@ class Predictor:
             raise UnknownStockcode(stockcode)
         return self.products.loc[stockcode]
 
-    def default_range(self, stockcode: str) -> tuple[float, float]:
-        """The product's historical price range. A product sold at one price only gets that price widened by
-        the typical spread of the other products' ranges (their median max/min ratio), centred on it."""
+    def default_range(self, stockcode: str, sweep: str = SWEEP_BASES[0]) -> tuple[float, float]:
+        """The price range a request sweeps unless it says otherwise (currency units, whole pence).
+
+        `sweep="list_prices"` (the default): the product's list prices (its price ladder's levels: `support`) and
+        its current price, the lowest less SWEEP_BAND and the highest plus it, so the current price always lies
+        inside and a product sold at one list price still gets a range. `sweep="line_prices"`: the prices lines
+        paid in the training window, which run from quantity-break discounts to the guests' premium; a product
+        sold at one price only gets that price widened by the typical spread of the other products' ranges (their
+        median max/min ratio), centred on it. UnknownStockcode for a product the bundle does not know."""
         product = self.product(stockcode)
+        if sweep == "list_prices":
+            low, high = self.support(stockcode)
+            current = self.current_price(stockcode)[0]
+            low, high = min(low, current), max(high, current)
+            widened_low = max(floor_minor(low * (1 - SWEEP_BAND)), 1)
+            return widened_low / MINOR_UNITS, ceil_minor(high * (1 + SWEEP_BAND)) / MINOR_UNITS
         low, high = float(product["price_min"]), float(product["price_max"])
         if high > low:
             return low, high
@@ -291,7 +303,24 @@ class Predictor:
         prices = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
         return self.curve(request, prices, only, monotone, only_incidence)
 
-    # -- decisions ----------------------------------------------------------------------------------------
+    # -- what a decision takes from the model (pricing.serving.decision.DemandSource) ---------------------------
+    def facts(self, request: PriceRequest) -> D.ProductFacts:
+        """The product's description, current price, support, unit cost and observed history (UnknownStockcode)."""
+        code = request.stockcode
+        product = self.product(code)
+        current, date, source = self.current_price(code)
+        cost, cost_source = self.unit_cost(request)
+        return D.ProductFacts(
+            description=str(product["description"]),
+            current_price=current,
+            current_date=date,
+            current_source=source,
+            support=self.support(code),
+            unit_cost=cost,
+            unit_cost_source=cost_source,
+            observed=observed_points(self.history, code),
+        )
+
     def current_price(self, stockcode: str) -> tuple[float, str | None, str]:
         """(price, date, source): the list price on the last day the product sold (evidence.parquet), or, for a
         bundle without it, the median line price of the training window with no date."""
@@ -326,92 +355,41 @@ class Predictor:
         row = self.evidence.loc[stockcode]
         return tuple(None if pd.isna(row[c]) else float(row[c]) for c in ("incidence_slope_sd", "line_slope_sd"))
 
-    def line_price_term(self, stockcode: str, prices: np.ndarray) -> np.ndarray | None:
-        """The price term the network's per-product slope multiplies, at each price ((K,)); None when the bundle's
-        network has no structural price effect (or no network loaded)."""
-        network = dict(self.models).get("network")
-        member = getattr(network, "members", [network])[0] if network is not None else None
-        module = getattr(member, "network", None)
-        if module is None or getattr(module, "price_effect", None) != "loglinear":
-            return None
-        ratio = self.scaled_prices(stockcode, prices)[:, self.price_columns.index(module.ratio_column)]
-        return ratio.astype(float) * float(module.ratio_scale)
+    def slope_terms(
+        self, stockcode: str, prices: np.ndarray, pivot: float, weekly: bool
+    ) -> list[tuple[float, np.ndarray]]:
+        """The product's price slopes' posterior sds, each with the price term (K,) its slope multiplies, 0 at
+        `pivot` (the current price): the incidence slope on log price (weekly answers only), the per-line slope on
+        price / median price (the `price_ratio` feature the network's structural price effect and the evidence's
+        sd are measured on: pricing.training.evidence). Whatever model answers, so a fallback keeps the per-line
+        uncertainty. [] for a bundle without the evidence."""
+        incidence_sd, line_sd = self.slope_sd(stockcode)
+        prices = np.asarray(prices, dtype=float)
+        terms = []
+        if weekly and incidence_sd is not None:
+            terms.append((incidence_sd, np.log(prices / pivot)))
+        if line_sd is not None:
+            terms.append((line_sd, (prices - pivot) / float(self.product(stockcode)["price_median"])))
+        return terms
 
     def decide(
         self, request: PriceRequest, only: str | None = None, monotone: bool = False, only_incidence: str | None = None
     ) -> D.Decision:
-        """The price decision for `request` (pricing.serving.decision): the curve at the grid, the rules'
-        boundaries and the current price; the objective; the constrained optimum with each rule's cost; the
-        interval from the slopes' posterior draws; the decision. RequestError when the rules admit no price
-        (or min_margin comes without a cost); the errors of `curve`."""
-        code = request.stockcode
-        product = self.product(code)
-        current, current_date, current_source = self.current_price(code)
-        cost, cost_source = self.unit_cost(request)
-        context = D.Context(current, cost, *self.support(code))
-        grid = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
-        candidates = D.candidate_prices(grid, request.rules, context)
-        prices = np.unique(np.append(candidates, round(current, 4)))
-        rec = self.curve(request, prices, only, monotone, only_incidence)
-        result = rec.result
-        units = result.units_per_week if result.weekly else result.quantity
-        kind = request.objective if cost is not None else "revenue"
-        values = D.objective_values(prices, units, cost, kind)
-        in_range = (prices >= grid[0] - 1e-9) & (prices <= grid[-1] + 1e-9)
-        restrict = extrapolates_flat(rec.model) or (result.weekly and extrapolates_flat(rec.incidence_model))
-        masks = D.rule_masks(prices, request.rules, context, restrict)
-        choice = D.choose(values, masks, float(grid[0]), float(grid[-1]), base=in_range)
-        current_index = int(np.flatnonzero(np.isclose(prices, round(current, 4)))[0])
-        draws = self.draw_units(code, prices, units, current, weekly=result.weekly, key=request)
-        breaks = tuple(n for n, mask in masks.items() if n != "support" and not mask[current_index])
-        confidence = None
-        if draws is not None:
-            draw_values = D.objective_values(prices, draws, cost, kind)
-            confidence = D.confidence(prices, draw_values, choice.admitted, choice.index, current_index)
-        return D.Decision(
-            stockcode=code,
-            description=str(product["description"]),
-            request=request,
-            objective=kind,
-            unit_cost=cost,
-            unit_cost_source=cost_source,
-            current=(current, current_date, current_source, current_index),
-            prices=prices,
-            grid=np.isin(prices, grid),
-            result=result,
-            values=values,
-            choice=choice,
-            confidence=confidence,
-            support=context.support_range,
-            restricted=restrict,
-            model=rec.model,
-            incidence_model=rec.incidence_model,
-            observed=D.observed_points(self.history, code),
-            current_breaks=breaks,
-        )
+        """The price decision for `request`: pricing.serving.decision.make_decision over this predictor."""
+        return D.make_decision(request, self, only, monotone, only_incidence)
 
-    def draw_units(
-        self, stockcode: str, prices: np.ndarray, units: np.ndarray, pivot: float, weekly: bool, key: PriceRequest
-    ) -> np.ndarray | None:
-        """D.DRAWS draws of the units curve (S, K): the point curve with the product's price slopes moved by
-        draws from their posterior, its sd at least D.SLOPE_SD_FLOOR (incidence: on log price; per line: on the
-        network's price term), pivoting on the current price, where the data pin the level. Seeded by the product
-        and the contexts asked for (not the rules or the objective: every question about one product reads the
-        same draws), so an answer is reproducible. None when the bundle carries no slope uncertainty."""
-        incidence_sd, line_sd = self.slope_sd(stockcode)
-        term = self.line_price_term(stockcode, np.append(prices, pivot)) if line_sd is not None else None
-        parts = []
-        if weekly and incidence_sd is not None:
-            parts.append((incidence_sd, np.log(prices / pivot)))
-        if term is not None:
-            parts.append((line_sd, term[:-1] - term[-1]))
-        if not parts:
-            return None
-        rng = np.random.default_rng(
-            zlib.crc32(f"{stockcode}|{key.num_samples}|{key.country}|{key.customerid}".encode())
-        )
-        shift = sum(rng.normal(0.0, max(sd, D.SLOPE_SD_FLOOR), (D.DRAWS, 1)) * x[None, :] for sd, x in parts)
-        return units[None, :] * np.exp(-shift)
+
+def observed_points(history: pd.DataFrame | None, stockcode: str) -> list[dict]:
+    """The product's observed weekly history by list-price level (the bundle's price_history.parquet rows, indexed
+    by stockcode), as the response's `observed` array; [] for a bundle without it."""
+    if history is None or stockcode not in history.index:
+        return []
+    rows = history.loc[[stockcode]]
+    columns = ("price", "weeks", "orders_per_week", "units_per_week", "sales_per_week")
+    return [
+        {name: (int(row[name]) if name == "weeks" else round(float(row[name]), 4)) for name in columns}
+        for _, row in rows.iterrows()
+    ]
 
 
 def _indexed(table: pd.DataFrame | None) -> pd.DataFrame | None:

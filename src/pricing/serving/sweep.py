@@ -31,6 +31,10 @@ PRICE_BIN_FIELDS = (
 # What the optimum maximises: weekly sales (price x order lines per week x mean units per line; the default) or,
 # as the versions before the incidence model did, sales per order line (price x median units per line).
 OBJECTIVES = ("sales_per_week", "sales_per_line")
+# Where a request's default price range comes from: the product's list prices and its current price widened by
+# SWEEP_BAND (the default), or every price a line paid (quantity-break discounts up to the guests' premium)
+SWEEP_BASES = ("list_prices", "line_prices")
+SWEEP_BAND = 0.2  # +-20% around the list prices: the band pricing teams test within (docs/API.md)
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,14 @@ class SweepResult:
 
 
 def price_grid(low: float, high: float, bins: int) -> np.ndarray:
-    """`bins` prices from low to high inclusive, snapped to the response's 4 decimals (shape (bins,)).
+    """`bins` prices from low to high inclusive (shape (bins,)), each a whole penny where the bins are at least a
+    penny apart (prices a shop can charge: pricing.serving.money), else snapped to the response's 4 decimals.
 
-    Strictly increasing when the bins are at least PRICE_RESOLUTION apart, which the request parser enforces."""
+    Strictly increasing when the bins are at least PRICE_RESOLUTION apart, which the request parser enforces: the
+    pence are rounded half up (floor(100 x + 0.5)), which keeps prices a penny or more apart distinct."""
     grid = np.linspace(low, high, bins) if bins > 1 else np.array([(low + high) / 2])
+    if bins > 1 and (high - low) / (bins - 1) >= 0.01 - 1e-12 and low >= 0.01:
+        return np.floor(grid * 100 + 0.5) / 100
     return np.round(grid, PRICE_DECIMALS)
 
 

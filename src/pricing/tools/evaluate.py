@@ -46,7 +46,7 @@ PRIMARY = "network"
 
 BASELINES = ("median_price", "reference_sweep")
 UPLIFT_MIN_GAIN = 0.01  # uplift is scored where the status quo leaves at least this share of the best on the table
-# the hold rule's thresholds the report scores (min_probability, min_gain: pricing.serving.decision.decide)
+# the hold rule's thresholds the report scores (min_probability, min_gain: pricing.serving.decision.verdict)
 HOLD_SWEEP_PROBABILITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
 HOLD_SWEEP_GAINS = (0.0, 0.005, 0.01, 0.02)
 
@@ -188,7 +188,7 @@ def evaluate(
 def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo: float) -> dict:
     """The primary's decision for one product: the price it says to set and the current price scored like any
     method, the decision, and whether its interval holds the true optimum (within half a grid step)."""
-    verdict, _ = decision.decision
+    verdict, _ = decision.verdict
     current = float(decision.current[0])
     scores = {
         "decision": _score(prices, revenue, decision.price_to_set, revenue_of, status_quo),

@@ -1,17 +1,28 @@
-"""The decision's arithmetic on known curves: objective, rules and their costs, conflicts, support, confidence."""
+"""The decision's arithmetic on known curves: money in pence, the rules and their costs (alone and together),
+conflicts, support as a soft bound, bounded work, confidence, and the verdict; the examples a user found
+(issue 24) each as a test, and properties over random rules and products (hypothesis)."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pricing.serving import decision as D
+from pricing.serving.decision_json import to_json
 from pricing.serving.errors import RequestError
+from pricing.serving.money import from_minor, is_whole_minor, to_minor
+from pricing.serving.request import PriceRequest
+from tests.standins import EVIDENCE, HISTORY, StandInPredictor
 
 CURRENT = 6.0
 COST = 2.0
+CODE = "85123A"
 
 
-def context(cost=COST, support=(3.0, 6.0)) -> D.Context:
-    return D.Context(CURRENT, cost, *support)
+def context(cost=COST, support=(3.0, 6.0), current=CURRENT) -> D.Context:
+    return D.Context(current, cost, *support)
 
 
 def constant_elasticity(prices, elasticity=-2.0, scale=1000.0):
@@ -19,56 +30,90 @@ def constant_elasticity(prices, elasticity=-2.0, scale=1000.0):
     return scale * np.asarray(prices, dtype=float) ** elasticity
 
 
+def priced(grid, rules, ctx, elasticity=-2.0, kind="profit"):
+    """Candidates (pence and prices), their objective and the rule masks for a constant-elasticity curve."""
+    minor = D.candidate_prices(np.asarray(grid, dtype=float), rules, ctx)
+    prices = from_minor(minor)
+    values = D.objective_values(prices, constant_elasticity(prices, elasticity), ctx.unit_cost, kind)
+    return minor, prices, values, D.rule_masks(minor, rules, ctx, restrict_support=False)
+
+
+def standin(current: float, low: float, high: float, **kwargs) -> StandInPredictor:
+    """The stand-in with product 85123A's current price, sold range and list prices set."""
+    predictor = StandInPredictor(**kwargs)
+    predictor.evidence = EVIDENCE.assign(current_price=[current, 12.75, 4.95])
+    predictor.products = predictor.products.copy()
+    predictor.products.loc[CODE, ["price_min", "price_max"]] = [low, high]
+    predictor.history = HISTORY.drop(CODE)
+    return predictor
+
+
+def decide(predictor, low, high, bins=50, **fields) -> dict:
+    return to_json(predictor.decide(PriceRequest(CODE, low, high, bins, 3, **fields)))
+
+
+# -- money ---------------------------------------------------------------------------------------------------
 def test_the_profit_optimum_is_the_brute_force_optimum_and_above_cost():
-    grid = np.round(np.linspace(1.0, 8.0, 701), 4)
-    prices = D.candidate_prices(grid, D.Rules(), context())
-    values = D.objective_values(prices, constant_elasticity(prices), COST, "profit")
-    choice = D.choose(values, {}, grid[0], grid[-1])
+    minor, prices, values, _ = priced(np.linspace(1.0, 8.0, 701), D.Rules(), context())
+    choice = D.choose(values, {})
     fine = np.linspace(1.0, 8.0, 70_001)
     brute = fine[np.argmax((fine - COST) * constant_elasticity(fine))]
     assert prices[choice.index] == pytest.approx(brute, abs=0.01) and brute == pytest.approx(2 * COST, abs=1e-3)
-    assert prices[choice.index] >= COST
-    # and revenue with elastic demand runs to the bottom of the range, which is why a cost matters
     revenue = D.objective_values(prices, constant_elasticity(prices), COST, "revenue")
-    assert prices[D.choose(revenue, {}, grid[0], grid[-1]).index] == grid[0]
+    assert prices[D.choose(revenue, {}).index] == 1.0  # elastic revenue runs to the bottom: why a cost matters
 
 
-RULE_CASES = [
-    D.Rules(floor=5.0),
-    D.Rules(ceiling=3.5),
-    D.Rules(max_change=0.1),
-    D.Rules(price_ending=0.99),
-    D.Rules(min_margin=0.6),
-    D.Rules(floor=3.0, ceiling=4.5, price_ending=0.49),
-    D.Rules(max_change=0.3, min_margin=0.55, price_ending=0.95),
-]
+def test_a_price_a_hundredth_of_a_penny_away_is_not_the_current_price():
+    """Issue 24: max_change=0 on a product at 10.76 swept 10.7599..10.7601 answered "the current price breaks
+    max_change: the rules require a move", to the current price (np.isclose called 10.7599 equal)."""
+    body = decide(standin(10.76, 10.0, 11.5), 10.7599, 10.7601, bins=3, max_change=0.0)
+    assert body["decision"] == "hold" and "breaks" not in body["decision_reason"]
+    assert body["price_to_set"] == 10.76 and body["recommended"]["price"] == 10.76
 
 
-@pytest.mark.parametrize("rules", RULE_CASES, ids=lambda r: ",".join(r.given()))
-def test_every_rule_is_respected_and_its_cost_is_the_objective_recomputed_without_it(rules):
-    grid = np.round(np.linspace(1.0, 8.0, 101), 4)
-    prices = D.candidate_prices(grid, rules, context())
-    values = D.objective_values(prices, constant_elasticity(prices), COST, "profit")
-    masks = D.rule_masks(prices, rules, context(), restrict_support=False)
-    choice = D.choose(values, masks, grid[0], grid[-1])
-    p = prices[choice.index]
-    if rules.floor is not None:
-        assert p >= rules.floor
-    if rules.ceiling is not None:
-        assert p <= rules.ceiling
-    if rules.max_change is not None:
-        assert abs(p / CURRENT - 1) <= rules.max_change + 1e-9
-    if rules.price_ending is not None:
-        assert round(p - np.floor(p), 2) == rules.price_ending
-    if rules.min_margin is not None:
-        assert (p - COST) / p >= rules.min_margin - 1e-9
-    for cost in choice.rule_costs:
-        # recomputed independently: the best admissible price once this rule alone is lifted, by brute force
-        others = [m for name, m in masks.items() if name != cost.rule]
-        admitted = np.logical_and.reduce(others) if others else np.ones(len(prices), dtype=bool)
-        assert cost.cost_per_week == pytest.approx(values[admitted].max() - values[choice.index], abs=1e-3)
-        assert cost.binding == (values[admitted].max() > values[choice.index] + 1e-9)
-    assert choice.binding, "each case is built so that some rule binds"
+def test_the_current_price_is_read_as_whole_pence():
+    body = decide(standin(2.9467, 2.5, 3.3), 2.5, 3.3, max_change=0.0)
+    assert body["current"]["price"] == 2.95 and body["price_to_set"] == 2.95
+
+
+# -- rules -----------------------------------------------------------------------------------------------------
+def test_a_rule_the_current_price_breaks_looks_beyond_the_swept_range():
+    """Issue 24: unit_cost=0.81, price_ending=0.99 on a product at 1.52 swept 0.96..1.52 moved to 0.99 (weekly
+    profit -55%) and never considered 1.99. With inelastic demand 1.99 earns more than the current price."""
+    predictor = standin(1.52, 0.96, 1.52, elasticity=-0.3, incidence_elasticity=-0.3)
+    body = decide(predictor, 0.96, 1.52, objective="profit", unit_cost=0.81, price_ending=0.99)
+    assert body["price_to_set"] == 1.99 and body["decision"] == "change"
+    assert body["expected_change"]["profit"] > 0 and not body["rules_force_loss"]
+    assert body["recommended"]["in_support"] is False  # beyond what was sold: flagged
+
+
+def test_when_every_allowed_price_loses_the_response_says_so():
+    predictor = standin(1.52, 0.96, 1.52, elasticity=-1.5, incidence_elasticity=-1.5)
+    body = decide(predictor, 0.96, 1.52, objective="profit", unit_cost=0.81, price_ending=0.99, max_change=0.5)
+    assert body["decision"] == "change" and body["rules_force_loss"] is True
+    assert body["expected_change"]["profit"] < 0 and "every allowed price earns less" in body["decision_reason"]
+
+
+def test_rules_that_bind_only_together_report_their_joint_cost():
+    """Issue 24: floor=1.368 & max_change=0.1 at 1.52: the recommendation is 1.37, the unconstrained optimum lies
+    lower, yet each rule alone costs nothing (lifting one, the other still holds the price up)."""
+    predictor = standin(1.52, 0.96, 1.52)  # weekly revenue falls with price here: the optimum is the bottom
+    body = decide(predictor, 0.96, 1.52, floor=1.368, max_change=0.1)
+    assert body["recommended"]["price"] == 1.37 and body["unconstrained"]["price"] == 0.96
+    gap = body["unconstrained"]["objective"] - body["recommended"]["objective"]
+    assert all(rule["cost"] == 0 for rule in body["rules"])
+    assert body["rules_together"]["binding"] and body["rules_together"]["cost"] == pytest.approx(gap, abs=1e-3)
+
+
+def test_support_is_a_soft_bound_never_a_400():
+    """Issue 24: with a flat-extrapolating fallback, ceiling=1.0 on a product sold at 1.4-1.6 was a 400
+    "ceiling and support conflict". The support narrows the choice only where the rules allow a price in it."""
+    minor, prices, values, _ = priced(np.linspace(0.5, 3.0, 51), D.Rules(ceiling=1.0), context(support=(1.4, 1.6)))
+    masks = D.rule_masks(minor, D.Rules(ceiling=1.0), context(support=(1.4, 1.6)), restrict_support=True)
+    choice = D.choose(values, masks)
+    assert choice.support_relaxed and prices[choice.index] <= 1.0
+    narrowed = D.choose(values, D.rule_masks(minor, D.Rules(), context(support=(1.4, 1.6)), True))
+    assert not narrowed.support_relaxed and 1.33 <= prices[narrowed.index] <= 1.68
 
 
 @pytest.mark.parametrize(
@@ -76,51 +121,63 @@ def test_every_rule_is_respected_and_its_cost_is_the_objective_recomputed_withou
     [
         (D.Rules(floor=6.0, ceiling=5.0), ("floor", "ceiling")),
         (D.Rules(max_change=0.05, price_ending=0.49), ("max_change", "price_ending")),
-        (D.Rules(floor=9.0), ("floor",)),
         (D.Rules(min_margin=0.5, ceiling=3.0), ("min_margin", "ceiling")),
     ],
 )
-def test_rules_that_admit_no_price_are_refused_naming_them(rules, named):
-    grid = np.round(np.linspace(1.0, 8.0, 101), 4)
-    prices = D.candidate_prices(grid, rules, context())
-    values = D.objective_values(prices, constant_elasticity(prices), COST, "profit")
+def test_rules_that_admit_no_price_together_are_refused_naming_them(rules, named):
+    _, _, values, masks = priced(np.linspace(1.0, 8.0, 101), rules, context())
     with pytest.raises(RequestError) as refused:
-        D.choose(values, D.rule_masks(prices, rules, context(), False), grid[0], grid[-1])
+        D.choose(values, masks)
     for name in named:
         assert name in str(refused.value)
 
 
+def test_a_rule_beyond_the_swept_range_moves_there_instead_of_a_400():
+    minor, prices, values, masks = priced(np.linspace(1.0, 8.0, 101), D.Rules(floor=9.0), context())
+    assert prices[D.choose(values, masks).index] == 9.0
+
+
 def test_min_margin_without_a_cost_is_refused_by_name():
     with pytest.raises(RequestError, match="min_margin"):
-        D.rule_masks(np.array([1.0, 2.0]), D.Rules(min_margin=0.2), context(cost=None), False)
+        D.rule_masks(np.array([100, 200]), D.Rules(min_margin=0.2), context(cost=None), False)
 
 
-def test_a_flat_extrapolating_curve_never_recommends_outside_the_support():
-    """A tree's curve: flat beyond the prices it saw (3..6), so revenue grows with price out there."""
-    grid = np.round(np.linspace(1.0, 20.0, 200), 4)
-    prices = D.candidate_prices(grid, D.Rules(), context())
-    units = np.where(prices > 6.0, 10.0, np.where(prices < 3.0, 30.0, 30.0 - (prices - 3.0) * 6.0))
-    values = D.objective_values(prices, units, None, "revenue")
-    free = D.choose(values, {}, grid[0], grid[-1])
-    assert prices[free.index] == grid[-1]  # the flat tail's "optimum": the top of any range asked for
-    masks = D.rule_masks(prices, D.Rules(), context(), restrict_support=True)
-    held = D.choose(values, masks, grid[0], grid[-1])
-    low, high = context().support_range
-    assert low <= prices[held.index] <= high and held.binding == ["support"]
+# -- bounded work and finite draws --------------------------------------------------------------------------------
+def test_a_request_that_would_price_too_many_prices_is_a_400_before_any_work():
+    """Issue 24: price_ending=0.99 over 0.0001..1,000,000 tried to allocate 2.98 GiB."""
+    predictor = StandInPredictor()
+    with pytest.raises(RequestError, match="narrow unitprice_min..unitprice_max"):
+        predictor.decide(PriceRequest(CODE, 0.0001, 1_000_000.0, 50, 3, price_ending=0.99))
+    assert predictor.requests == []  # refused before the curve was asked for
+    assert D.count_prices(500, 1.0, 400.0, D.Rules(price_ending=0.99)) <= D.MAX_PRICES  # a real request passes
+
+
+def test_the_draws_are_finite_for_any_allowed_range():
+    """Issue 24: over 0.0001..1,000,000, 197 of 400 draws were NaN and the interval ran to 50,505.96."""
+    body = decide(StandInPredictor(), 0.0001, 1_000_000.0, bins=60)
+    assert body["interval"] is not None and all(np.isfinite(body["interval"]["price"]))
+    units = StandInPredictor().curve(PriceRequest(CODE, 0.0001, 1e6, 60, 3), np.array([0.0001, 1e6])).result
+    draws = D.draw_curves(units.units_per_week, [(5.0, np.log(np.array([0.0001, 1e6]) / 2.95))], seed=1)
+    assert np.isfinite(draws).all()
+
+
+# -- figures -----------------------------------------------------------------------------------------------------
+def test_the_relative_change_has_the_sign_of_the_change_over_a_negative_base():
+    """Issue 24: objective_relative +0.53 while profit fell by 2,270 a week (the current profit was negative)."""
+    predictor = standin(2.95, 2.55, 3.25)
+    body = decide(predictor, 2.55, 3.25, objective="profit", unit_cost=4.0, max_change=0.1, floor=3.2)
+    change = body["expected_change"]
+    assert body["current"]["profit"] < 0
+    assert np.sign(change["objective_relative"]) == np.sign(change["objective"]) != 0
 
 
 def test_the_interval_contains_the_point_estimate_and_the_probability_counts_draws():
-    grid = np.round(np.linspace(2.5, 8.0, 111), 4)
-    prices = D.candidate_prices(grid, D.Rules(), context())
-    point = constant_elasticity(prices)
-    rng = np.random.default_rng(0)
-    draws = point[None, :] * np.exp(-rng.normal(0, 0.3, (D.DRAWS, 1)) * np.log(prices / CURRENT)[None, :])
-    values = D.objective_values(prices, point, COST, "profit")
+    minor, prices, values, _ = priced(np.linspace(2.5, 8.0, 111), D.Rules(), context())
+    draws = D.draw_curves(constant_elasticity(prices), [(0.3, np.log(prices / CURRENT))], seed=0)
     draw_values = D.objective_values(prices, draws, COST, "profit")
-    admitted = np.ones(len(prices), dtype=bool)
-    choice = D.choose(values, {}, grid[0], grid[-1])
-    current = int(np.flatnonzero(prices == CURRENT)[0])
-    confidence = D.confidence(prices, draw_values, admitted, choice.index, current)
+    choice = D.choose(values, {})
+    current = int(np.flatnonzero(minor == 600)[0])
+    confidence = D.confidence(prices, draw_values, np.ones(len(prices), dtype=bool), choice.index, current)
     low, high = confidence.price_interval
     assert low <= prices[choice.index] <= high and low < high
     assert confidence.objective_interval[0] <= values[choice.index] <= confidence.objective_interval[1]
@@ -135,31 +192,100 @@ def test_the_interval_contains_the_point_estimate_and_the_probability_counts_dra
         (0.6, 50.0, False, (0.8, 0.01), "hold"),  # the draws do not support it often enough
         (0.95, 1.0, False, (0.8, 0.01), "hold"),  # 0.1% of the current figure: below the 1% asked for
         (1.0, 0.0, True, (0.8, 0.01), "hold"),
-        (0.55, 1.0, False, (), "change"),  # the defaults: the draws favour it and it earns more
+        (0.55, 2.0, False, (), "change"),  # the defaults: the draws favour it and it earns over 0.1% more
+        (0.55, 0.5, False, (), "hold"),  # 0.05% more: below the default minimum gain
         (0.45, 50.0, False, (), "hold"),
-        (0.9, 0.0, False, (), "hold"),
         (None, 50.0, False, (), "change"),  # no uncertainty estimate: the expected gain alone
     ],
 )
-def test_the_decision_rule(probability, gain, same, thresholds, verdict):
-    assert D.decide(probability, gain, 1000.0, same, *thresholds)[0] == verdict
+def test_the_verdict(probability, gain, same, thresholds, verdict):
+    assert D.verdict(probability, gain, 1000.0, same, *thresholds)[0] == verdict
 
 
 @pytest.mark.parametrize("posterior_sd", [0.3, 0.05])
 def test_the_curve_draws_move_the_slope_by_its_posterior_sd_at_least_the_floor(posterior_sd):
-    """Predictor.draw_units (through the stand-in, its evidence's incidence slope sd set): log(draw / point curve)
-    at price p is -b x log(p / pivot), b ~ N(0, max(sd, SLOPE_SD_FLOOR)), one b per draw, 0 at the pivot."""
-    from pricing.serving.request import PriceRequest
-    from tests.standins import EVIDENCE, StandInPredictor
-
-    predictor = StandInPredictor()
-    predictor.evidence = EVIDENCE.assign(incidence_slope_sd=posterior_sd)
-    prices = np.array([2.0, 2.95, 4.0])
-    units = np.array([30.0, 20.0, 12.0])
-    draws = predictor.draw_units("85123A", prices, units, 2.95, True, PriceRequest("85123A", 2.0, 4.0, 3, 100))
+    """log(draw / point curve) at price p is -b x log(p / pivot), b ~ N(0, max(sd, SLOPE_SD_FLOOR)), one b per
+    draw, 0 at the pivot."""
+    prices, units = np.array([2.0, 2.95, 4.0]), np.array([30.0, 20.0, 12.0])
+    draws = D.draw_curves(units, [(posterior_sd, np.log(prices / 2.95))], seed=3)
     assert draws.shape == (D.DRAWS, 3)
-    slope = -np.log(draws / units) / np.log(prices / 2.95)
-    expected = max(posterior_sd, D.SLOPE_SD_FLOOR)
-    assert np.std(slope[:, 0]) == pytest.approx(expected, rel=0.1)  # 400 draws: the sd's own error is 3.5%
+    with np.errstate(invalid="ignore"):  # 0 / 0 at the pivot
+        slope = -np.log(draws / units) / np.log(prices / 2.95)
+    assert np.std(slope[:, 0]) == pytest.approx(max(posterior_sd, D.SLOPE_SD_FLOOR), rel=0.1)
     np.testing.assert_allclose(slope[:, 0], slope[:, 2])
     np.testing.assert_allclose(draws[:, 1], units[1])
+
+
+# -- properties over random rules and products -------------------------------------------------------------------
+prices_st = st.decimals(min_value="0.05", max_value="60", places=2).map(float)
+fraction = st.one_of(st.none(), st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.35, 0.5]))
+rules_st = st.builds(
+    D.Rules,
+    floor=st.one_of(st.none(), st.floats(0.01, 80, allow_nan=False).map(lambda v: round(v, 4))),
+    ceiling=st.one_of(st.none(), st.floats(0.01, 80, allow_nan=False).map(lambda v: round(v, 4))),
+    max_change=fraction,
+    price_ending=st.one_of(st.none(), st.integers(0, 99).map(lambda c: c / 100)),
+    min_margin=st.one_of(st.none(), st.sampled_from([0.0, 0.1, 0.3, 0.6])),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    current=prices_st,
+    cost=st.one_of(st.none(), prices_st),
+    rules=rules_st,
+    low=prices_st,
+    width=st.floats(0.02, 40),
+    bins=st.integers(2, 80),
+    elasticity=st.floats(-4.0, -0.2),
+    kind=st.sampled_from(["revenue", "profit"]),
+    flat=st.booleans(),
+)
+def test_every_rule_holds_at_a_whole_penny_and_the_costs_explain_the_gap(
+    current, cost, rules, low, width, bins, elasticity, kind, flat
+):
+    """For any product, range and rules: the chosen price satisfies every rule, is a whole penny and is the best
+    allowed candidate; each rule's cost is what lifting it alone gains; the joint cost is the gap to the
+    unconstrained optimum and at least every single rule's cost."""
+    if rules.min_margin is not None and cost is None:
+        rules = replace(rules, min_margin=None)
+    ctx = context(cost=cost, support=(current * 0.8, current * 1.1), current=current)
+    grid = np.round(np.linspace(low, low + width, bins), 4)
+    minor = D.candidate_prices(grid, rules, ctx)
+    prices = from_minor(minor)
+    units = constant_elasticity(prices, elasticity)
+    values = D.objective_values(prices, units, cost, kind)
+    masks = D.rule_masks(minor, rules, ctx, restrict_support=flat)
+    try:
+        choice = D.choose(values, masks)
+    except RequestError:
+        lo, hi = D.allowed_interval(rules, ctx)
+        allowed = np.arange(lo, hi + 1) if hi >= lo and hi - lo < 10_000_000 else np.array([], dtype=int)
+        if rules.price_ending is not None:
+            allowed = allowed[allowed % 100 == round(rules.price_ending * 100)]
+        assert len(allowed) == 0, "refused though a price satisfies every rule"
+        return
+    p = prices[choice.index]
+    assert is_whole_minor(p) and to_minor(p) == minor[choice.index]
+    if rules.floor is not None:
+        assert p >= rules.floor - 1e-9
+    if rules.ceiling is not None:
+        assert p <= rules.ceiling + 1e-9
+    if rules.max_change is not None:
+        assert abs(p - round(current, 2)) <= rules.max_change * round(current, 2) + 1e-9
+    if rules.price_ending is not None:
+        assert to_minor(p) % 100 == round(rules.price_ending * 100)
+    if rules.min_margin is not None:
+        assert p - cost >= rules.min_margin * p - 1e-9
+    user = {name: mask for name, mask in masks.items() if name != "support" or not choice.support_relaxed}
+    admitted = np.logical_and.reduce(list(user.values())) if user else np.ones(len(prices), dtype=bool)
+    assert values[choice.index] == pytest.approx(values[admitted].max())
+    gap = values.max() - values[choice.index]
+    assert choice.joint_cost == pytest.approx(gap, abs=1e-3)
+    for rule in choice.rule_costs:
+        others = [m for name, m in user.items() if name != rule.rule]
+        lifted = np.logical_and.reduce(others) if others else np.ones(len(prices), dtype=bool)
+        assert rule.cost_per_week == pytest.approx(values[lifted].max() - values[choice.index], abs=1e-3)
+        assert rule.cost_per_week <= choice.joint_cost + 1e-3
+    nearest = D.nearest_allowed(rules, ctx)
+    assert set(nearest) <= set(minor.tolist())  # the allowed prices nearest the current one are always priced
