@@ -10,7 +10,9 @@ from pricing.artifacts.store import LocalStore
 from pricing.config import Settings
 from pricing.serving.app import create_app
 from pricing.serving.cache import MemoryCache
+from pricing.serving.decision_json import to_json
 from pricing.serving.state import service_of
+from pricing.serving.sweep import SWEEP_BAND
 
 CONTRACT = [
     "stockcode",
@@ -79,13 +81,19 @@ def test_the_response_follows_the_contract(client, top_products):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_the_default_range_is_the_products_history(client, app, top_products):
+def test_the_default_range_is_the_list_prices_widened_by_the_band(client, app, top_products):
     code = top_products[1]
-    product = service_of(app).predictor.products.loc[code]
+    predictor = service_of(app).predictor
     rows = client.get(f"/v1/predict-price/{code}").get_json()
+    low, high = predictor.support(code)
+    current = predictor.current_price(code)[0]
     assert len(rows) == 100
-    assert rows[0]["unit_price"] == pytest.approx(product["price_min"], abs=1e-4)
-    assert rows[-1]["unit_price"] == pytest.approx(product["price_max"], abs=1e-4)
+    assert rows[0]["unit_price"] == pytest.approx(min(low, current) * (1 - SWEEP_BAND), abs=0.01)
+    assert rows[-1]["unit_price"] == pytest.approx(max(high, current) * (1 + SWEEP_BAND), abs=0.01)
+    product = predictor.products.loc[code]
+    lines = client.get(f"/v1/predict-price/{code}?sweep=line_prices").get_json()
+    assert lines[0]["unit_price"] == pytest.approx(product["price_min"], abs=0.005)
+    assert lines[-1]["unit_price"] == pytest.approx(product["price_max"], abs=0.005)
 
 
 def test_the_curve_depends_on_price(client, top_products):
@@ -160,11 +168,11 @@ def test_unknown_parameters_are_ignored_and_never_part_of_the_cache_key(client, 
 
 def test_defaults_and_their_explicit_values_share_one_entry(client, app, top_products):
     code = top_products[4]
-    product = service_of(app).predictor.products.loc[code]
+    low, high = service_of(app).predictor.default_range(code)
     assert client.get(f"/v1/predict-price/{code}").headers["X-Cache"] == "MISS"
     explicit = client.get(
-        f"/v1/predict-price/{code}?unitprice_min={product['price_min']}"
-        f"&unitprice_max={product['price_max']}&num_price_bins=100&num_samples=1000"
+        f"/v1/predict-price/{code}?unitprice_min={low}&unitprice_max={high}&num_price_bins=100&num_samples=1000"
+        "&sweep=list_prices"
     )
     assert explicit.headers["X-Cache"] == "HIT"
 
@@ -229,6 +237,7 @@ def test_openapi_describes_every_route_and_error(client):
             "stockcode",
             "unitprice_min",
             "unitprice_max",
+            "sweep",
             "num_price_bins",
             "num_samples",
             "country",
@@ -321,7 +330,7 @@ def test_a_product_sold_at_one_price_gets_a_range_around_it(client, app):
     if single.empty:
         pytest.skip("every product of this bundle has a price range")
     code, price = single.index[0], float(single["price_min"].iloc[0])
-    rows = client.get(f"/v1/predict-price/{code}?num_price_bins=5").get_json()
+    rows = client.get(f"/v1/predict-price/{code}?num_price_bins=5&sweep=line_prices").get_json()
     assert rows[0]["unit_price"] < price < rows[-1]["unit_price"]
     assert rows[0]["unit_price"] * rows[-1]["unit_price"] == pytest.approx(price**2, rel=1e-3)
 
@@ -356,7 +365,7 @@ def test_a_flat_extrapolating_fallback_never_recommends_outside_the_support(app,
         # the support's ends are x (1 -+ tolerance), floats: the decision admits prices within 1e-9 of them
         support_low, support_high = decision.support[0] - 1e-9, decision.support[1] + 1e-9
         assert support_low <= decision.recommended_price <= support_high
-        assert decision.restricted and decision.to_json()["support"]["restricted_to_support"]
-        network = predictor.decide(request, only="network").to_json()
+        assert decision.restricted and to_json(decision)["support"]["restricted_to_support"]
+        network = to_json(predictor.decide(request, only="network"))
         inside = support_low <= network["recommended"]["price"] <= support_high
         assert network["support"]["recommendation_outside"] is not inside

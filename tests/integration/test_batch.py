@@ -30,6 +30,11 @@ def products(app):
     return service_of(app).predictor.products.sort_values("lines", ascending=False)
 
 
+@pytest.fixture(scope="module")
+def default_range(app):
+    return service_of(app).predictor.default_range
+
+
 @pytest.fixture
 def handler(app, s3_env):
     # built inside the test so its S3 client is made against the moto server s3_env points boto3 at
@@ -102,7 +107,7 @@ def s3_event(bucket: str, key: str, event_name: str = "ObjectCreated:Put") -> di
     }
 
 
-def check_results(results: list[dict], products) -> None:
+def check_results(results: list[dict], products, default_range) -> None:
     by_line = {r["line"]: r for r in results}
     assert sorted(by_line) == list(range(2, 13))
     assert {line: r["error"] for line, r in by_line.items() if r["status"] == "error"} == EXPECTED_ERRORS
@@ -112,11 +117,12 @@ def check_results(results: list[dict], products) -> None:
         assert row["unitprice_min"] <= row["optimal_unit_price"] <= row["unitprice_max"]
         assert row["max_predicted_sales"] > 0 and row["model"] == "network"
     assert by_line[3]["num_price_bins"] == 12 and by_line[2]["num_price_bins"] == 100
-    assert by_line[2]["unitprice_min"] == pytest.approx(float(products.loc[by_line[2]["stockcode"], "price_min"]))
+    # a blank range is the API's default: the product's list prices widened by the sweep band
+    assert (by_line[2]["unitprice_min"], by_line[2]["unitprice_max"]) == default_range(by_line[2]["stockcode"])
     assert {k: v for k, v in by_line[10].items() if k != "line"} == {k: v for k, v in by_line[2].items() if k != "line"}
 
 
-def test_an_uploaded_csv_is_priced_into_batch_out_as_json_and_csv(handler, products, json_logs, capsys):  # noqa: F811
+def test_an_uploaded_csv_is_priced_into_batch_out_as_json_and_csv(handler, products, default_range, json_logs, capsys):  # noqa: F811
     bucket = f"batch-{uuid.uuid4().hex[:12]}"
     client = make_bucket(bucket)
     client.put_object(Bucket=bucket, Key="batch/in/weekly prices.csv", Body=upload_csv(products))
@@ -128,7 +134,7 @@ def test_an_uploaded_csv_is_priced_into_batch_out_as_json_and_csv(handler, produ
     report = json.loads(client.get_object(Bucket=bucket, Key="batch/out/weekly prices.json")["Body"].read())
     assert report["source"] == f"s3://{bucket}/batch/in/weekly prices.csv"
     assert report["ignored_columns"] == ["note"]
-    check_results(report["results"], products)
+    check_results(report["results"], products, default_range)
     table = client.get_object(Bucket=bucket, Key="batch/out/weekly prices.csv")
     assert table["ContentType"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(table["Body"].read().decode())))
@@ -215,7 +221,7 @@ def test_output_keys_mirror_the_input_name_under_batch_out(key, outputs):
     assert batch.output_keys(key) == outputs
 
 
-def test_the_cli_runs_the_same_job_on_local_files(store, products, tmp_path, capsys):
+def test_the_cli_runs_the_same_job_on_local_files(store, products, default_range, tmp_path, capsys):
     source = tmp_path / "prices.csv"
     source.write_bytes(upload_csv(products))
     out = tmp_path / "out" / "prices.json"
@@ -223,7 +229,7 @@ def test_the_cli_runs_the_same_job_on_local_files(store, products, tmp_path, cap
     assert main(["batch", "--store", str(store.root), "--in", str(source), "--out", str(out)]) == 0
     elapsed = time.perf_counter() - started
     report = json.loads(out.read_text())
-    check_results(report["results"], products)
+    check_results(report["results"], products, default_range)
     assert len(list(csv.DictReader(out.with_suffix(".csv").open()))) == 11
     assert "priced 3 of 11 rows (8 reported as errors)" in capsys.readouterr().out
     print(f"\n[measure] pricing batch, 11 rows incl. bundle load: {elapsed:.2f} s")

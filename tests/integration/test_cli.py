@@ -63,6 +63,7 @@ def test_publish_with_costs_makes_a_new_version_whose_decisions_use_them(quick_b
     """The cost file is validated (a bad row is counted, not fatal), published as <version>-c<digest>, and a
     profit request without unit_cost takes the product's cost from it."""
     from pricing.artifacts.store import LocalStore
+    from pricing.serving.decision_json import to_json
     from pricing.serving.predictor import Predictor
     from pricing.serving.request import PriceRequest
 
@@ -78,7 +79,7 @@ def test_publish_with_costs_makes_a_new_version_whose_decisions_use_them(quick_b
     assert bundle.version.startswith(json.loads((quick_bundle / "manifest.json").read_text())["version"] + "-c")
     predictor = Predictor(bundle)
     low, high = predictor.default_range(code)
-    decision = predictor.decide(PriceRequest(code, low, high, 20, 50, objective="profit")).to_json()
+    decision = to_json(predictor.decide(PriceRequest(code, low, high, 20, 50, objective="profit")))
     assert decision["unit_cost"] == round(median / 2, 2) and decision["unit_cost_source"] == "cost_file"
     assert decision["objective"] == "profit"
 

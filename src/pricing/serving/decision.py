@@ -437,6 +437,7 @@ class Decision:
     model: str
     incidence_model: str | None
     current_breaks: tuple[str, ...] = ()  # the rules the current price breaks: holding it is not an option
+    segment_share: float = 1.0  # the share of the product's order lines the request's country/customer places
 
     @property
     def unit_cost(self) -> float | None:
@@ -543,4 +544,5 @@ def make_decision(
         model=rec.model,
         incidence_model=rec.incidence_model,
         current_breaks=breaks,
+        segment_share=rec.segment_share,
     )

@@ -34,6 +34,7 @@ DECISION_FIELDS = (
     "decision_reason",
     "price_to_set",
     "support",
+    "segment",
     "model",
     "incidence_model",
     "observed",
@@ -135,6 +136,13 @@ def to_json(decision: Decision) -> dict:
             ),
             "restricted_to_support": decision.restricted and not choice.support_relaxed,
             "relaxed": choice.support_relaxed,
+        },
+        # a country or customer filter: every weekly figure is that segment's (its order lines and its units per
+        # line); `observed` stays the product's over every segment
+        "segment": {
+            "country": request.country,
+            "customerid": request.customerid,
+            "share_of_order_lines": round(decision.segment_share, 4),
         },
         "model": decision.model,
         "incidence_model": decision.incidence_model,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.artifacts.bundle import Bundle
-from pricing.data.features import PRODUCT_FEATURES, price_features, product_features, quantity_from_log
+from pricing.data.features import PRODUCT_FEATURES, PRODUCT_ID, price_features, product_features, quantity_from_log
 from pricing.data.incidence import serving_features
 from pricing.serving import decision as D
 from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
@@ -29,6 +29,10 @@ from pricing.serving.sweep import SWEEP_BAND, SWEEP_BASES, SweepResult, aggregat
 
 log = logging.getLogger(__name__)
 MAX_QUANTITY = 1e9  # units per order line: no real order comes near; beyond it a model has left its data
+# A segment's share of a product's order lines is estimated from the held-out lines with the segment's share of
+# every product's lines as a prior worth this many of the product's own lines (a beta-binomial posterior mean):
+# a product with 3 held-out lines, none from France, is not said to sell nothing there.
+SEGMENT_PRIOR_LINES = 20.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Recommendation:
     result: SweepResult
     model: str  # the per-line model that answered
     incidence_model: str | None = None  # the incidence model that answered (None: the bundle has none)
+    segment_share: float = 1.0  # the share of the product's order lines the request's country/customer places
 
 
 def usable_cpus() -> int:
@@ -85,6 +90,7 @@ class Predictor:
         contexts = bundle.contexts()
         self.context_country = contexts["country"].astype(str).to_numpy()
         self.context_customer = contexts["customer_id"].astype("Int64").to_numpy(dtype=float, na_value=np.nan)
+        self.context_product = contexts[PRODUCT_ID].astype(str).to_numpy()
         self.contexts = self.preprocessor.transform(contexts)  # transformed once, keyed per request
         self.price_columns = self.preprocessor.price_columns
         self.product_columns = [list(self.preprocessor.numeric).index(c) for c in PRODUCT_FEATURES]
@@ -289,12 +295,32 @@ class Predictor:
         scaled = self.scaled_prices(request.stockcode, prices)
         name, quantity = self._inference.submit(self.predict_grid, contexts, scaled, only).result()
         incidence, orders = None, None
+        share = self.segment_share(request.stockcode, request.country, request.customerid)
         if self.incidence_models:
             incidence, orders = self._inference.submit(
                 self.orders_per_week, request.stockcode, prices, only_incidence
             ).result()
+            orders = orders * share  # one population: the segment's order lines, with its units per line
         result = aggregate(prices, quantity, monotone, orders_per_week=orders, objective=request.optimise)
-        return Recommendation(request.stockcode, result, name, incidence)
+        return Recommendation(request.stockcode, result, name, incidence, share)
+
+    def segment_share(self, stockcode: str, country: str | None = None, customer_id: int | None = None) -> float:
+        """The share of the product's order lines that a country (and/or a customer) places, in [0, 1]: 1 without
+        a filter. Read from the bundle's held-out lines (the window the incidence model's weekly rates describe):
+        (the product's lines in the segment + SEGMENT_PRIOR_LINES x the segment's share of all lines) / (the
+        product's lines + SEGMENT_PRIOR_LINES). The incidence model predicts the product's order lines over every
+        country; multiplied by this share they are the segment's, so a segment's weekly figures never exceed the
+        product's (units per line already follow the filter through the contexts sampled)."""
+        if country is None and customer_id is None:
+            return 1.0
+        segment = np.ones(len(self.context_product), dtype=bool)
+        if country is not None:
+            segment &= self.context_country == country
+        if customer_id is not None:
+            segment &= self.context_customer == customer_id
+        mine = self.context_product == stockcode
+        prior = float(segment.mean()) if len(segment) else 0.0
+        return float((np.sum(segment & mine) + SEGMENT_PRIOR_LINES * prior) / (np.sum(mine) + SEGMENT_PRIOR_LINES))
 
     def recommend(
         self, request: PriceRequest, only: str | None = None, monotone: bool = False, only_incidence: str | None = None

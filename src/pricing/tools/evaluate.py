@@ -48,7 +48,7 @@ BASELINES = ("median_price", "reference_sweep")
 UPLIFT_MIN_GAIN = 0.01  # uplift is scored where the status quo leaves at least this share of the best on the table
 # the hold rule's thresholds the report scores (min_probability, min_gain: pricing.serving.decision.verdict)
 HOLD_SWEEP_PROBABILITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
-HOLD_SWEEP_GAINS = (0.0, 0.005, 0.01, 0.02)
+HOLD_SWEEP_GAINS = (0.0, 0.001, 0.005, 0.01, 0.02)  # 0.001: the service's default (MIN_RELATIVE_GAIN)
 
 
 def true_revenue(
