@@ -254,20 +254,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from pricing.artifacts.store import open_store
-    from pricing.tools.report import build_report, data_report, write_report
+    from pricing.tools.report import build_report, data_report, elasticity_rows, write_data_report, write_report
+
+    def print_elasticities(elasticity: dict) -> None:
+        designs = elasticity["published_designs"]
+        print(f"one-off bulk customers: {designs['bulk_customers']['note']}")
+        print(f"{'design':<92} {'all customers':>24} {'without bulk':>24} {'observations':>13} {'published':>13}")
+        for design, ours, without, observations, published in elasticity_rows(elasticity):
+            print(f"{design:<92} {ours:>24} {without:>24} {observations:>13} {published:>13}")
 
     if args.data_only:
         report = data_report(args.data_dir)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-        fixed = report["elasticity"]["data_fixed_effects"]
-        for name, figure in (("units per line", fixed["units_per_line"]), ("daily units", fixed["daily_units"])):
-            print(
-                f"elasticity of {name} (stock code, date, country effects): {figure['elasticity']:.3f} "
-                f"over {figure['observations']:,} observations"
-            )
-        print(f"published (daily units): {report['elasticity']['published_daily_units']}")
-        print(f"wrote {args.out}")
+        paths = write_data_report(report, args.out)
+        print_elasticities(report["elasticity"])
+        print("wrote " + ", ".join(str(p) for p in paths))
         return 0
 
     bundle = open_store(args.store).fetch()
@@ -287,6 +287,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"{name:<11} {m['poisson_deviance']:>9.3f} {rec['median_ratio']:>11.2f} {rec['share_at_bottom']:>10.0%} "
             f"{rec['share_at_top']:>7.0%} {slope:>13.2f} {correlation:>6.2f} {elasticity[name]['median']:>11.2f}"
         )
+    print_elasticities(report["elasticity"])
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 

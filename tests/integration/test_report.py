@@ -49,23 +49,33 @@ def test_price_structure_measures_the_quantity_breaks_and_the_guest_premium():
     assert structure["guest_premium_over_known_same_day_log_median"] == pytest.approx(np.log(2), abs=1e-3)
 
 
-def test_the_naive_slopes_are_within_products():
-    """Two products at very different price levels, each with quantity falling as its price doubles: the
-    within-product slope is that of each product, not the across-product one."""
-    days = pd.to_datetime(["2011-01-03", "2011-01-04"] * 2)
-    rows = pd.DataFrame(
-        {
-            "stockcode": ["A", "A", "B", "B"],
-            "unit_price": [1.0, 2.0, 100.0, 200.0],
-            "invoice_date": days,
-            "quantity": [7, 3, 7, 3],
-            "customer_id": [1.0] * 4,
-        }
-    )
-    slopes = R.naive_slopes(rows)
-    expected = (np.log1p(3) - np.log1p(7)) / np.log(2)
-    assert slopes["all_lines"] == pytest.approx(expected, abs=1e-3)
-    assert slopes["product_day_means"] == pytest.approx(expected, abs=1e-3)
+def test_the_data_report_carries_each_published_design_with_the_published_figure(small_prepared, tmp_path, capsys):
+    """`pricing report --data-only`: the four published designs, each with its published figure, both samples
+    (the generated file has no one-off bulk customer: the same rows, said so), an estimate with its CI and the
+    observations; the calibration measures under the keys the generator's test reads; the chart beside."""
+    out = tmp_path / "data" / "report.json"
+    assert main(["report", "--data-only", "--data-dir", str(small_prepared), "--out", str(out)]) == 0
+    elasticity = json.loads(out.read_text())["elasticity"]
+    published = elasticity["published_designs"]
+    assert list(published["designs"]) == ["naive", "log_normal", "poisson", "double_ml"]
+    figures = {key: d["published"] for key, d in published["designs"].items()}
+    assert figures == {"naive": -0.6, "log_normal": -1.8, "poisson": -2.9, "double_ml": -1.85}
+    assert published["designs"]["double_ml"]["published_range"] == [-1.9, -1.8]
+    assert published["bulk_customers"]["found"] == [] and published["bulk_customers"]["same_rows"]
+    assert "none in these rows" in published["bulk_customers"]["note"]
+    cells = published["aggregation"]["cells"]["all_customers"]
+    for design in published["designs"].values():
+        for sample in ("all_customers", "without_bulk_customers"):
+            e = design[sample]
+            assert e["ci95"][0] < e["elasticity"] < e["ci95"][1] and e["se"] > 0
+            assert 0.9 * cells <= e["observations"] <= cells
+    assert published["designs"]["poisson"]["method"].startswith("pyfixest fepois")
+    assert published["designs"]["double_ml"]["method"].startswith("DoubleML PLR")
+    fixed = elasticity["data_fixed_effects"]
+    assert fixed["daily_units"]["elasticity"] < 0 and fixed["units_per_line"]["observations"] > cells
+    assert (out.parent / "report_elasticity.png").stat().st_size > 1000
+    printed = capsys.readouterr().out
+    assert "about -2.9" in printed and "same rows" in printed and "report_elasticity.png" in printed
 
 
 def test_the_held_out_fit_reads_slope_and_correlation():
@@ -102,10 +112,21 @@ def test_pricing_report_on_the_quick_bundle(store, small_prepared, tmp_path, cap
     elasticity = report["elasticity"]["models_at_median_price"]
     assert elasticity["network"]["median"] < 0
     assert report["elasticity"]["published_daily_units"]["double machine learning"] == -1.85
+    # the bundle's weekly curve: fewer order lines and fewer units per line at a higher price, and the two
+    # factors' elasticities add up to the weekly one (each a median over the same products, so about)
+    weekly = report["elasticity"]["model_weekly_units"]
+    assert weekly["products"] == 8 and weekly["median"] < 0
+    assert weekly["orders_per_week"]["median"] < 0 and weekly["units_per_line"]["median"] < 0
+    parts = weekly["orders_per_week"]["median"] + weekly["units_per_line"]["median"]
+    assert weekly["median"] == pytest.approx(parts, abs=0.05)
     structure = report["price_structure"]
     assert structure["share_within_day"] + structure["share_across_days"] == pytest.approx(1, abs=0.002)
-    for name in ("report.md", "report_recommendations.png", "report_price_effect.png"):
+    for name in ("report.md", "report_recommendations.png", "report_price_effect.png", "report_elasticity.png"):
         assert (out.parent / name).stat().st_size > 1000, name
     markdown = (out.parent / "report.md").read_text()
-    assert "Poisson deviance" in markdown and "published: double machine learning" in markdown
-    assert "network" in capsys.readouterr().out
+    assert "Poisson deviance" in markdown
+    assert "| design | ours, all customers (95% CI) | ours, without the one-off bulk customers |" in markdown
+    assert "| about -2.9 |" in markdown and "| -1.8 to -1.9 |" in markdown
+    assert "bundle: weekly units" in markdown and "![elasticity](report_elasticity.png)" in markdown
+    printed = capsys.readouterr().out
+    assert "network" in printed and "bundle: weekly units" in printed

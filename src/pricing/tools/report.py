@@ -14,14 +14,20 @@ Sections (JSON, Markdown and PNGs under `reports/`):
 - price structure: how many prices a product sells at the same day, and how much of its log-price variation lies
   between lines of one day (quantity breaks, channels) and how much over time (list-price changes): the second is
   the variation a pricing decision can use;
-- elasticity: each model's pooled price elasticity of mean quantity per line at the median price, the data's
-  naive within-product slopes, and the published figures for this data set (../shared/data/README.md).
+- elasticity: the data's own price elasticity of daily units by the four published designs on this file
+  (../shared/data/README.md), each by the library that defines it (naive and fixed-effect regressions by
+  pyfixest, double machine learning by DoubleML), with and without the one-off bulk customers, beside the
+  published figure; the bundle's own elasticity of weekly units and of units per order line at the median price;
+  and the fixed-effect measures the data generator is calibrated against.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +40,8 @@ from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
 from pricing.training.metrics import METRIC_NOTES
 
-# Published price elasticities of daily units per stock code on this data set (../shared/data/README.md)
+# Published price elasticities of daily units per stock code x date x country on this data set
+# (../shared/data/README.md; L. Roemheld 2021, github.com/larsroemheld/causalinf_ex_elasticity): DESIGNS below
 PUBLISHED_ELASTICITIES = {
     "naive log-log regression": -0.6,
     "stock-code, date and country controls (log-normal)": -1.8,
@@ -51,8 +58,9 @@ ELASTICITY_STEP = 0.05  # the elasticity is the log-slope between median x (1 - 
 
 def data_report(data_dir: Path) -> dict:
     """The sections that need only the prepared data (no bundle): cleaning, price structure and the data's own
-    price elasticities, next to the published ones. FileNotFoundError when `data_dir` lacks data_quality.json
-    or a split's parquet file."""
+    price elasticities over every split: the published designs (`published_designs`) and the generator's
+    calibration measures (`fixed_effect_elasticities`, under `data_fixed_effects`). FileNotFoundError when
+    `data_dir` lacks data_quality.json or a split's parquet file."""
     quality = json.loads((Path(data_dir) / "data_quality.json").read_text())
     columns = ["stockcode", "unit_price", "invoice_date", "quantity", "customer_id", "country"]
     splits = {name: pd.read_parquet(Path(data_dir) / f"{name}.parquet", columns=columns) for name in SPLITS}
@@ -61,7 +69,7 @@ def data_report(data_dir: Path) -> dict:
         "cleaning": {k: quality.get(k) for k in ("source", "rows_read", "rows_kept", "dropped", "read", "split")},
         "price_structure": price_structure(splits["train"]),
         "elasticity": {
-            "data_within_product_per_line": naive_slopes(splits["train"]),
+            "published_designs": published_designs(every, (quality.get("dropped") or {}).get("cancelled_same_day")),
             "data_fixed_effects": fixed_effect_elasticities(every),
             "published_daily_units": PUBLISHED_ELASTICITIES,
         },
@@ -85,7 +93,11 @@ def build_report(bundle: Bundle, data_dir: Path, top: int = 150, bins: int = 50,
         "recommendation_rows": recommendations.to_dict(orient="records"),
         "price_effect": held_out_price_effect(predictor, contexts),
         "price_structure": data["price_structure"],
-        "elasticity": {"models_at_median_price": pooled_elasticities(predictor, codes, samples), **data["elasticity"]},
+        "elasticity": {
+            "models_at_median_price": pooled_elasticities(predictor, codes, samples),
+            "model_weekly_units": weekly_elasticities(predictor, codes, samples),
+            **data["elasticity"],
+        },
         "settings": {"top": top, "bins": bins, "samples": samples},
     }
 
@@ -247,73 +259,333 @@ def price_structure(rows: pd.DataFrame) -> dict:
     }
 
 
-def naive_slopes(rows: pd.DataFrame) -> dict:
-    """Within-product least-squares slopes of log1p(quantity per line) on log price: over all lines (what a model
-    reading each line's price as its cause learns), and on the product-day mean price (over time only)."""
-    frame = rows.assign(
-        log_q=log_quantity(rows["quantity"]),
-        log_price=np.log(rows["unit_price"]),
-        day=rows["invoice_date"].dt.normalize(),
+# --- the data's own price elasticities: the published designs, by the libraries that define them ------------------
+
+CELL = (PRODUCT_ID, "day", "country")  # the published unit of observation: stock code x date x country
+FIXED_EFFECTS = " + ".join(CELL)
+# A one-off bulk order: a known customer's line of at least this many units. On the raw file exactly the two the
+# published work dropped: customer 16446's 80,995 units of 23843 (2011-12-09) and 12346's 74,215 units of 23166
+# (2011-01-18), each cancelled within minutes; the largest other priced line holds 4,800 units.
+BULK_LINE_UNITS = 10_000
+# Lines priced above PRICE_TRIM x or below 1 / PRICE_TRIM x their stock code's median line price are dropped before
+# aggregating, as the published work did ("a few products have sales for 100x their normal price").
+PRICE_TRIM = 3.0
+DML_MAX_CELLS = 400_000  # double machine learning on a random subsample of this many cells beyond it
+DML_FOLDS = 3
+Z95 = 1.959964  # two-sided 95% normal quantile
+
+
+@dataclass(frozen=True)
+class Design:
+    """One published estimate of the price elasticity of daily units on this file, and how the report redoes it."""
+
+    label: str
+    published: float  # the figure the Markdown and the chart set beside ours (a range's midpoint)
+    published_text: str  # as the source states it
+    method: str  # the library call that estimates it here
+    published_range: tuple[float, float] | None = None  # where the source gives a range
+
+
+DESIGNS = {
+    "naive": Design(
+        "naive log-log regression, no controls",
+        PUBLISHED_ELASTICITIES["naive log-log regression"],
+        "about -0.6",
+        "pyfixest feols: log units ~ log price",
+    ),
+    "log_normal": Design(
+        "stock-code, date and country fixed effects, log-normal",
+        PUBLISHED_ELASTICITIES["stock-code, date and country controls (log-normal)"],
+        "about -1.8",
+        f"pyfixest feols: log units ~ log price | {FIXED_EFFECTS}",
+    ),
+    "poisson": Design(
+        "stock-code, date and country fixed effects, Poisson",
+        PUBLISHED_ELASTICITIES["stock-code, date and country controls (Poisson)"],
+        "about -2.9",
+        f"pyfixest fepois: units ~ log price | {FIXED_EFFECTS}",
+    ),
+    "double_ml": Design(
+        "double machine learning",
+        PUBLISHED_ELASTICITIES["double machine learning"],
+        "-1.8 to -1.9",
+        "DoubleML PLR, LightGBM nuisances: log units ~ log price, both within stock code, "
+        "controls for date, country and product",
+        (-1.9, -1.8),
+    ),
+}
+
+
+def bulk_customers(rows: pd.DataFrame) -> list[int]:
+    """The known customers (ids, ascending) with a line of at least BULK_LINE_UNITS units: the one-off bulk
+    orders the published work dropped. A line without a customer id names no customer and is never one."""
+    big = rows.loc[rows["quantity"] >= BULK_LINE_UNITS, "customer_id"].dropna()
+    return sorted(int(c) for c in big.unique())
+
+
+def without_customers(rows: pd.DataFrame, customers: list[int]) -> pd.DataFrame:
+    """`rows` without any line of `customers` (every line of theirs, as the published work dropped them)."""
+    return rows[~rows["customer_id"].isin(customers).fillna(False).to_numpy(dtype=bool)]
+
+
+def daily_cells(
+    rows: pd.DataFrame, weighted: bool = True, trim: float | None = PRICE_TRIM, varied_only: bool = True
+) -> pd.DataFrame:
+    """The published aggregation (Roemheld 2021, below): one row per stock code x date x country.
+
+    `rows`: order lines (stockcode, unit_price > 0, quantity > 0, invoice_date, country). First the lines priced
+    outside [median / trim, median x trim] of their stock code's median line price go (`trim` None: none); then
+    per cell `units` = the sum of quantity and `price` = revenue / units, the quantity-weighted mean unit price
+    (the published choice; `weighted` False: the unweighted mean of the line prices); last, with `varied_only`,
+    the stock codes whose cell price never varies go (they hold no within-product price variation; the
+    published work dropped them too). Returns columns stockcode, day, country, units, price, log_units and
+    log_price, one row per cell (units >= 1, price in the data's currency per unit)."""
+    frame = rows
+    if trim is not None:
+        ratio = frame["unit_price"] / frame.groupby(PRODUCT_ID, observed=True)["unit_price"].transform("median")
+        frame = frame[(ratio > 1 / trim) & (ratio < trim)]
+    frame = frame.assign(
+        stockcode=frame[PRODUCT_ID].astype(str),
+        day=frame["invoice_date"].dt.normalize(),
+        country=frame["country"].astype(str),
+        revenue=frame["quantity"] * frame["unit_price"],
     )
-    day = frame.groupby([PRODUCT_ID, "day"])[["log_q", "log_price"]].mean()
+    cells = (
+        frame.groupby(list(CELL), observed=True)
+        .agg(units=("quantity", "sum"), revenue=("revenue", "sum"), line_price=("unit_price", "mean"))
+        .reset_index()
+    )
+    price = cells["revenue"] / cells["units"] if weighted else cells["line_price"]
+    cells = cells.assign(price=price, log_units=np.log(cells["units"].astype(float)), log_price=np.log(price))
+    cells = cells[[*CELL, "units", "price", "log_units", "log_price"]]
+    if varied_only:
+        spread = cells.groupby(PRODUCT_ID)["log_price"].transform(lambda x: x.max() - x.min())
+        cells = cells[spread > 1e-9]
+    return cells.reset_index(drop=True)
+
+
+def _fixest(fit) -> dict:
+    """A pyfixest fit's log-price coefficient: the elasticity, its standard error clustered by stock code, the
+    95% CI (t quantiles, as pyfixest reports it) and the observations the fit used (singletons dropped)."""
+    row = fit.tidy().loc["log_price"]
     return {
-        "all_lines": round(_fixed_effect_slope(frame, (PRODUCT_ID,), "log_price", "log_q"), 3),
-        "product_day_means": round(_fixed_effect_slope(day.reset_index(), (PRODUCT_ID,), "log_price", "log_q"), 3),
+        "elasticity": round(float(row["Estimate"]), 3),
+        "se": round(float(row["Std. Error"]), 4),
+        "ci95": [round(float(row["2.5%"]), 3), round(float(row["97.5%"]), 3)],
+        "observations": int(fit._N),
     }
 
 
-FIXED_EFFECTS = (PRODUCT_ID, "day", "country")
+def _quietly(estimate, *args, **kwargs):
+    """pyfixest warns (UserWarning) for every singleton fixed effect it drops; the count is in `observations`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return estimate(*args, **kwargs)
+
+
+def naive_regression(cells: pd.DataFrame) -> dict:
+    """OLS of log units on log price with an intercept and nothing else (pyfixest feols), over `daily_cells`:
+    the naive design, which reads prices set high for products and days that sell well as demand."""
+    import pyfixest as pf
+
+    return _fixest(_quietly(pf.feols, "log_units ~ log_price", cells, vcov={"CRV1": PRODUCT_ID}))
+
+
+def log_normal_fixed_effects(cells: pd.DataFrame) -> dict:
+    """log units on log price with stock-code, date and country fixed effects (pyfixest feols, after Berge's
+    fixest: the effects swept out by alternating projections), standard errors clustered by stock code."""
+    import pyfixest as pf
+
+    fml = f"log_units ~ log_price | {FIXED_EFFECTS}"
+    return _fixest(_quietly(pf.feols, fml, cells, vcov={"CRV1": PRODUCT_ID}))
+
+
+def poisson_fixed_effects(cells: pd.DataFrame) -> dict:
+    """Poisson pseudo-maximum likelihood of units on log price with the same fixed effects (pyfixest fepois, after
+    fixest's fepois), clustered by stock code. It fits the mean of units rather than of their log, so it weighs
+    a cell by its size: big orders count for more than in the log-normal form."""
+    import pyfixest as pf
+
+    fml = f"units ~ log_price | {FIXED_EFFECTS}"
+    return _fixest(_quietly(pf.fepois, fml, cells, vcov={"CRV1": PRODUCT_ID}))
+
+
+def dml_controls(cells: pd.DataFrame) -> pd.DataFrame:
+    """The controls that stand for date, country and product in the double machine learning, one row per cell:
+    the day (its index from the first day, weekday, month, day of month), the country (an integer code and its
+    number of cells) and the product (its median log price, cells, and first and mean day index: when it sold,
+    which its within-product mean of date effects depends on). Shape (cells, 10), all numeric."""
+    day_index = (cells["day"] - cells["day"].min()).dt.days
+    product = day_index.groupby(cells[PRODUCT_ID].to_numpy())
+    product_price = cells.groupby(PRODUCT_ID)["log_price"]
+    return pd.DataFrame(
+        {
+            "day_index": day_index,
+            "weekday": cells["day"].dt.day_of_week,
+            "month": cells["day"].dt.month,
+            "day_of_month": cells["day"].dt.day,
+            "country_code": pd.factorize(cells["country"], sort=True)[0],
+            "country_cells": cells.groupby("country")["country"].transform("size"),
+            "product_log_price": product_price.transform("median"),
+            "product_cells": product_price.transform("size"),
+            "product_first_day": product.transform("min").to_numpy(),
+            "product_mean_day": product.transform("mean").to_numpy(),
+        }
+    )
+
+
+def double_ml(cells: pd.DataFrame, max_cells: int = DML_MAX_CELLS, folds: int = DML_FOLDS, seed: int = 0) -> dict:
+    """The elasticity by double machine learning (Chernozhukov et al. 2018, "Double/debiased machine learning for
+    treatment and structural parameters", Econometrics Journal 21(1)): DoubleML's partially linear model
+    (`DoubleMLPLR`, partialling-out score) of log units (outcome) on log price (treatment), both taken within stock
+    code first (the stock-code effects removed exactly, as the published work did), with `dml_controls` as X and
+    LightGBM for E[outcome | X] and E[treatment | X], cross-fitted over `folds` folds of stock codes, standard
+    error clustered by stock code. Over a random `max_cells` of the cells when there are more (`subsampled`)."""
+    import doubleml as dml
+    from lightgbm import LGBMRegressor
+
+    started = time.perf_counter()
+    frame = cells.sample(n=max_cells, random_state=seed) if len(cells) > max_cells else cells
+    within = frame.groupby(PRODUCT_ID)[["log_units", "log_price"]].transform("mean")
+    controls = dml_controls(frame).reset_index(drop=True)
+    data = controls.assign(
+        outcome=(frame["log_units"] - within["log_units"]).to_numpy(),
+        treatment=(frame["log_price"] - within["log_price"]).to_numpy(),
+        cluster=pd.factorize(frame[PRODUCT_ID])[0],
+    )
+    backend = dml.DoubleMLData(data, "outcome", "treatment", x_cols=list(controls), cluster_cols="cluster")
+
+    def learner() -> LGBMRegressor:
+        return LGBMRegressor(
+            n_estimators=200,
+            learning_rate=0.1,
+            num_leaves=63,
+            min_child_samples=50,
+            n_jobs=1,  # one thread: about 2 s a fit on 200,000 cells, and no OpenMP contention with other work
+            random_state=seed,
+            verbose=-1,
+        )
+
+    state = np.random.get_state()  # DoubleML draws its folds from NumPy's global generator, when it is built
+    np.random.seed(seed)
+    try:
+        model = dml.DoubleMLPLR(backend, ml_l=learner(), ml_m=learner(), n_folds=folds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            model.fit()
+    finally:
+        np.random.set_state(state)
+    coef, se = float(model.coef[0]), float(model.se[0])
+    return {
+        "elasticity": round(coef, 3),
+        "se": round(se, 4),
+        "ci95": [round(coef - Z95 * se, 3), round(coef + Z95 * se, 3)],
+        "observations": len(frame),
+        "subsampled": len(frame) < len(cells),
+        "folds": folds,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+ESTIMATORS = {
+    "naive": naive_regression,
+    "log_normal": log_normal_fixed_effects,
+    "poisson": poisson_fixed_effects,
+    "double_ml": double_ml,
+}
+
+
+def published_designs(rows: pd.DataFrame, cancelled_same_day: int | None = None) -> dict:
+    """The four published estimates of the price elasticity of daily units on this file, redone by the libraries
+    that define them on `rows` (order lines: stockcode, unit_price, quantity, invoice_date, country, customer_id),
+    at the published aggregation (`daily_cells`), with all customers and without the one-off bulk customers
+    (`bulk_customers`).
+
+    Source of the published figures and design: ../shared/data/README.md ("What published work found on it"),
+    from L. Roemheld (2021), github.com/larsroemheld/causalinf_ex_elasticity: the raw lines with positive
+    quantity and price less the non-product codes, customers 16446 and 12346 dropped, prices trimmed at 3x the
+    product's median, revenue / units per stock code x date x country. `cancelled_same_day`: the lines `pricing
+    prepare` dropped as orders cancelled the same day (data_quality.json), quoted when no bulk customer is left.
+
+    Returns {aggregation, bulk_customers, designs}; per design (keys of DESIGNS) its label, method, published
+    figure and, for `all_customers` and `without_bulk_customers`, {elasticity, se, ci95, observations, ...}."""
+    customers = bulk_customers(rows)
+    kept = without_customers(rows, customers) if customers else rows
+    samples = {"all_customers": daily_cells(rows)}
+    samples["without_bulk_customers"] = daily_cells(kept) if customers else samples["all_customers"]
+    estimates = {"all_customers": {key: ESTIMATORS[key](samples["all_customers"]) for key in DESIGNS}}
+    estimates["without_bulk_customers"] = (
+        {key: ESTIMATORS[key](samples["without_bulk_customers"]) for key in DESIGNS}
+        if customers
+        else estimates["all_customers"]  # the same rows: the same estimates
+    )
+    if customers:
+        note = f"dropped every line of customers {', '.join(map(str, customers))} ({len(rows) - len(kept):,} lines)"
+    else:
+        note = (
+            f"none in these rows (largest line: {int(rows['quantity'].max()):,} units), so both columns are the same "
+            "rows: pricing prepare drops an order cancelled the same day together with its cancellation"
+            + (f" ({cancelled_same_day:,} lines)" if cancelled_same_day is not None else "")
+            + ", which is how both of the published work's one-off bulk orders ended"
+        )
+    return {
+        "aggregation": {
+            "unit": "stock code x date x country",
+            "units": "sum of quantity",
+            "price": "revenue / units: the quantity-weighted mean unit price",
+            "price_trim": f"lines outside 1/{PRICE_TRIM:g} to {PRICE_TRIM:g} x their stock code's median price dropped",
+            "stock_codes": "the stock codes whose cell price varies",
+            "cells": {name: len(cells) for name, cells in samples.items()},
+        },
+        "bulk_customers": {
+            "rule": f"a known customer with a line of {BULK_LINE_UNITS:,} units or more",
+            "found": customers,
+            "lines_removed": len(rows) - len(kept),
+            "same_rows": not customers,
+            "note": note,
+        },
+        "designs": {
+            key: {
+                "label": design.label,
+                "method": design.method,
+                "published": design.published,
+                "published_text": design.published_text,
+                "published_range": design.published_range,
+                **{name: estimates[name][key] for name in samples},
+            }
+            for key, design in DESIGNS.items()
+        },
+    }
 
 
 def fixed_effect_elasticities(rows: pd.DataFrame) -> dict:
-    """Price elasticities with stock-code, date and country fixed effects, the published design on this data
-    (../shared/data/README.md: about -1.8 for log daily units, log-normal form), at two aggregations:
+    """The measures the data generator is calibrated against (docs/DATA.md, tests/integration/test_real_file.py),
+    by pyfixest feols with stock-code, date and country fixed effects, standard errors clustered by stock code:
 
     - `units_per_line`: log1p(quantity of a line) on log(its unit price), one observation per line;
-    - `daily_units`: log(units of a stock code on a day in a country) on log(the mean unit price of its lines),
-      one observation per stock code x date x country: the published aggregation, which counts the orders a
-      price loses as well as the units per order.
+    - `daily_units`: log(units of a stock code on a day in a country) on log(the unweighted mean unit price of
+      its lines), one observation per cell, every line and stock code kept (no trim, no bulk filter): the
+      aggregation of the published design with the price of its first version here, which the generator was
+      calibrated to; `published_designs` has the published price (revenue / units) and trim.
 
-    `rows`: prepared lines (stockcode, unit_price, quantity, invoice_date, country). The slope is the OLS slope
-    after sweeping out the three sets of fixed effects by alternating projections (Guimaraes & Portugal 2010)."""
-    frame = rows.assign(day=rows["invoice_date"].dt.normalize(), country=rows["country"].astype(str))
-    lines = frame.assign(y=log_quantity(frame["quantity"]), x=np.log(frame["unit_price"]))
-    daily = (
-        frame.groupby([PRODUCT_ID, "day", "country"], observed=True)
-        .agg(units=("quantity", "sum"), price=("unit_price", "mean"))
-        .reset_index()
+    `rows`: prepared lines (stockcode, unit_price, quantity, invoice_date, country). Each: {elasticity, se, ci95,
+    observations}."""
+    import pyfixest as pf
+
+    lines = rows.assign(
+        stockcode=rows[PRODUCT_ID].astype(str),
+        day=rows["invoice_date"].dt.normalize(),
+        country=rows["country"].astype(str),
+        log_q=log_quantity(rows["quantity"]),
+        log_price=np.log(rows["unit_price"]),
     )
-    daily = daily.assign(y=np.log(daily["units"]), x=np.log(daily["price"]))
+    cells = daily_cells(rows, weighted=False, trim=None, varied_only=False)
+    fml = f"~ log_price | {FIXED_EFFECTS}"
     return {
-        "units_per_line": {"elasticity": round(_fixed_effect_slope(lines), 3), "observations": len(lines)},
-        "daily_units": {"elasticity": round(_fixed_effect_slope(daily), 3), "observations": len(daily)},
-        "fixed_effects": list(FIXED_EFFECTS),
+        "units_per_line": _fixest(_quietly(pf.feols, "log_q " + fml, lines, vcov={"CRV1": PRODUCT_ID})),
+        "daily_units": _fixest(_quietly(pf.feols, "log_units " + fml, cells, vcov={"CRV1": PRODUCT_ID})),
+        "fixed_effects": list(CELL),
     }
-
-
-def _fixed_effect_slope(
-    frame: pd.DataFrame,
-    effects: tuple[str, ...] = FIXED_EFFECTS,
-    x: str = "x",
-    y: str = "y",
-    tolerance: float = 1e-9,
-    max_sweeps: int = 200,
-) -> float:
-    """Slope of `y` on `x` once every group mean of each column in `effects` is swept out of both (alternating
-    projections; one effect: the plain within-group slope, in one sweep)."""
-    values = frame[[x, y]].to_numpy(dtype=float, copy=True)  # swept in place
-    groups = [pd.factorize(frame[name])[0] for name in effects]
-    for _ in range(max_sweeps):
-        before = values.copy()
-        for codes in groups:
-            counts = np.bincount(codes)
-            for column in range(2):
-                values[:, column] -= (np.bincount(codes, values[:, column]) / counts)[codes]
-        if np.abs(values - before).max() < tolerance:
-            break
-    x_swept, y_swept = values[:, 0], values[:, 1]
-    denominator = float(x_swept @ x_swept)
-    return float(x_swept @ y_swept / denominator) if denominator else 0.0
 
 
 def pooled_elasticities(predictor: Predictor, codes: list[str], samples: int) -> dict:
@@ -333,21 +605,207 @@ def pooled_elasticities(predictor: Predictor, codes: list[str], samples: int) ->
     return out
 
 
+def weekly_elasticities(predictor: Predictor, codes: list[str], samples: int) -> dict | None:
+    """The bundle's own elasticity of weekly units (its curve: order lines per week x mean units per line,
+    `SweepResult.units_per_week`), per product d log(units per week) / d log(price) at its training-median price
+    (a central difference over +-ELASTICITY_STEP, through `Predictor.curve` and its fallback chains), pooled over
+    `codes` (the best sellers) as the median and quartiles; and the same for its two factors, order lines per week
+    and mean units per line, whose elasticities add up to it. None for a bundle without an incidence model."""
+    if not predictor.incidence_models:
+        return None
+    parts = {"units_per_week": [], "orders_per_week": [], "units_per_line": []}
+    answered = set()
+    for code in codes:
+        median = float(predictor.products.loc[code, "price_median"])
+        prices = np.array([median * (1 - ELASTICITY_STEP), median * (1 + ELASTICITY_STEP)])
+        request = PriceRequest(
+            stockcode=code,
+            unitprice_min=float(prices[0]),
+            unitprice_max=float(prices[1]),
+            num_price_bins=2,
+            num_samples=samples,
+        )
+        recommendation = predictor.curve(request, prices)
+        result = recommendation.result
+        answered.add((recommendation.model, recommendation.incidence_model))
+        step = np.log(prices[1] / prices[0])
+        curves = {
+            "units_per_week": result.units_per_week,
+            "orders_per_week": result.orders_per_week,
+            "units_per_line": result.quantity_mean,
+        }
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for name, curve in curves.items():
+                parts[name].append(float(np.log(curve[1] / curve[0]) / step))
+    pooled = {}
+    for name, values in parts.items():
+        finite = np.asarray(values)[np.isfinite(values)]
+        pooled[name] = (
+            {"median": round(float(np.median(finite)), 3), "iqr": _iqr(finite), "products": len(finite)}
+            if len(finite)
+            else {"median": None, "iqr": None, "products": 0}
+        )
+    return {
+        **pooled["units_per_week"],
+        "orders_per_week": pooled["orders_per_week"],
+        "units_per_line": pooled["units_per_line"],
+        "models": sorted(f"{line} x {incidence}" for line, incidence in answered),
+        "at": f"each product's training-median price, +-{ELASTICITY_STEP:.0%}",
+    }
+
+
 def _iqr(values) -> list[float]:
     return [round(float(v), 3) for v in np.percentile(values, [25, 75])]
 
 
 def write_report(report: dict, out: Path) -> list[Path]:
-    """report.json at `out`, report.md and two PNGs beside it (recommended / median price per model, and the
-    held-out price effect, realised against predicted). Returns the paths written."""
+    """report.json at `out`, report.md and three PNGs beside it (recommended / median price per model, the
+    held-out price effect, realised against predicted, and the elasticities beside the published ones). Returns
+    the paths written."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     charts = [_recommendation_chart(report, out.with_name("report_recommendations.png"))]
     charts.append(_price_effect_chart(report, out.with_name("report_price_effect.png")))
+    charts.append(elasticity_chart(report["elasticity"], out.with_name("report_elasticity.png")))
     markdown = out.with_suffix(".md")
     markdown.write_text(to_markdown(report, [c.name for c in charts]))
     return [out, markdown, *charts]
+
+
+def write_data_report(report: dict, out: Path) -> list[Path]:
+    """`data_report`'s dict as JSON at `out` and its elasticity chart beside it (report_elasticity.png)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return [out, elasticity_chart(report["elasticity"], out.with_name("report_elasticity.png"))]
+
+
+def _estimate(e: dict | None) -> str:
+    if e is None or e.get("elasticity") is None:
+        return "-"
+    if "ci95" in e:
+        return f"{e['elasticity']:.2f} ({e['ci95'][0]:.2f} to {e['ci95'][1]:.2f})"
+    return f"{e['elasticity']:.2f}"
+
+
+def _pooled(e: dict | None) -> str:
+    if e is None or e.get("median") is None:
+        return "-"
+    return f"{e['median']:.2f} (IQR {e['iqr'][0]:.2f} to {e['iqr'][1]:.2f})"
+
+
+def elasticity_rows(elasticity: dict) -> list[tuple[str, str, str, str, str]]:
+    """The report's one elasticity table, as rows of (design, ours with all customers, ours without the one-off
+    bulk customers, observations, published): the four published designs on daily units, then the bundle's own
+    elasticities (weekly units and its two factors; units per order line per model) where the report has a
+    bundle, then the generator's calibration measures. Ours: estimate (95% CI) or median (IQR) over products."""
+    designs = elasticity["published_designs"]
+    same = designs["bulk_customers"]["same_rows"]
+    rows = []
+    for d in designs["designs"].values():
+        method = d["method"].split(":")[0]
+        ours, without = d["all_customers"], d["without_bulk_customers"]
+        observations = f"{ours['observations']:,}" + ("" if same else f" / {without['observations']:,}")
+        if ours.get("subsampled"):
+            observations += " (subsample)"
+        rows.append(
+            (
+                f"daily units: {d['label']} ({method})",
+                _estimate(ours),
+                "same rows" if same else _estimate(without),
+                observations,
+                d["published_text"],
+            )
+        )
+    weekly = elasticity.get("model_weekly_units")
+    if weekly:
+        where = f"{weekly['products']} best sellers at their median price"
+        rows.append((f"bundle: weekly units = order lines x units per line, {where}", _pooled(weekly), "", "", "-"))
+        rows.append(("bundle: its order lines per week", _pooled(weekly["orders_per_week"]), "", "", "-"))
+        rows.append(("bundle: its mean units per order line", _pooled(weekly["units_per_line"]), "", "", "-"))
+    for name, e in (elasticity.get("models_at_median_price") or {}).items():
+        rows.append((f"bundle: units per order line, {name} alone", _pooled(e), "", "", "-"))
+    fixed = elasticity["data_fixed_effects"]
+    for key, label in (
+        ("units_per_line", "calibration: log1p(units per line), stock-code, date and country effects"),
+        ("daily_units", "calibration: daily units at the unweighted mean line price, no trim, the same effects"),
+    ):
+        rows.append((label, _estimate(fixed[key]), "", f"{fixed[key]['observations']:,}", "-"))
+    return rows
+
+
+def elasticity_markdown(elasticity: dict) -> str:
+    """The elasticity table (`elasticity_rows`) as Markdown, with what it aggregates and what the columns hold."""
+    designs = elasticity["published_designs"]
+    aggregation, bulk = designs["aggregation"], designs["bulk_customers"]
+    table = "\n".join("| " + " | ".join(row) + " |" for row in elasticity_rows(elasticity))
+    cells = aggregation["cells"]["all_customers"]
+    return f"""Daily units per {aggregation["unit"]} ({cells:,} cells, every split; units: {aggregation["units"]};
+price: {aggregation["price"]}; {aggregation["price_trim"]}; kept: {aggregation["stock_codes"]}), standard errors
+clustered by stock code. One-off bulk customers ({bulk["rule"]}): {bulk["note"]}.
+
+| design | ours, all customers (95% CI) | ours, without the one-off bulk customers | observations | published |
+|---|---|---|---|---|
+{table}
+
+The published figures: ../shared/data/README.md (Roemheld 2021). The bundle's rows are medians over products
+(IQR), not confidence intervals; its weekly units are order lines per week x mean units per line, whose
+elasticities add up; the per-line rows see only the second factor, not the orders a price wins or loses."""
+
+
+CHART_LABELS = {
+    "naive": "naive log-log",
+    "log_normal": "fixed effects,\nlog-normal (feols)",
+    "poisson": "fixed effects,\nPoisson (fepois)",
+    "double_ml": "double ML\n(DoubleML PLR)",
+}
+
+
+def elasticity_chart(elasticity: dict, path: Path) -> Path:
+    """Each design's estimate with its 95% CI (with all customers, and without the bulk customers where those
+    differ), the published figure beside it (a range as a bar), and the bundle's weekly-units elasticity (median
+    and IQR over the best sellers)."""
+    plt = _pyplot()
+    designs = elasticity["published_designs"]
+    same = designs["bulk_customers"]["same_rows"]
+    weekly = elasticity.get("model_weekly_units")
+    labels = [CHART_LABELS.get(key, d["label"]) for key, d in designs["designs"].items()]
+    fig, ax = plt.subplots(figsize=(8, 0.9 * (len(labels) + 2)))
+    samples = (
+        ("all_customers", 0.0 if same else 0.12, "#2b6cb0", "ours" if same else "ours, all customers"),
+        ("without_bulk_customers", -0.12, "#38a169", "ours, without the one-off bulk customers"),
+    )
+    for y, d in enumerate(designs["designs"].values()):
+        for name, shift, colour, legend in samples[: 1 if same else 2]:
+            e = d[name]
+            low, high = e["ci95"]
+            error = [[e["elasticity"] - low], [high - e["elasticity"]]]
+            ax.errorbar(e["elasticity"], y + shift, xerr=error, fmt="o", color=colour, capsize=3, label=legend)
+        legend = "published"
+        if d.get("published_range"):
+            ax.plot(d["published_range"], [y - 0.3] * 2, color="#c53030", linewidth=3, label=legend)
+        else:
+            ax.plot(d["published"], y - 0.3, "x", color="#c53030", markersize=9, label=legend)
+    if weekly and weekly.get("median") is not None:
+        labels.append("the bundle:\nweekly units")
+        low, high = weekly["iqr"]
+        error = [[weekly["median"] - low], [high - weekly["median"]]]
+        legend = f"the bundle's curve, median and IQR over {weekly['products']} best sellers"
+        ax.errorbar(weekly["median"], len(labels) - 1, xerr=error, fmt="s", color="#6b46c1", capsize=3, label=legend)
+    unique = {}
+    for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+        unique.setdefault(name, handle)
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower left")
+    ax.axvline(0, color="#718096", linewidth=0.8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("price elasticity of daily units per stock code x date x country (95% CI)")
+    ax.set_title("The data's own price elasticity by the published designs, beside the published figures", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _pyplot():
@@ -428,17 +886,6 @@ def to_markdown(report: dict, charts: list[str]) -> str:
         for n, s in e.get("per_model", {}).items()
     )
     structure = report["price_structure"]
-    elasticity = report["elasticity"]
-    model_elasticity = "\n".join(
-        f"| {n} (per line, at the median price) | {e['median']:.2f} (IQR {e['iqr'][0]:.2f} to {e['iqr'][1]:.2f}) |"
-        for n, e in elasticity["models_at_median_price"].items()
-    )
-    naive = elasticity["data_within_product_per_line"]
-    fe_line = elasticity["data_fixed_effects"]["units_per_line"]["elasticity"]
-    fe_daily = elasticity["data_fixed_effects"]["daily_units"]["elasticity"]
-    published = "\n".join(
-        f"| published: {k} (daily units) | {v:.2f} |" for k, v in elasticity["published_daily_units"].items()
-    )
     cleaning = report["cleaning"]
     split = {k: v for k, v in (cleaning.get("split") or {}).items() if k != "fill_log_quantity"}
     settings = report["settings"]
@@ -497,19 +944,7 @@ Known customers' lines below the day's highest known price, by units per line (q
 {", ".join(f"{band}: {share:.0%}" for band, share in structure["known_lines_below_day_top_by_quantity"].items())}.
 
 ## Elasticity
-| estimate | elasticity |
-|---|---|
-{model_elasticity}
-| data: within-product slope of log1p(q per line) on log price, all lines | {naive["all_lines"]:.2f} |
-| data: the same on product-day means (over time only) | {naive["product_day_means"]:.2f} |
-| data: log1p(units per line) on log price, stock code + date + country fixed effects | {fe_line:.2f} |
-| data: log(daily units per stock code x date x country) on log mean price, the same effects (published design) \
-| {fe_daily:.2f} |
-{published}
+{elasticity_markdown(report["elasticity"])}
 
-Per-line elasticities and the published daily-units elasticities answer different questions: daily units are
-orders per day x units per order, and a higher price loses orders as well as units per order. A model of quantity
-per line sees only the second part, so its elasticity is smaller in size than the daily-units figures; and across
-all lines, quantity-break prices (a lower price because the line is big) make the naive per-line slope steep for a
-reason that is not demand.
+![elasticity]({charts[2]})
 """
