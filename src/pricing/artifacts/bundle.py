@@ -156,6 +156,14 @@ class Bundle:
 
         return ReferenceWeeks.from_json(self.manifest["incidence"]["reference_weeks"])
 
+    def recent_weeks(self):
+        """The recent weeks the recent level was read over (pricing.training.evidence.recent_level); None for a
+        bundle written before it."""
+        from pricing.data.incidence import ReferenceWeeks
+
+        payload = self.manifest.get("evidence", {}).get("recent_weeks")
+        return None if payload is None else ReferenceWeeks.from_json(payload)
+
     def verify_all(self, skip: set[str] = frozenset()) -> None:
         for relpath in self.manifest["files"]:
             if relpath not in skip:

@@ -23,7 +23,9 @@ at given prices and the uncertainty of its price slopes. Everything else is deci
 5. Confidence (`confidence`): DRAWS draws of the curve (`draw_curves`: the product's price slopes moved by
    draws from their posterior, pricing.training.evidence) give the optimum of each draw, whose INTERVAL_LEVEL
    central interval is the interval for the optimal price, and the share of draws in which the recommended price
-   beats the current one. The draws stay finite for any allowed range (each draw's log shift is bounded).
+   beats the current one. Each slope's sd follows the product's own evidence, from the prior's whole width
+   (PRIOR_SD_FLOOR at least) for a product with little data to less for one whose data pin it down. The draws
+   stay finite for any allowed range (each draw's log shift is bounded).
 6. Verdict (`verdict`): `change` when that probability is at least CHANGE_PROBABILITY and the expected gain
    more than MIN_RELATIVE_GAIN of the objective at the current price; else `hold`. A current price a rule forbids
    is never held: it moves to the best allowed price, and the response says when every allowed price earns less
@@ -50,11 +52,13 @@ OBJECTIVE_KINDS = ("revenue", "profit")
 RULES = ("floor", "ceiling", "max_change", "price_ending", "min_margin", "support")
 INTERVAL_LEVEL = 0.9
 DRAWS = 400  # posterior draws of the curve per request
-# The slopes are drawn with an sd of at least this (log units per unit of log price, or of the network's price
-# term): the spread of products' slopes that their own data cannot resolve. Chosen on the generator's seed 0 as
-# the floor whose 90% interval covered the true profit optimum for 85-95% of the 300 best sellers, checked on
-# seed 1 (docs/PRICING_QUALITY.md, "The interval").
-SLOPE_SD_FLOOR = 0.16
+# The spread of products' price slopes around the pooled one is taken as at least this (log units per unit of log
+# price, or of the network's price term): the prior a product's own data update (pricing.training.evidence), so
+# a product with little data of its own is drawn with this whole width, and one whose data pin its slope down
+# with less. The moment estimate of the spread collapses (0.09 and 0.01 per line on the generator's seeds 0 and 1,
+# whose true slopes spread by 0.15-0.16), because each product's own price variation pins its slope down far less
+# well than the spread to be measured. Chosen on seed 0 (docs/PRICING_QUALITY.md, "The interval").
+PRIOR_SD_FLOOR = 0.16
 # A draw moves the curve by at most e^MAX_LOG_SHIFT either way: far beyond any price effect a model could
 # support, and finite whatever range is asked (a range of 0.0001..1,000,000 made half the draws NaN).
 MAX_LOG_SHIFT = 30.0
@@ -310,13 +314,13 @@ def objective_values(prices: np.ndarray, units: np.ndarray, unit_cost: float | N
 # -- confidence --------------------------------------------------------------------------------------------------
 def draw_curves(units: np.ndarray, terms: list[tuple[float, np.ndarray]], seed: int) -> np.ndarray | None:
     """DRAWS draws of a units curve (S, K): log units moved by -b x x for each (sd, x) in `terms`, one
-    b ~ N(0, max(sd, SLOPE_SD_FLOOR)) per draw and term; x (K,) is the price term the slope multiplies, 0 at the
-    current price, where the data pin the level. Each draw's log shift is clipped to +-MAX_LOG_SHIFT, so the
+    b ~ N(0, sd) per draw and term (sd: the slope's posterior sd); x (K,) is the price term the slope multiplies,
+    0 at the current price, where the data pin the level. Each draw's log shift is clipped to +-MAX_LOG_SHIFT, so the
     draws are finite for any range. None without any term (no slope uncertainty to draw from)."""
     if not terms:
         return None
     rng = np.random.default_rng(seed)
-    shift = sum(rng.normal(0.0, max(sd, SLOPE_SD_FLOOR), (DRAWS, 1)) * np.asarray(x)[None, :] for sd, x in terms)
+    shift = sum(rng.normal(0.0, sd, (DRAWS, 1)) * np.asarray(x)[None, :] for sd, x in terms)
     return np.asarray(units, dtype=float)[None, :] * np.exp(-np.clip(shift, -MAX_LOG_SHIFT, MAX_LOG_SHIFT))
 
 

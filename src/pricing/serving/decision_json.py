@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pricing.serving.decision import INTERVAL_LEVEL, SLOPE_SD_FLOOR, SUPPORT_TOLERANCE, Decision
+from pricing.serving.decision import INTERVAL_LEVEL, PRIOR_SD_FLOOR, SUPPORT_TOLERANCE, Decision
 from pricing.serving.sweep import PRICE_BIN_FIELDS
 
 # each bin of a decision's curve: the sweep's fields, whether the price lies in the product's support, and the
@@ -41,9 +41,9 @@ DECISION_FIELDS = (
     "curve",
 )
 INTERVAL_METHOD = (
-    "posterior draws of the product's incidence and per-line price slopes (pricing.training.evidence), their sd "
-    f"at least {SLOPE_SD_FLOOR:g} (the spread of products' slopes their own data cannot resolve), each draw's "
-    "optimum under the same rules"
+    "posterior draws of the product's incidence and per-line price slopes (pricing.training.evidence): the "
+    f"product's own evidence updating a prior spread of at least {PRIOR_SD_FLOOR:g}, so the interval widens as its "
+    "data shrink; each draw's optimum under the same rules"
 )
 
 

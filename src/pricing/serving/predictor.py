@@ -33,6 +33,10 @@ MAX_QUANTITY = 1e9  # units per order line: no real order comes near; beyond it 
 # every product's lines as a prior worth this many of the product's own lines (a beta-binomial posterior mean):
 # a product with 3 held-out lines, none from France, is not said to sell nothing there.
 SEGMENT_PRIOR_LINES = 20.0
+# The curve's level is anchored to what the product sold over the recent weeks (evidence's recent_level), the
+# model's own level counting as this many order lines' worth of evidence (a gamma-Poisson posterior mean of the
+# level factor): a product with a few lines lately moves toward what it sold, a best seller to it.
+LEVEL_PRIOR_LINES = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Recommendation:
     model: str  # the per-line model that answered
     incidence_model: str | None = None  # the incidence model that answered (None: the bundle has none)
     segment_share: float = 1.0  # the share of the product's order lines the request's country/customer places
+    level_factor: float = 1.0  # the weekly curve's anchor to what the product sold lately (Predictor.level_factor)
 
 
 def usable_cpus() -> int:
@@ -119,6 +124,8 @@ class Predictor:
         self.evidence = _indexed(bundle.table("evidence.parquet"))
         self.history = _indexed(bundle.table("price_history.parquet"))
         self.costs = _indexed(bundle.table("costs.parquet"))
+        self.recent = _indexed(bundle.table("recent_level.parquet"))
+        self.recent_weeks = bundle.recent_weeks()
         # the incidence part (order lines per week), its own fallback chain; none in bundles written before it
         self.incidence_models: list[tuple[str, object]] = []
         self.reference_weeks = bundle.reference_weeks() if bundle.incidence_model_names() else None
@@ -256,12 +263,13 @@ class Predictor:
             log.error("model %s gave non-finite or absurd quantities; falling back", name)
         raise NoUsableModel("no usable model in bundle " + self.version)
 
-    def orders_per_week(self, stockcode: str, prices: np.ndarray, only: str | None = None) -> tuple[str, np.ndarray]:
-        """Expected order lines per week at each list price (bins,): the rate per trading day averaged over the
-        bundle's reference weeks (the held-out window) x their median trading days, from the first incidence model
-        that predicts finite rates (`only`: just that one). NoUsableModel when none does."""
+    def incidence_rates(
+        self, stockcode: str, prices: np.ndarray, weeks, only: str | None = None
+    ) -> tuple[str, np.ndarray]:
+        """Expected order lines per trading day at each list price in each of `weeks` (ReferenceWeeks): shape
+        (bins, weeks), from the first incidence model that predicts finite rates (`only`: just that one).
+        NoUsableModel when none does."""
         product = self.product(stockcode)
-        weeks = self.reference_weeks
         X = serving_features(prices, float(product["price_median"]), weeks)
         index = np.full(len(X), self.product_index[self.product_rows[stockcode]], dtype=np.int64)
         for name, model in self.incidence_models:
@@ -272,11 +280,38 @@ class Predictor:
             except Exception as exc:
                 log.error("incidence model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
                 continue
-            orders = rate.mean(axis=1) * weeks.typical_trading_days
-            if np.isfinite(orders).all() and orders.max(initial=0.0) <= MAX_QUANTITY:
-                return name, orders
+            if np.isfinite(rate).all() and rate.max(initial=0.0) <= MAX_QUANTITY:
+                return name, rate
             log.error("incidence model %s gave non-finite or absurd rates; falling back", name)
         raise NoUsableModel("no usable incidence model in bundle " + self.version)
+
+    def orders_per_week(self, stockcode: str, prices: np.ndarray, only: str | None = None) -> tuple[str, np.ndarray]:
+        """Expected order lines per week at each list price (bins,): the rate per trading day averaged over the
+        bundle's reference weeks (the held-out window) x their median trading days (`incidence_rates`)."""
+        weeks = self.reference_weeks
+        name, rate = self.incidence_rates(stockcode, prices, weeks, only)
+        return name, rate.mean(axis=1) * weeks.typical_trading_days
+
+    def level_factor(self, stockcode: str, units_per_line: float, only: str | None = None) -> float:
+        """The multiplier that anchors the product's weekly curve to what it sold over the recent weeks (1 for a
+        bundle without the recent level): (units sold there + LEVEL_PRIOR_LINES x u) / (the units the model
+        expects there + LEVEL_PRIOR_LINES x u), u the mean units per line at the recent price (`units_per_line`).
+        The model's expectation is at the weeks' own season and list price, so the factor corrects the level
+        only; the price and season effects stay the model's. A gamma-Poisson posterior mean, counted in order
+        lines (units / u)."""
+        if self.recent is None or self.recent_weeks is None or stockcode not in self.recent.index:
+            return 1.0
+        row = self.recent.loc[stockcode]
+        price = self.recent_price(stockcode)
+        _, rate = self.incidence_rates(stockcode, np.array([price]), self.recent_weeks, only)
+        expected_lines = float(np.sum(rate[0] * self.recent_weeks.trading_days))
+        prior = LEVEL_PRIOR_LINES * units_per_line
+        return float((row["recent_units"] + prior) / (expected_lines * units_per_line + prior))
+
+    def recent_price(self, stockcode: str) -> float:
+        """The product's list price over the recent weeks, or its current price where it did not sell then."""
+        price = self.recent.loc[stockcode, "recent_price"] if self.recent is not None else np.nan
+        return float(price) if pd.notna(price) else self.current_price(stockcode)[0]
 
     def curve(
         self,
@@ -291,18 +326,33 @@ class Predictor:
         week (`only_incidence`); its `optimal_price` maximises `request.optimise` over these prices.
 
         Raises UnknownStockcode, NoContexts (no held-out context for the country or customer) or NoUsableModel."""
-        contexts = self.keyed_contexts(request.stockcode, request.num_samples, request.country, request.customerid)
-        scaled = self.scaled_prices(request.stockcode, prices)
+        code = request.stockcode
+        anchored = self.incidence_models and self.recent is not None and code in self.recent.index
+        # the recent weeks' list price rides along in the same model call, for the level factor
+        swept = np.append(prices, self.recent_price(code)) if anchored else np.asarray(prices)
+        contexts = self.keyed_contexts(code, request.num_samples, request.country, request.customerid)
+        scaled = self.scaled_prices(code, swept)
         name, quantity = self._inference.submit(self.predict_grid, contexts, scaled, only).result()
-        incidence, orders = None, None
-        share = self.segment_share(request.stockcode, request.country, request.customerid)
+        quantity = quantity.reshape(len(swept), -1)
+        incidence, orders, level = None, None, 1.0
+        share = self.segment_share(code, request.country, request.customerid)
         if self.incidence_models:
-            incidence, orders = self._inference.submit(
-                self.orders_per_week, request.stockcode, prices, only_incidence
-            ).result()
-            orders = orders * share  # one population: the segment's order lines, with its units per line
-        result = aggregate(prices, quantity, monotone, orders_per_week=orders, objective=request.optimise)
-        return Recommendation(request.stockcode, result, name, incidence, share)
+            incidence, orders = self._inference.submit(self.orders_per_week, code, prices, only_incidence).result()
+            if anchored:
+                per_line = float(quantity[-1].mean())
+                if request.country is not None or request.customerid is not None:
+                    # the level is the product's, whatever segment is asked for: its units per line over every
+                    # segment's contexts
+                    everyone = self.keyed_contexts(code, request.num_samples)
+                    _, own = self._inference.submit(self.predict_grid, everyone, scaled[-1:], name).result()
+                    per_line = float(own.mean())
+                level = self._inference.submit(self.level_factor, code, per_line, incidence).result()
+            # one population (the segment's order lines, with its units per line), at the level the product sells
+            orders = orders * share * level
+        result = aggregate(
+            prices, quantity[: len(prices)], monotone, orders_per_week=orders, objective=request.optimise
+        )
+        return Recommendation(code, result, name, incidence, share, level)
 
     def segment_share(self, stockcode: str, country: str | None = None, customer_id: int | None = None) -> float:
         """The share of the product's order lines that a country (and/or a customer) places, in [0, 1]: 1 without
@@ -375,11 +425,16 @@ class Predictor:
         return None, None
 
     def slope_sd(self, stockcode: str) -> tuple[float | None, float | None]:
-        """The posterior sd of the product's incidence and per-line price slopes (None: unknown)."""
+        """The posterior sd of the product's incidence and per-line price slopes (None: unknown). A bundle whose
+        evidence predates the prior's floor (no `prior_sd_floor` column) gets each sd raised to the floor here,
+        as it was served then."""
         if self.evidence is None or stockcode not in self.evidence.index:
             return None, None
         row = self.evidence.loc[stockcode]
-        return tuple(None if pd.isna(row[c]) else float(row[c]) for c in ("incidence_slope_sd", "line_slope_sd"))
+        floor = 0.0 if "prior_sd_floor" in row.index else D.PRIOR_SD_FLOOR
+        return tuple(
+            None if pd.isna(row[c]) else max(float(row[c]), floor) for c in ("incidence_slope_sd", "line_slope_sd")
+        )
 
     def slope_terms(
         self, stockcode: str, prices: np.ndarray, pivot: float, weekly: bool

@@ -24,6 +24,14 @@
 
   with x_i the price term the slope multiplies and xbar_j its w-weighted mean over the product's rows (the
   level is profiled out). Gelman et al., Bayesian Data Analysis (3rd ed.), ch. 5 (hierarchical normal model).
+  The moment estimate of tau collapses where the products' own estimates are mostly noise (0.09 and 0.01 per
+  line on the generator's seeds 0 and 1, whose true slopes spread by 0.15-0.16): tau is taken as at least
+  PRIOR_SD_FLOOR (pricing.serving.decision), so a product with little data of its own gets that whole width and
+  one whose data pin its slope down gets less: the uncertainty follows each product's evidence;
+- the recent level (`recent_level.parquet`): each product's units and order lines over the data's last
+  RECENT_WEEKS weeks and its list price there, with those weeks' season features (the manifest's
+  `evidence.recent_weeks`), so serving can anchor the curve's level to what the product sold lately
+  (pricing.serving.predictor.Predictor.level_factor).
 """
 
 from __future__ import annotations
@@ -33,9 +41,12 @@ import pandas as pd
 
 from pricing.data import incidence as I
 from pricing.data.list_price import daily_list_prices
+from pricing.serving.decision import PRIOR_SD_FLOOR
 
 EVIDENCE = "evidence.parquet"
 PRICE_HISTORY = "price_history.parquet"
+RECENT_LEVEL = "recent_level.parquet"
+RECENT_WEEKS = 8  # the weeks the recent level is read over: two months, long enough for a slow seller's lines
 
 
 def current_prices(lines: pd.DataFrame, ladder: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -83,8 +94,9 @@ def posterior_slope_sd(
     x: np.ndarray,
     group: np.ndarray,
     cluster: np.ndarray | None = None,
+    min_tau: float = PRIOR_SD_FLOOR,
 ) -> tuple[np.ndarray, float]:
-    """Posterior sd of each group's slope (n,) and the prior variance tau^2 (module docstring).
+    """Posterior sd of each group's slope (n,) and the prior variance tau^2, at least min_tau^2 (module docstring).
 
     slope (n,): the fitted slopes (log outcome per unit of x, positive: the outcome falls with x); per row
     (n_rows,): working weight w (the Poisson mean, or 1 for squared error), residual y - mu (on the loss's scale),
@@ -93,7 +105,7 @@ def posterior_slope_sd(
     term, so the slope is identified by variation across clusters only and each cluster counts once in the
     sandwich variance (cluster-robust; Cameron & Miller 2015, J. Human Resources 50:317). Within a day the price
     moves with the line, not the list: quantity breaks give big lines lower prices (reverse causation), which
-    would read as a steep slope. Groups without price variation get the prior sd."""
+    would read as a steep slope. Groups without price variation get the prior sd, tau."""
     n = len(slope)
     if cluster is not None:
         # one row per cluster: its weight, its summed residual, its weighted mean price term; the slope is then
@@ -115,7 +127,7 @@ def posterior_slope_sd(
     unshrunk = slope[informed] - score[informed] / information[informed]
     sampling = np.full(n, np.inf)
     sampling[informed] = meat[informed] / information[informed] ** 2
-    tau2 = _dersimonian_laird(unshrunk, sampling[informed])
+    tau2 = max(_dersimonian_laird(unshrunk, sampling[informed]), min_tau**2)
     return 1.0 / np.sqrt(1.0 / sampling + 1.0 / tau2), tau2
 
 
@@ -197,10 +209,40 @@ def evidence_table(
     ladder: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per product: current price and date, `incidence_slope_sd` and `line_slope_sd` (NaN where a part has no
-    slope). `product_index(codes)`: the preprocessor's vocabulary index of each code; `ladder`: the training
-    window's price ladder (pricing.data.list_price). Columns as listed, with stockcode first."""
+    slope), and `prior_sd_floor` (the floor the sds' prior spread was held to: serving takes them as they are;
+    a bundle without the column had the floor applied at serving instead). `product_index(codes)`: the
+    preprocessor's vocabulary index of each code; `ladder`: the training window's price ladder
+    (pricing.data.list_price). Columns as listed, with stockcode first."""
     table = current_prices(lines, ladder)
     index = np.asarray(product_index(table.index), dtype=np.int64)
     for name, sd in (("incidence_slope_sd", incidence_sd), ("line_slope_sd", line_sd)):
         table[name] = np.nan if sd is None else np.round(sd[index], 6)
+    table["prior_sd_floor"] = PRIOR_SD_FLOOR
     return table.reset_index()
+
+
+def recent_level(
+    lines: pd.DataFrame, products: pd.DataFrame, first_week: pd.Timestamp, weeks: int = RECENT_WEEKS
+) -> tuple[pd.DataFrame, I.ReferenceWeeks]:
+    """What each product sold over the data's last `weeks` weeks, for the level of its curve.
+
+    `lines`: prepared lines (stockcode, invoice_date, unit_price, customer_id, quantity); `products`: the product
+    table (its price ladder reads the list prices); `first_week`: the Monday the incidence model's trend counts
+    from (the training window's first week). Returns the table (one row per product of `products`:
+    `recent_units`, `recent_lines` (totals over the window, 0 for a product that did not sell), `recent_price`
+    (its median weekly list price there, NaN where it did not sell), `recent_weeks`) and the window's weeks
+    (season, trend, mean price ratio, trading days) for the incidence model, as pricing.data.incidence's
+    reference weeks are."""
+    week = I.week_start(lines["invoice_date"])
+    window = np.sort(week.unique())[-weeks:]
+    recent = lines[week.isin(window)]
+    weekly = I.weekly_table(recent, first_week, products)
+    _, week_mean = I.training_features(weekly, products)
+    by_product = weekly.groupby("stockcode").agg(
+        recent_units=("units", "sum"), recent_lines=("lines", "sum"), recent_price=("list_price", "median")
+    )
+    table = by_product.reindex(products.index)
+    table[["recent_units", "recent_lines"]] = table[["recent_units", "recent_lines"]].fillna(0)
+    table["recent_weeks"] = len(window)
+    table.index.name = "stockcode"
+    return table.reset_index(), I.reference_weeks(weekly, week_mean)

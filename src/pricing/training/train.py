@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from pricing.artifacts.bundle import CONTEXTS, fingerprint, new_version, write_manifest
 from pricing.data.features import FEATURES, META, TARGET
+from pricing.data.incidence import week_start
 from pricing.data.list_price import ladder_of
 from pricing.data.preprocess import Preprocessor
 from pricing.models import registry
@@ -34,11 +35,13 @@ from pricing.training.charts import write_metrics_chart
 from pricing.training.evidence import (
     EVIDENCE,
     PRICE_HISTORY,
+    RECENT_LEVEL,
     evidence_table,
     incidence_slope_sd,
     line_slope_sd,
     list_ratio_shift,
     price_history,
+    recent_level,
 )
 from pricing.training.incidence_fit import fit_incidence
 from pricing.training.metrics import MedianQuantityBaseline, regression_metrics
@@ -218,10 +221,23 @@ def train(
         ),
         PRICE_HISTORY: price_history(every_line, products, full["test"]["invoice_date"].min()),
     }
+    level, recent_weeks = recent_level(every_line, products, week_start(full["train"]["invoice_date"]).min())
+    evidence_tables[RECENT_LEVEL] = level
     lap("evidence")
 
     version = _write_bundle(
-        bundle_dir, models, preprocessor, frames, data_dir, metrics, tuned, profile, seed, incidence, evidence_tables
+        bundle_dir,
+        models,
+        preprocessor,
+        frames,
+        data_dir,
+        metrics,
+        tuned,
+        profile,
+        seed,
+        incidence,
+        evidence_tables,
+        recent_weeks,
     )
     chart = write_metrics_chart(reports_dir, metrics, version)
     lap("write bundle")
@@ -340,6 +356,7 @@ def _write_bundle(
     seed: int,
     incidence: tuple,
     evidence_tables: dict[str, pd.DataFrame],
+    recent_weeks,
 ) -> str:
     """Write every file of the bundle, the manifest last (artifacts.bundle.write_manifest); returns its version.
 
@@ -398,6 +415,7 @@ def _write_bundle(
                 "files": sorted(evidence_tables),
                 "method": "current price: the list price on the last day sold; slope sd: Laplace approximation "
                 "(pricing.training.evidence)",
+                "recent_weeks": recent_weeks.to_json(),
             },
         },
     )

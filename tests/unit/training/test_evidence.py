@@ -90,3 +90,22 @@ def test_more_weeks_give_a_narrower_posterior():
         sd, _ = E.posterior_slope_sd(true, mean, counts - mean, x, group)
         widths.append(np.median(sd))
     assert widths[1] < widths[0] * 0.6
+
+
+def test_the_prior_spread_never_collapses_and_a_product_with_one_line_gets_its_whole_width():
+    """Issue 24: every product's slope sd was the same floor, a product sold once included. With identical true
+    slopes the moment estimate of the spread is ~0; the prior is held at PRIOR_SD_FLOOR, a product without price
+    variation of its own (one line) gets that whole width, and the sds shrink as a product's own data grow."""
+    from pricing.serving.decision import PRIOR_SD_FLOOR
+
+    rng = np.random.default_rng(4)
+    weeks = np.array([1, 8, 30, 200])
+    group = np.repeat(np.arange(4), weeks)
+    x = rng.normal(0, 0.15, len(group))
+    x[0] = 0.0  # the one-line product: no price variation of its own
+    mean = 20.0 * np.exp(-x)
+    counts = rng.poisson(mean).astype(float)
+    sd, tau2 = E.posterior_slope_sd(np.ones(4), mean, counts - mean, x, group)
+    assert tau2 == pytest.approx(PRIOR_SD_FLOOR**2)
+    assert sd[0] == pytest.approx(PRIOR_SD_FLOOR)
+    assert sd[0] > sd[1] > sd[2] > sd[3]  # less data of its own, wider
