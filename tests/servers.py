@@ -1,9 +1,15 @@
-"""Real servers on loopback for the tests: moto (S3), redis-server standalone and a 3-node cluster."""
+"""Real servers on loopback for the tests: moto (S3), redis-server standalone and a 3-node cluster, PostgreSQL."""
 
+import glob
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +158,107 @@ def redis_cluster(tmp_path_factory):
     finally:
         for node in nodes:
             node.stop()
+
+
+def postgres_bindir() -> Path | None:
+    """The folder of PostgreSQL's server programs: where `pg_ctl` on PATH really lives, else Debian's
+    /usr/lib/postgresql/<version>/bin (not on PATH there), the newest version first; None when not installed."""
+    on_path = shutil.which("pg_ctl")
+    candidates = [Path(os.path.realpath(on_path)).parent] if on_path else []
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name), reverse=True)
+    candidates += [Path(d) for d in versions]
+    return next((d for d in candidates if (d / "initdb").is_file() and (d / "pg_ctl").is_file()), None)
+
+
+class PostgresServer:
+    """A real PostgreSQL server (Debian's `postgresql` package, scripts/install-system-deps.sh) on a loopback port:
+    a fresh cluster in a temporary folder, password (SCRAM) authentication, no durability (fsync off: test data).
+    PostgreSQL refuses to run as root: under root it runs as the `postgres` user the package creates. pg_ctl's
+    `-w` waits until the server accepts connections, so nothing sleeps."""
+
+    USER, PASSWORD = "optuna", "pg-test-secret"
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="pricing-pg-"))  # not under pytest's root-only 0700 folders
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.as_user = "postgres" if os.geteuid() == 0 else None
+        self.started = False
+
+    def url(self, database: str = "postgres", password: str | None = None, scheme: str = "postgresql") -> str:
+        return f"{scheme}://{self.USER}:{password or self.PASSWORD}@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str) -> None:
+        user = {"user": self.as_user, "group": self.as_user, "extra_groups": []} if self.as_user else {}
+        subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=self.root,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": str(self.root)},
+            **user,
+        )
+
+    def start(self) -> "PostgresServer":
+        password_file = self.root / "password"
+        password_file.write_text(self.PASSWORD + "\n")
+        if self.as_user:
+            shutil.chown(self.root, self.as_user, self.as_user)
+            shutil.chown(password_file, self.as_user, self.as_user)
+        self._run(
+            "initdb", "-D", str(self.data), "-U", self.USER, f"--pwfile={password_file}", "--auth=scram-sha-256",
+            "-E", "UTF8", "--no-locale", "--no-sync",
+        )  # fmt: skip
+        options = f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off -c synchronous_commit=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
+        self.started = True
+        return self
+
+    def create_database(self) -> str:
+        """A new empty database (a fresh Optuna schema for each test); its name."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def stop(self) -> None:
+        try:
+            if self.started:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            self.started = False
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.is_file() else ""
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for the session; the tests skip, saying why, only when PostgreSQL is not installed
+    (scripts/install-system-deps.sh installs it; `make test` runs that) or cannot be started here."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed: scripts/install-system-deps.sh installs Debian's postgresql")
+    if os.geteuid() == 0:
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no postgres user to run PostgreSQL as (it refuses root)")
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", None) or server.log_tail() or str(exc)
+        server.stop()
+        pytest.skip(f"PostgreSQL could not be started: {detail.strip().splitlines()[-1] if detail.strip() else exc}")
+    yield server
+    server.stop()

@@ -100,16 +100,20 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _storage_errors(storage: str | None):
-    """Turn a storage failure (SQLAlchemy's, Optuna's) into one ValueError line naming the storage, so the command
-    prints one line instead of a traceback."""
+    """Turn a storage failure (SQLAlchemy's, Optuna's, a driver that is not installed) into one ValueError line
+    naming the storage (its password masked), so the command prints one line instead of a traceback."""
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
+    from pricing.training.tuning import StorageError, describe_storage
+
     try:
         yield
+    except StorageError as exc:
+        raise ValueError(f"--storage {describe_storage(storage)}: {exc}") from None
     except (SQLAlchemyError, optuna.exceptions.OptunaError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"--storage {storage}: {type(exc).__name__}: {first}") from None
+        raise ValueError(f"--storage {describe_storage(storage)}: {type(exc).__name__}: {first}") from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -166,8 +170,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
         products = open_bundle(bundle_dir).products().index
         try:
             costs, report = read_costs(args.costs.read_bytes(), products)
-        except (CostFileError, OSError, UnicodeError) as exc:
-            print(f"pricing publish: --costs {args.costs}: {exc}", file=sys.stderr)
+        except (CostFileError, OSError) as exc:  # nothing is published: the live version stays the live one
+            print(f"pricing publish: --costs {args.costs}: {exc}; nothing published", file=sys.stderr)
             return 2
         print(f"costs: {json.dumps(report)}")
         bundle_dir = with_costs(args.bundle_dir, costs, report, args.costs.name)
@@ -195,10 +199,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from pricing.config import Settings
     from pricing.serving.app import create_app
-    from pricing.serving.local import serve_app
+    from pricing.serving.local import check_port, serve_app
     from pricing.serving.state import service_of
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check_port(args.host, args.port)  # a port in use fails here, before the bundle loads or the cache is cleared
     settings = replace(Settings.from_env(), artifact_store=args.store) if args.store else Settings.from_env()
     app = create_app(settings)
     if args.cache_clear:
@@ -420,13 +425,23 @@ def build_parser() -> argparse.ArgumentParser:
         "tune",
         help="a tuning worker: add network trials to a shared Optuna study and exit (start as many as you like)",
     )
-    tu.add_argument("--storage", required=True, help="journal:PATH (one machine) or an RDB URL (postgresql://...)")
-    tu.add_argument("--study", required=True, help="the study's name; it is tied to the data its trials ran on")
+    tu.add_argument(
+        "--storage",
+        required=True,
+        type=_storage,
+        help="journal:PATH (one machine) or a database URL (many): sqlite:///tuning.db, "
+        "postgresql://USER:PASSWORD@HOST/DB (driver: psycopg, installed)",
+    )
+    tu.add_argument(
+        "--study", required=True, type=_study_name, help="the study's name; it is tied to the data its trials ran on"
+    )
     tu.add_argument("--data-dir", type=Path, default=PROCESSED_DIR, help="prepared data (default: %(default)s)")
     tu.add_argument("--profile", choices=["quick", "standard", "full"], default="standard")
     limit = tu.add_mutually_exclusive_group()
     limit.add_argument("--trials", type=_positive_int, help="trials this worker adds (default: the profile's)")
-    limit.add_argument("--budget", type=float, help="seconds this worker tunes for (default: the profile's)")
+    limit.add_argument(
+        "--budget", type=_positive_seconds, help="seconds this worker tunes for (default: the profile's)"
+    )
     tu.add_argument("--seed", type=int, default=0, help="picks the tuning rows: the same for every worker of a study")
     tu.set_defaults(func=cmd_tune)
 
@@ -436,8 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument(
         "--costs",
         type=Path,
-        help="CSV of stockcode,unit_cost to publish with the bundle (validated; a new version, <version>-c<digest>): "
-        "the profit objective's default costs",
+        help="stockcode,unit_cost file to publish with the bundle (CSV in UTF-8, UTF-16 or Windows-1252, .csv.gz, "
+        ".xlsx, parquet; validated as the API validates unit_cost; a new version, <version>-c<digest>): the profit "
+        "objective's default costs. A file that leaves no cost, or has two cost columns, publishes nothing",
     )
     pub.set_defaults(func=cmd_publish)
 
@@ -526,6 +542,49 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _positive_seconds(text: str) -> float:
+    """A positive, finite number of seconds (`90`, `0.5`); argparse's error otherwise."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text[:40]!r}")
+    return value
+
+
+STUDY_NAME_MAX = 512  # Optuna's RDB storage holds a study name in a VARCHAR(512)
+
+
+def _study_name(text: str) -> str:
+    """A study name: not blank, at most STUDY_NAME_MAX characters; argparse's error otherwise."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name the study, got an empty name")
+    if len(text) > STUDY_NAME_MAX:
+        raise argparse.ArgumentTypeError(f"must be at most {STUDY_NAME_MAX} characters, got {len(text):,}")
+    return text
+
+
+def _storage(text: str) -> str:
+    """A --storage value: `journal:PATH` or a database URL SQLAlchemy can parse; argparse's error otherwise (the
+    database's driver is checked when the storage is opened: pricing.training.tuning.storage_url)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    usage = "journal:PATH or a database URL (sqlite:///tuning.db, postgresql://USER:PASSWORD@HOST/DB)"
+    if text.startswith("journal:"):
+        if not text.removeprefix("journal:").strip():
+            raise argparse.ArgumentTypeError(f"journal: needs a file path: {usage}")
+        return text
+    try:
+        make_url(text)
+    except ArgumentError:
+        raise argparse.ArgumentTypeError(f"must be {usage}, got {text[:60]!r}") from None
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,13 +21,23 @@ from pricing.data.features import canonical_stockcode
 from pricing.numbers import NumberError, parse_integer
 from pricing.serving.cache import CacheUnavailable, PriceCache, cache_key, make_cache
 from pricing.serving.dashboard import register_dashboard
+from pricing.serving.decision_json import to_json
 from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, UnknownStockcode, error_message
 from pricing.serving.predictor import Predictor
-from pricing.serving.request import PARAMETER_NAMES, PRODUCTS_PAGE_MAX, PriceRequest, parse_request
+from pricing.serving.request import (
+    PARAMETER_NAMES,
+    PRODUCTS_PAGE_MAX,
+    PriceRequest,
+    check_parameter_names,
+    parse_request,
+)
 from pricing.serving.state import Service, ServiceUnavailable, attach, current_service, load_predictor
 
 log = logging.getLogger(__name__)
 EXPOSED_HEADERS = ["X-Model", "X-Incidence-Model", "X-Model-Version", "X-Cache", "Server-Timing"]
+# what each route reads from the query: the price routes PARAMETER_NAMES (pricing.serving.request), the product
+# list these; any other name is ignored, unless it is a near miss of one of them (_check_names)
+PRODUCTS_QUERY = ("q", "page", "page_size")
 
 
 class ApiError(Exception):
@@ -113,6 +123,16 @@ def _cache_headers(response: Response, vary_origin: bool = False) -> Response:
 
 
 # ---- parameters -------------------------------------------------------------------------------------
+def _check_names(known: tuple[str, ...]) -> None:
+    """A 400 for a query parameter that is one of `known` but for case or a typo (`Floor`, `ceilling`), so a rule
+    the client meant is never silently dropped; other unknown names are ignored (and never reach the cache key,
+    which is built from the parsed PriceRequest alone)."""
+    try:
+        check_parameter_names(list(request.args), known)
+    except RequestError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
 def _single(name: str) -> str | None:
     values = request.args.getlist(name)
     if len(values) > 1:
@@ -154,6 +174,7 @@ def _decision_response(stockcode: str, curve_only: bool) -> Response:
     svc = current_service()
     predictor = svc.require_predictor()
     given = canonical_stockcode(stockcode)  # `40714d` and ` 40714D` are 40714D, as prepare stored it
+    _check_names(PARAMETER_NAMES)
     values = {name: _single(name) for name in PARAMETER_NAMES}
     try:
         price_request = parse_request(given, values, svc.settings, predictor.default_range)
@@ -177,7 +198,7 @@ def _decision_response(stockcode: str, curve_only: bool) -> Response:
 
         def compute() -> bytes:
             decision = _decide(predictor, price_request)
-            body = decision.to_json()
+            body = to_json(decision)
             models = f"{decision.model}\t{decision.incidence_model or ''}"
             parts = (models, json.dumps(body["curve"], separators=(",", ":")), json.dumps(body, separators=(",", ":")))
             return "\n".join(parts).encode()
@@ -215,9 +236,11 @@ def _decide(predictor: Predictor, price_request: PriceRequest):
 @routes.get("/v1/products")
 def products() -> Response:
     predictor = current_service().require_predictor()
-    page = _page_parameter("page", 1, 1_000_000)
-    size = _page_parameter("page_size", 50, PRODUCTS_PAGE_MAX)
-    term = canonical_stockcode(_single("q") or "").lower()
+    _check_names(PRODUCTS_QUERY)
+    term_name, page_name, size_name = PRODUCTS_QUERY
+    page = _page_parameter(page_name, 1, 1_000_000)
+    size = _page_parameter(size_name, 50, PRODUCTS_PAGE_MAX)
+    term = canonical_stockcode(_single(term_name) or "").lower()
     table = predictor.products
     if term:
         match = table.index.str.lower().str.contains(term, regex=False) | table["description"].str.lower().str.contains(

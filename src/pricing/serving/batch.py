@@ -1,11 +1,15 @@
 """Batch pricing: a CSV of products in, one recommendation per row out, as JSON and as CSV.
 
 The input has a `stockcode` column and, optionally, the API's other parameters as columns (`unitprice_min`,
-`unitprice_max`, `num_price_bins`, `num_samples`, `country`, `customerid`: pricing.serving.request.PARAMETERS);
-headers are matched ignoring case, spaces and underscores (`StockCode` works). Each row is parsed into the API's
-own PriceRequest by the API's own parser: a bad row becomes an error line in the output (with its line number
-and the reason, in the API's words) and the rest go on. Only a file that cannot be read as such a table at all
-(no stockcode column, too large) is refused as a whole.
+`unitprice_max`, `num_price_bins`, `num_samples`, `country`, `customerid`, the rules: pricing.serving.request.
+PARAMETERS); headers are matched ignoring case, spaces, underscores and hyphens (`StockCode` works). The header
+goes through the API's own name check (request.check_parameter_names): a column that is a near miss of a
+parameter (`ceilling`) or two columns that are one parameter (`floor` and `Floor`) refuse the file up front, in
+the API's words, since pricing it would silently drop or pick a rule; any other column is ignored and listed as
+such. Each row is parsed into the API's own PriceRequest by the API's own parser: a bad row (a bad value, more
+fields than the header, a cell over MAX_CELL_CHARS) becomes an error line in the output (with its line number and
+the reason, in the API's words) and the rest go on. Only a file that cannot be read as such a table at all (no
+stockcode column, a header naming no parameter as meant, too large) is refused as a whole.
 
 `pricing batch` runs it on local files; the Lambda runs it on `s3://BUCKET/batch/in/NAME.csv` and writes
 `batch/out/NAME.json` and `batch/out/NAME.csv` beside.
@@ -22,10 +26,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pricing.config import Settings
-from pricing.serving.decision import SUMMARY_FIELDS, summary
+from pricing.serving.decision_json import SUMMARY_FIELDS, summary, to_json
 from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, UnknownStockcode, error_message
 from pricing.serving.predictor import Predictor
-from pricing.serving.request import PARAMETER_NAMES, PriceRequest, parse_request
+from pricing.serving.request import PARAMETER_NAMES, PriceRequest, check_parameter_names, parse_request
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +37,18 @@ IN_PREFIX = "batch/in/"
 OUT_PREFIX = "batch/out/"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
-COLUMNS = {name.replace("_", ""): name for name in ("stockcode", *PARAMETER_NAMES)}
+# The longest cell a row may hold (the csv module's own default field limit): a longer one is that row's error.
+# The module's limit is raised to the file's so that such a cell never stops the reading of the whole file.
+MAX_CELL_CHARS = 131_072
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
+COLUMNS = ("stockcode", *PARAMETER_NAMES)  # the columns read; any other is ignored
 OUTPUT_FIELDS = (
     "line",
     "stockcode",
     "status",
     "error",
     *PARAMETER_NAMES,  # the request as parsed, every parameter of it
-    *SUMMARY_FIELDS,  # the decision (pricing.serving.decision.summary)
+    *SUMMARY_FIELDS,  # the decision (pricing.serving.decision_json.summary)
 )
 
 
@@ -109,13 +117,22 @@ def decode(data: bytes) -> str:
 
 
 def read_rows(text: str) -> tuple[list[tuple[int, dict]], list[str]]:
-    """(line number, {column: text}) for every data row, and the header's columns that are ignored."""
+    """(line number, {column: text}) for every data row, and the header's columns that are ignored.
+
+    Raises BatchFileError (one line) for a file without a header or a stockcode column, a header column that is a
+    near miss of a parameter or two columns that are one (in the API's words, request.check_parameter_names), more
+    than MAX_ROWS rows, or text the csv module cannot read. A row with more fields than the header or a cell over
+    MAX_CELL_CHARS carries its reason under `__error__` (price_rows reports it as that row's error)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None:
             raise BatchFileError("the file is empty: expected a header with a stockcode column")
-        names = [COLUMNS.get(h.strip().lower().replace(" ", "").replace("_", "")) for h in header]
+        try:
+            found = check_parameter_names([h.strip() for h in header], COLUMNS, loose=True)
+        except RequestError as exc:
+            raise BatchFileError(f"header: {exc}") from None
+        names = [found.get(h.strip()) for h in header]
         if "stockcode" not in names:
             raise BatchFileError(f"no stockcode column in the header ({', '.join(h[:30] for h in header[:10])})")
         ignored = [h for h, name in zip(header, names, strict=True) if name is None]
@@ -126,8 +143,15 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict]], list[str]]:
             if len(rows) >= MAX_ROWS:
                 raise BatchFileError(f"more than {MAX_ROWS:,} rows: split the file")
             row = {name: value for name, value in zip(names, values, strict=False) if name is not None}
+            longest = max(range(len(values)), key=lambda i: len(values[i]))
             if len(values) > len(header):
                 row["__error__"] = f"{len(values)} fields where the header has {len(header)}"
+            elif len(values[longest]) > MAX_CELL_CHARS:
+                column = header[longest].strip()[:30] or f"column {longest + 1}"
+                row = {name: value[:40] for name, value in row.items()}  # the output echoes the row, not the cell
+                row["__error__"] = (
+                    f"{column}: a cell of {len(values[longest]):,} characters; a cell holds at most {MAX_CELL_CHARS:,}"
+                )
             rows.append((reader.line_num, row))
     except csv.Error as exc:
         raise BatchFileError(f"line {reader.line_num}: not readable as CSV ({exc})") from None
@@ -166,7 +190,7 @@ def price_rows(
 
 
 def _decide(predictor: Predictor, price_request: PriceRequest) -> dict:
-    return summary(predictor.decide(price_request).to_json())
+    return summary(to_json(predictor.decide(price_request)))
 
 
 def price_file(

@@ -223,3 +223,43 @@ def _price(name: str, given: str | None, default: float) -> float:
     if value > MAX_PRICE:
         raise NumberError(f"{name}: must be at most {MAX_PRICE:g}")
     return round(value, PRICE_DECIMALS)  # what the response reports, so the sweep prices what it says
+
+
+def check_parameter_names(
+    names: list[str], known: tuple[str, ...] = PARAMETER_NAMES, loose: bool = False, cutoff: float = 0.8
+) -> dict[str, str]:
+    """The known parameters among `names` (a query's parameter names, a batch file's header), as {name: the
+    parameter it is}; a name that is no parameter is left out (ignored: never part of a request or a cache key).
+
+    A name is a parameter when it is one of `known` exactly; with `loose` (a spreadsheet's header) also when it
+    is one but for case, spaces, underscores and hyphens (`Unit Price Min` is unitprice_min). Raises RequestError
+    for a name a person meant as a parameter but did not write as one, so that a rule is never silently dropped:
+    the same name but for case and separators where `loose` is off (`Floor`), or a typo, a difflib similarity of
+    at least `cutoff` to a parameter on the names so reduced (`ceilling`, `unit_cots`): `"Floor: unknown
+    parameter; did you mean floor?"` (every parameter that close, the closest first, joined by "or"). Also for two
+    names that are one parameter (`floor` and `Floor` in one header): `"floor: given more than once ('floor' and
+    'Floor')"`, the API's words for a repeated parameter."""
+    import difflib
+    import re
+
+    def reduced(name: str) -> str:
+        return re.sub(r"[\s_-]+", "", name).lower()
+
+    by_key = {reduced(name): name for name in known}
+    found: dict[str, str] = {}
+    given_as: dict[str, str] = {}  # parameter -> the first name that gave it
+    for name in names:
+        key = reduced(name)
+        meant = name if name in known else by_key.get(key) if loose else None
+        if meant is None:
+            # the parameter it is but for case and separators, else every one that close, the closest first
+            close = [key] if key in by_key else difflib.get_close_matches(key, by_key, n=len(by_key), cutoff=cutoff)
+            if close:
+                meant = " or ".join(by_key[k] for k in close)
+                raise RequestError(f"{name[:40]}: unknown parameter; did you mean {meant}?")
+            continue
+        if meant in given_as:
+            raise RequestError(f"{meant}: given more than once ({given_as[meant][:40]!r} and {name[:40]!r})")
+        given_as[meant] = name
+        found[name] = meant
+    return found

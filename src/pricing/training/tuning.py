@@ -117,13 +117,15 @@ RACES = ("already exists", "database is locked", "unique constraint", "duplicate
 
 def _lost_a_race(exc: BaseException) -> bool:
     """Whether `exc` says another process got there first (and trying again will find its work done): a fresh
-    SQLite file's `table ... already exists`, `database is locked`, a duplicate insert or study. Any other
-    error (a folder that does not exist, a refused connection) is not retried."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    SQLite file's `table ... already exists`, `database is locked`, a duplicate insert or study, PostgreSQL's
+    `relation ... already exists` (a ProgrammingError there) or duplicate key of a type its CREATE TABLE adds.
+    Any other error (a folder that does not exist, a refused connection) is not retried."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     if isinstance(exc, optuna.exceptions.DuplicatedStudyError):
         return True
-    return isinstance(exc, (OperationalError, IntegrityError)) and any(r in str(exc).lower() for r in RACES)
+    races = (OperationalError, IntegrityError, ProgrammingError)
+    return isinstance(exc, races) and any(r in str(exc).lower() for r in RACES)
 
 
 def _retry_races(call):
@@ -265,18 +267,89 @@ def _refine(config: DFNConfig, best_value: float, X, y, X_val, y_val, n_products
 
 def _storage_object(storage: str | None):
     """Optuna's storage for a --storage value: a journal file (`journal:PATH`, one machine: appends under a file
-    lock, no schema to race on), an RDB URL (SQLite waits up to 60 s for another process's lock instead of
-    failing at once), or None (in memory)."""
-    if storage and storage.startswith("journal:"):
+    lock, no schema to race on), an RDB URL (storage_url; its schema created by whichever process gets there
+    first, the others retrying; SQLite waits up to 60 s for another process's lock instead of failing at once),
+    or None (in memory). StorageError for a journal file that cannot be opened or a URL whose driver is not
+    installed; SQLAlchemy's ArgumentError for a value that is not a URL."""
+    if storage is None:
+        return None
+    if storage.startswith("journal:"):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
-        return JournalStorage(JournalFileBackend(storage.removeprefix("journal:")))
-    if storage and storage.startswith("sqlite"):
-        return _retry_races(
-            lambda: optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}})
-        )
-    return storage
+        path = storage.removeprefix("journal:")
+        try:
+            return JournalStorage(JournalFileBackend(path))
+        except OSError as exc:
+            raise StorageError(f"cannot open the journal file {path}: {exc.strerror or exc}") from None
+    url = storage_url(storage)
+    engine = {"connect_args": {"timeout": 60}} if url.get_backend_name() == "sqlite" else None
+    plain = url.render_as_string(hide_password=False)
+    return _retry_races(lambda: optuna.storages.RDBStorage(plain, engine_kwargs=engine))
+
+
+class StorageError(ValueError):
+    """A --storage value that cannot be used as it is (a journal file that cannot be opened, a database SQLAlchemy
+    does not know or whose driver is not installed); one line that says what to do."""
+
+
+# the package that provides each database driver's module SQLAlchemy imports: what the error says to install
+DRIVER_PACKAGES = {
+    "MySQLdb": "mysqlclient (or write mysql+pymysql://... and install PyMySQL)",
+    "pymysql": "PyMySQL",
+    "mysql": "mysql-connector-python",
+    "mariadb": "mariadb",
+    "psycopg2": "psycopg2-binary (or write postgresql://..., which uses the psycopg this project installs)",
+    "psycopg": "psycopg[binary]",
+    "pg8000": "pg8000",
+    "oracledb": "oracledb",
+    "cx_Oracle": "oracledb (and write oracle+oracledb://...)",
+    "pyodbc": "pyodbc",
+    "pymssql": "pymssql",
+}
+
+
+def storage_url(storage: str):
+    """The SQLAlchemy URL of an RDB --storage value, with the driver this project installs (psycopg 3) where the
+    user named none: `postgresql://` and Heroku's `postgres://` become `postgresql+psycopg://`.
+
+    Raises StorageError, naming the package to install, when the URL's driver cannot be imported (`mysql://`
+    without mysqlclient), so that a missing driver is one line at start instead of Optuna's traceback, and for a
+    database SQLAlchemy does not know (`foo://`); SQLAlchemy's ArgumentError for a value that is not a URL."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import NoSuchModuleError
+
+    url = make_url(storage)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise StorageError(
+            f"{url.drivername}:// is no database SQLAlchemy knows (postgresql://, sqlite:///, mysql+pymysql://, ...)"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        module = exc.name or url.get_driver_name()
+        package = DRIVER_PACKAGES.get(module, f"the Python package that provides the {module} module")
+        raise StorageError(
+            f"no database driver for {url.drivername}:// (Python module {module}): install {package}"
+        ) from None
+    return url
+
+
+def describe_storage(storage: str | None) -> str:
+    """A --storage value fit for a message or a log: an RDB URL's password replaced by `***`."""
+    if storage is None or storage.startswith("journal:"):
+        return str(storage)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(storage).render_as_string(hide_password=True)
+    except ArgumentError:
+        return storage
 
 
 # ---- the fallbacks: scikit-optimize --------------------------------------------------------------------
