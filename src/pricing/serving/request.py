@@ -17,7 +17,7 @@ from pricing.data.features import canonical_stockcode
 from pricing.numbers import NumberError, parse_decimal, parse_integer
 from pricing.serving.decision import OBJECTIVE_KINDS, Rules
 from pricing.serving.errors import RequestError
-from pricing.serving.sweep import OBJECTIVES, PRICE_DECIMALS, PRICE_RESOLUTION
+from pricing.serving.sweep import OBJECTIVES, PRICE_DECIMALS, PRICE_RESOLUTION, SWEEP_BASES
 
 MAX_PRICE = 1_000_000.0  # currency units per unit sold
 PRODUCTS_PAGE_MAX = 200  # GET /v1/products?page_size=
@@ -51,8 +51,26 @@ class Parameter:
 
 
 PARAMETERS = (
-    Parameter("unitprice_min", "price", "Lowest price swept (default: the product's historical minimum)"),
-    Parameter("unitprice_max", "price", "Highest price swept (default: the product's historical maximum)"),
+    Parameter(
+        "unitprice_min",
+        "price",
+        "Lowest price swept (default: the lowest of the product's list prices and its current price, less the sweep "
+        "band, 20%; with sweep=line_prices: the lowest price a line paid)",
+    ),
+    Parameter(
+        "unitprice_max",
+        "price",
+        "Highest price swept (default: the highest of the product's list prices and its current price, plus the "
+        "sweep band, 20%; with sweep=line_prices: the highest price a line paid)",
+    ),
+    Parameter(
+        "sweep",
+        "choice",
+        "The default range unitprice_min..unitprice_max is read from: list_prices (the product's list prices, "
+        "widened by 20%; the default) or line_prices (every price a line paid, quantity-break discounts and the "
+        "guests' premium included)",
+        SWEEP_BASES,
+    ),
     Parameter("num_price_bins", "integer", "Number of prices in the sweep, evenly spaced from min to max"),
     Parameter("num_samples", "integer", "Held-out contexts the predicted quantity is the median over, per price"),
     Parameter("country", "text", "Only held-out contexts from this country"),
@@ -110,6 +128,7 @@ class PriceRequest:
     unitprice_max: float
     num_price_bins: int
     num_samples: int
+    sweep: str = "list_prices"  # where the default range came from (SWEEP_BASES)
     country: str | None = None
     customerid: int | None = None
     optimise: str = OBJECTIVES[0]
@@ -120,7 +139,7 @@ class PriceRequest:
     max_change: float | None = None
     price_ending: float | None = None
     min_margin: float | None = None
-    min_probability: float | None = None  # the decision's thresholds (pricing.serving.decision.decide)
+    min_probability: float | None = None  # the decision's thresholds (pricing.serving.decision.verdict)
     min_gain: float | None = None
 
     @property
@@ -138,11 +157,12 @@ def parse_request(
     stockcode: str,
     values: Mapping[str, str | None],
     settings: Settings,
-    default_range: Callable[[str], tuple[float, float]],
+    default_range: Callable[[str, str], tuple[float, float]],
 ) -> PriceRequest:
     """Build a PriceRequest from text values (a query's or a CSV row's; a missing or blank value means the default).
 
-    `default_range(stockcode)` gives the product's (low, high) price range (`Predictor.default_range`) and raises
+    `default_range(stockcode, sweep)` gives the product's (low, high) price range for `sweep`, one of SWEEP_BASES
+    (`Predictor.default_range`), and raises
     UnknownStockcode for a product the bundle does not know; RequestError naming the parameter for a bad
     value: numbers in plain decimal notation only (`1_0`, `1e3`, `nan`, non-ASCII digits are refused), an
     integer parameter refuses a fraction, bounds from `settings`."""
@@ -154,7 +174,9 @@ def parse_request(
         value = values.get(name)
         return value.strip() or None if value is not None else None  # a blank cell or `?country=` is not set
 
-    default_low, default_high = default_range(stockcode)  # UnknownStockcode first: 404 beats 400
+    basis = text("sweep")
+    # UnknownStockcode first: 404 beats 400 (a bad `sweep` is refused below, with the other choices)
+    default_low, default_high = default_range(stockcode, basis if basis in SWEEP_BASES else SWEEP_BASES[0])
     try:
         low = _price("unitprice_min", text("unitprice_min"), default_low)
         high = _price("unitprice_max", text("unitprice_max"), default_high)
@@ -182,7 +204,15 @@ def parse_request(
         )
     choices = {p.name: _choice(p, text(p.name)) for p in PARAMETERS if p.kind == "choice"}
     return PriceRequest(
-        stockcode, low, high, bins, counts["num_samples"], text("country"), customer, **choices, **optional
+        stockcode,
+        low,
+        high,
+        bins,
+        counts["num_samples"],
+        country=text("country"),
+        customerid=customer,
+        **choices,
+        **optional,
     )
 
 

@@ -203,17 +203,29 @@ def test_the_verdict(probability, gain, same, thresholds, verdict):
 
 
 @pytest.mark.parametrize("posterior_sd", [0.3, 0.05])
-def test_the_curve_draws_move_the_slope_by_its_posterior_sd_at_least_the_floor(posterior_sd):
-    """log(draw / point curve) at price p is -b x log(p / pivot), b ~ N(0, max(sd, SLOPE_SD_FLOOR)), one b per
-    draw, 0 at the pivot."""
+def test_the_curve_draws_move_the_slope_by_its_posterior_sd(posterior_sd):
+    """log(draw / point curve) at price p is -b x log(p / pivot), b ~ N(0, sd), one b per draw, 0 at the pivot:
+    the product's own posterior sd, narrow or wide (the prior's floor is applied at training: evidence)."""
     prices, units = np.array([2.0, 2.95, 4.0]), np.array([30.0, 20.0, 12.0])
     draws = D.draw_curves(units, [(posterior_sd, np.log(prices / 2.95))], seed=3)
     assert draws.shape == (D.DRAWS, 3)
     with np.errstate(invalid="ignore"):  # 0 / 0 at the pivot
         slope = -np.log(draws / units) / np.log(prices / 2.95)
-    assert np.std(slope[:, 0]) == pytest.approx(max(posterior_sd, D.SLOPE_SD_FLOOR), rel=0.1)
+    assert np.std(slope[:, 0]) == pytest.approx(posterior_sd, rel=0.1)  # 400 draws: the sd's own error is 3.5%
     np.testing.assert_allclose(slope[:, 0], slope[:, 2])
     np.testing.assert_allclose(draws[:, 1], units[1])
+
+
+def test_a_bundle_whose_evidence_predates_the_prior_floor_is_served_with_the_floor():
+    """Its sds rest on a collapsed prior (0.01 per line on seed 1): serving raises them to PRIOR_SD_FLOOR, as it
+    did when the bundle was written; a new bundle's sds (with `prior_sd_floor`) are taken as they are."""
+    from pricing.serving.predictor import Predictor
+
+    legacy = StandInPredictor()
+    legacy.evidence = EVIDENCE.assign(incidence_slope_sd=0.01, line_slope_sd=0.05)
+    assert Predictor.slope_sd(legacy, CODE) == (D.PRIOR_SD_FLOOR, D.PRIOR_SD_FLOOR)
+    legacy.evidence = legacy.evidence.assign(prior_sd_floor=D.PRIOR_SD_FLOOR)
+    assert Predictor.slope_sd(legacy, CODE) == (0.01, 0.05)
 
 
 # -- properties over random rules and products -------------------------------------------------------------------
