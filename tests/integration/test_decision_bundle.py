@@ -39,9 +39,9 @@ def test_a_segments_weekly_figures_never_exceed_the_products(predictor, best_sel
     lines per week ignored the filter while units per line followed it."""
     countries, counts = np.unique(predictor.context_country, return_counts=True)
     for code in best_sellers:
-        units, orders = weekly(predictor, code)
+        _units, orders = weekly(predictor, code)
         for country in countries[np.argsort(-counts)][:6]:
-            segment_units, segment_orders = weekly(predictor, code, country=str(country))
+            _segment_units, segment_orders = weekly(predictor, code, country=str(country))
             assert (segment_orders <= orders + 1e-9).all(), (code, country)
             share = predictor.segment_share(code, str(country))
             np.testing.assert_allclose(segment_orders, orders * share)

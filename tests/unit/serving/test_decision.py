@@ -54,7 +54,7 @@ def decide(predictor, low, high, bins=50, **fields) -> dict:
 
 # -- money ---------------------------------------------------------------------------------------------------
 def test_the_profit_optimum_is_the_brute_force_optimum_and_above_cost():
-    minor, prices, values, _ = priced(np.linspace(1.0, 8.0, 701), D.Rules(), context())
+    _minor, prices, values, _ = priced(np.linspace(1.0, 8.0, 701), D.Rules(), context())
     choice = D.choose(values, {})
     fine = np.linspace(1.0, 8.0, 70_001)
     brute = fine[np.argmax((fine - COST) * constant_elasticity(fine))]
@@ -133,7 +133,7 @@ def test_rules_that_admit_no_price_together_are_refused_naming_them(rules, named
 
 
 def test_a_rule_beyond_the_swept_range_moves_there_instead_of_a_400():
-    minor, prices, values, masks = priced(np.linspace(1.0, 8.0, 101), D.Rules(floor=9.0), context())
+    _minor, prices, values, masks = priced(np.linspace(1.0, 8.0, 101), D.Rules(floor=9.0), context())
     assert prices[D.choose(values, masks).index] == 9.0
 
 
@@ -146,7 +146,7 @@ def test_min_margin_without_a_cost_is_refused_by_name():
 def test_a_request_that_would_price_too_many_prices_is_a_400_before_any_work():
     """Issue 24: price_ending=0.99 over 0.0001..1,000,000 tried to allocate 2.98 GiB."""
     predictor = StandInPredictor()
-    with pytest.raises(RequestError, match="narrow unitprice_min..unitprice_max"):
+    with pytest.raises(RequestError, match=r"narrow unitprice_min\.\.unitprice_max"):
         predictor.decide(PriceRequest(CODE, 0.0001, 1_000_000.0, 50, 3, price_ending=0.99))
     assert predictor.requests == []  # refused before the curve was asked for
     assert D.count_prices(500, 1.0, 400.0, D.Rules(price_ending=0.99)) <= D.MAX_PRICES  # a real request passes
