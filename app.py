@@ -22,6 +22,9 @@ handler = events.lambda_handler(app, logger, metrics)
 
 
 if __name__ == "__main__":
-    from pricing.serving.local import serve_app
+    from pricing.serving.local import PortUnavailable, serve_app
 
-    sys.exit(serve_app(app, host=settings.host, port=settings.port))
+    try:
+        sys.exit(serve_app(app, host=settings.host, port=settings.port))
+    except PortUnavailable as exc:  # a port in use is one line, not a traceback
+        sys.exit(f"app.py: {exc}")
