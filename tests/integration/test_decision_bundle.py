@@ -145,3 +145,25 @@ def test_any_request_finishes_under_the_memory_cap(quick_bundle):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert all(0 < out[m] <= D.MAX_PRICES for m in ("network", "lightgbm", "svr", "elasticnet"))
     assert "narrow unitprice_min..unitprice_max" in out["refused"]
+
+
+def test_the_level_moves_the_weekly_curve_toward_what_the_product_sold_lately(predictor):
+    """Issue 24: a product that sold one line of one unit in a year was said to sell 2.75 a week at its current
+    price. The level factor brings the model's expectation over the recent weeks toward what sold there, never
+    past it, and a product that sold nothing lately is scaled down."""
+    recent, weeks = predictor.recent, predictor.recent_weeks
+    assert recent is not None and weeks is not None
+    moved = 0
+    for code in predictor.products.index[:150]:
+        price = predictor.recent_price(code)
+        _, rate = predictor.incidence_rates(code, np.array([price]), weeks)
+        expected_lines = float(np.sum(rate[0] * weeks.trading_days))
+        per_line = 2.0
+        expected, sold = expected_lines * per_line, float(recent.loc[code, "recent_units"])
+        anchored = expected * predictor.level_factor(code, per_line)
+        lo, hi = sorted((expected, sold))
+        assert lo - 1e-9 <= anchored <= hi + 1e-9, (code, expected, sold, anchored)  # toward it, never past
+        if sold == 0:
+            assert anchored < expected
+        moved += abs(anchored - expected) > 0.01 * expected
+    assert moved > 50  # the factor is at work on most products, not a no-op

@@ -306,7 +306,9 @@ class Predictor:
         _, rate = self.incidence_rates(stockcode, np.array([price]), self.recent_weeks, only)
         expected_lines = float(np.sum(rate[0] * self.recent_weeks.trading_days))
         prior = LEVEL_PRIOR_LINES * units_per_line
-        return float((row["recent_units"] + prior) / (expected_lines * units_per_line + prior))
+        expected = expected_lines * units_per_line + prior
+        # a model that expects no units at all gives no level to correct
+        return float((row["recent_units"] + prior) / expected) if expected > 0 else 1.0
 
     def recent_price(self, stockcode: str) -> float:
         """The product's list price over the recent weeks, or its current price where it did not sell then."""
