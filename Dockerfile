@@ -26,7 +26,7 @@ RUN pip install --no-cache-dir -r /tmp/requirements.txt
 # training-time data modules stay out, as their packages do (tests/integration/test_infra.py checks both against
 # an import trace).
 # One COPY per directory: given several sources, COPY copies a directory's contents, not the directory.
-COPY src/pricing/__init__.py src/pricing/config.py src/pricing/numbers.py ${LAMBDA_TASK_ROOT}/pricing/
+COPY src/pricing/__init__.py src/pricing/config.py src/pricing/numbers.py src/pricing/encodings.py ${LAMBDA_TASK_ROOT}/pricing/
 COPY src/pricing/data/__init__.py src/pricing/data/features.py src/pricing/data/preprocess.py src/pricing/data/incidence.py \
      src/pricing/data/list_price.py ${LAMBDA_TASK_ROOT}/pricing/data/
 COPY src/pricing/artifacts/ ${LAMBDA_TASK_ROOT}/pricing/artifacts/

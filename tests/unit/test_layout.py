@@ -7,7 +7,14 @@ from pathlib import Path
 import pricing
 
 ROOT = Path(pricing.__file__).parent
-SHIPPED = ("pricing.serving", "pricing.models", "pricing.artifacts", "pricing.config", "pricing.numbers")
+SHIPPED = (
+    "pricing.serving",
+    "pricing.models",
+    "pricing.artifacts",
+    "pricing.config",
+    "pricing.numbers",
+    "pricing.encodings",
+)
 SHIPPED_DATA = ("pricing.data.features", "pricing.data.preprocess", "pricing.data.incidence")
 NEVER_SHIPPED = ("pricing.training", "pricing.tools", "pricing.cli", "pricing.data.load", "pricing.data.prepare")
 

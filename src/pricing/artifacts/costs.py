@@ -5,7 +5,7 @@ The file: one row per product, a stock code column and a cost column (headers ma
 plain decimals. The forms people produce are read: CSV (comma, semicolon or tab separated) in UTF-8 with or
 without a BOM, UTF-16 (Excel's "Unicode Text") or Windows-1252, plain or gzipped (`.csv.gz`), an `.xlsx`
 workbook (openpyxl; the first sheet with both columns) and parquet; the form is told by the bytes, not the name. Text
-is decoded by the transactions loader's own `pricing.data.load.decode` (UTF-16 first, which it does not read).
+is decoded by the transactions loader's own decoder (`pricing.encodings.decode`) (UTF-16 first, which it does not read).
 
 Every row is accounted for: kept, or dropped under its reason (DROP_REASONS: a row with more fields than the
 header, a missing or unknown stock code, a second row for a code, a missing, unparsable, non-positive or
@@ -38,7 +38,7 @@ import pandas as pd
 
 from pricing.artifacts.bundle import MANIFEST, copy_bundle, open_bundle, sha256_of
 from pricing.data.features import canonical_stockcode
-from pricing.data.load import decode
+from pricing.encodings import decode
 from pricing.numbers import NumberError, parse_decimal
 from pricing.serving.request import _price as api_price  # the API's own check of a price parameter
 

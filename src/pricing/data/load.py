@@ -11,7 +11,6 @@ from the data as a whole (a first field above 12 proves day-first, a second abov
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import io
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.data.features import canonical_stockcodes
+from pricing.encodings import decode
 
 CANONICAL = ("invoice", "stockcode", "description", "quantity", "invoice_date", "unit_price", "customer_id", "country")
 # source column names, lower-cased with spaces and underscores removed -> canonical name
@@ -153,20 +153,6 @@ def read_raw(path: Path, date_order: str | None = None) -> RawRead:
         ) from exc
     raw.details["date_order"] = date_order
     return raw
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """The text of a whole file and the encoding it was read with: UTF-8 (a BOM dropped) when every byte of the
-    file is valid UTF-8, else Windows-1252, else latin-1 (which takes any byte). Decided from the whole file, so
-    a first non-ASCII byte far into it cannot make one part read in one encoding and the rest in another."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
 
 
 def _file_bytes(path: Path) -> bytes:

@@ -1,0 +1,21 @@
+"""Text files as people save them: the one decoder the transactions loader (pricing.data.load) and the cost file
+(pricing.artifacts.costs) share. A module of its own, light and shipped in the serving image with the artifacts
+that import it, so the image never carries the training-side loader."""
+
+from __future__ import annotations
+
+import codecs
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a whole file and the encoding it was read with: UTF-8 (a BOM dropped) when every byte of the
+    file is valid UTF-8, else Windows-1252, else latin-1 (which takes any byte). Decided from the whole file, so
+    a first non-ASCII byte far into it cannot make one part read in one encoding and the rest in another."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"
