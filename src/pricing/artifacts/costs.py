@@ -5,7 +5,7 @@ The file: one row per product, a stock code column and a cost column (headers ma
 plain decimals. The forms people produce are read: CSV (comma, semicolon or tab separated) in UTF-8 with or
 without a BOM, UTF-16 (Excel's "Unicode Text") or Windows-1252, plain or gzipped (`.csv.gz`), an `.xlsx`
 workbook (openpyxl; the first sheet with both columns) and parquet; the form is told by the bytes, not the name. Text
-is decoded by the transactions loader's own decoder (`pricing.encodings.decode`) (UTF-16 first, which it does not read).
+is decoded by the transactions loader's own decoder (`pricing.encodings.decode`).
 
 Every row is accounted for: kept, or dropped under its reason (DROP_REASONS: a row with more fields than the
 header, a missing or unknown stock code, a second row for a code, a missing, unparsable, non-positive or
@@ -23,7 +23,6 @@ depend on the costs are cached and published apart from the bundle's own.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import hashlib
@@ -193,19 +192,12 @@ def _table(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]], dict]:
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    """UTF-16 (by its BOM, or by the zero bytes of mostly-ASCII text without one), else the transactions loader's
-    decode: UTF-8 with or without a BOM, Windows-1252, latin-1."""
-    encoding = None
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif (sample := data[:4096]) and sample.count(0) * 4 > len(sample):
-        encoding = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
-    if encoding is None:
-        return decode(data)
+    """The transactions loader's decoder (pricing.encodings.decode: UTF-16, UTF-8 with or without a BOM,
+    Windows-1252, latin-1), its one failure as a CostFileError."""
     try:
-        return data.decode(encoding), encoding
+        return decode(data)
     except UnicodeDecodeError as exc:
-        raise CostFileError(f"not readable as {encoding.upper()} text ({exc.reason} at byte {exc.start})") from None
+        raise CostFileError(f"not readable as {exc.encoding.upper()} text ({exc.reason} at byte {exc.start})") from None
 
 
 def _workbook(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]], dict]:

@@ -87,6 +87,16 @@ def test_a_windows_1252_file_whose_first_pound_sign_lies_past_the_first_mib(rows
     assert_same_frame(cleaned, plain)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_excels_unicode_text_export_in_utf16_reads_the_same(rows, plain, tmp_path, encoding):
+    """Excel's "Save as Unicode Text": UTF-16 (with a BOM; the -le form without one), tab separated."""
+    path = tmp_path / "export.txt"
+    write_csv(rows, path, US, encoding=encoding, sep="\t")
+    cleaned = L.load(path)
+    assert cleaned.report["read"]["encoding"] == encoding
+    assert_same_frame(cleaned, plain)
+
+
 def test_utf8_whose_pound_sign_straddles_the_first_mib_is_not_read_as_latin_1(rows, plain, tmp_path):
     """The two bytes of '£' (C2 A3) on either side of byte 1 MiB: a prefix-sniffer sees half a character, calls
     the file latin-1 and garbles every '£' of the file into 'Â£'."""
