@@ -45,7 +45,7 @@ import numpy as np
 
 from pricing.models.registry import extrapolates_flat
 from pricing.serving.errors import RequestError
-from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor, from_minor, to_minor
+from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor, from_minor, is_whole_minor, to_minor
 from pricing.serving.sweep import price_grid
 
 OBJECTIVE_KINDS = ("revenue", "profit")
@@ -210,12 +210,17 @@ def candidate_prices(grid: np.ndarray, rules: Rules, context: Context) -> np.nda
 
 
 # -- rules and the choice ----------------------------------------------------------------------------------------
+def check_cost(rules: Rules, context: Context) -> None:
+    """RequestError for min_margin without a unit cost (a margin needs a cost to be judged by)."""
+    if rules.min_margin is not None and context.unit_cost is None:
+        raise RequestError("min_margin: needs a unit cost (pass unit_cost, or publish a cost file with the bundle)")
+
+
 def rule_masks(minor: np.ndarray, rules: Rules, context: Context, restrict_support: bool) -> dict[str, np.ndarray]:
     """For each rule in force, which candidate prices (whole pence, (K,)) it admits ((K,) booleans), compared
     exactly in pence. RequestError for min_margin without a unit cost."""
     p = np.asarray(minor, dtype=np.int64)
-    if rules.min_margin is not None and context.unit_cost is None:
-        raise RequestError("min_margin: needs a unit cost (pass unit_cost, or publish a cost file with the bundle)")
+    check_cost(rules, context)
     masks: dict[str, np.ndarray] = {}
     for name, (lo, hi) in rule_bounds(rules, context).items():
         masks[name] = (p >= (lo if lo is not None else 1)) & (p <= (hi if hi is not None else p.max(initial=0)))
@@ -507,7 +512,7 @@ def make_decision(
     context = Context(float(from_minor(to_minor(facts.current_price))), facts.unit_cost, *facts.support)
     rules = request.rules
     check_work(request.num_price_bins, request.unitprice_min, request.unitprice_max, rules)
-    rule_masks(np.zeros(0, dtype=np.int64), rules, context, False)  # min_margin without a cost: 400 before any work
+    check_cost(rules, context)  # a 400 before any work
     grid = price_grid(request.unitprice_min, request.unitprice_max, request.num_price_bins)
     candidates = candidate_prices(grid, rules, context)
     prices = np.unique(np.concatenate([grid, from_minor(candidates)]))
@@ -517,7 +522,7 @@ def make_decision(
     kind = request.objective if facts.unit_cost is not None else "revenue"
     values = objective_values(prices, units, facts.unit_cost, kind)
     minor = to_minor(prices)
-    is_candidate = np.isin(minor, candidates) & (np.abs(prices * MINOR_UNITS - minor) < 1e-6)
+    is_candidate = np.isin(minor, candidates) & is_whole_minor(prices)
     restrict = extrapolates_flat(rec.model) or (result.weekly and extrapolates_flat(rec.incidence_model))
     masks = rule_masks(minor, rules, context, restrict)
     # only whole-penny candidates can be chosen: the grid's finer prices are the curve's, for display
