@@ -4,6 +4,7 @@ import pytest
 from flask import Flask
 
 from pricing.config import Settings
+from pricing.serving import dashboard
 from pricing.serving.app import create_app
 from pricing.serving.dashboard import register_dashboard
 
@@ -57,10 +58,20 @@ def test_a_build_made_after_start_up_is_served_without_a_restart(tmp_path):
     assert client.get("/").status_code == 200
 
 
-def test_the_api_app_serves_the_dashboard_beside_its_routes(tmp_path):
-    # no bundle in the store: the API answers 503 but the page (built or not) is still served, never a 500
+@pytest.mark.parametrize("built", [True, False], ids=["built", "not-built"])
+def test_the_api_app_serves_the_dashboard_beside_its_routes(dist, tmp_path, monkeypatch, built):
+    """No bundle in the store: the API answers 503, and the page is still served (the build where there is one,
+    else how to make it), never a 500. The build the app finds is set here, not whatever this checkout holds."""
+    monkeypatch.setattr(dashboard, "default_dist", lambda: dist if built else tmp_path / "no-build")
     app = create_app(Settings(env="test", artifact_store=str(tmp_path / "empty-store")))
     client = app.test_client()
     page = client.get("/")
-    assert page.status_code in (200, 503) and page.mimetype in ("text/html", "text/plain")
-    assert client.get("/v1/products").get_json() == {"error": "no bundle is loaded; the service cannot price yet"}
+    if built:
+        assert page.status_code == 200 and page.mimetype == "text/html"
+        assert page.data == (dist / "index.html").read_bytes()
+    else:
+        assert page.status_code == 503 and page.mimetype == "text/plain"
+        assert "make dashboard" in page.get_data(as_text=True)
+    products = client.get("/v1/products")
+    assert products.status_code == 503
+    assert products.get_json() == {"error": "no bundle is loaded; the service cannot price yet"}

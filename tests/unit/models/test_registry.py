@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from skopt.space import Integer, Real
 
 from pricing.artifacts.bundle import Bundle, write_manifest
@@ -67,11 +69,23 @@ def test_the_network_module_and_every_model_class_load_without_training_code():
 
 def test_the_fallback_chain_is_the_network_then_lightgbm_svr_elasticnet():
     assert registry.MODEL_PRIORITY == ("network", "lightgbm", "svr", "elasticnet")
-    assert [registry.spec(name).priority for name in registry.MODEL_PRIORITY] == sorted(
-        {entry.priority for entry in registry.MODELS.values()}
-    )
     assert [entry.name for entry in registry.cross_validated()] == ["lightgbm", "svr", "elasticnet"]
     assert registry.in_priority_order(["svr", "mystery", "network", "other"]) == ["network", "svr", "mystery", "other"]
+
+
+UNKNOWN_NAMES = st.text(alphabet="abcxyz_", min_size=1, max_size=8).filter(lambda name: name not in registry.MODELS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.one_of(st.sampled_from(registry.MODEL_PRIORITY), UNKNOWN_NAMES), max_size=10, unique=True))
+def test_any_list_of_names_is_put_in_chain_order_with_unknown_names_kept_last_in_their_order(names):
+    """What a manifest's model list becomes (Bundle.model_names): every name kept, the known ones in the chain's
+    order, then the unknown ones in the order they came, so that loading one refuses it by name."""
+    ordered = registry.in_priority_order(names)
+    known = [name for name in ordered if name in registry.MODELS]
+    assert sorted(ordered) == sorted(names)
+    assert known == [name for name in registry.MODEL_PRIORITY if name in names]
+    assert ordered == known + [name for name in names if name not in registry.MODELS]
 
 
 @pytest.mark.parametrize("name", registry.MODEL_PRIORITY)
