@@ -1,9 +1,13 @@
+import argparse
 import json
+import re
 import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
+from pricing.cli import build_parser, main
 from pricing.data import features as F
 
 
@@ -53,10 +57,36 @@ def test_bad_flags_are_refused_by_the_parser(tmp_path):
     assert done.returncode == 2 and "positive integer" in done.stderr
 
 
-def test_every_command_has_help():
-    for command in ("generate", "prepare"):
-        done = pricing(command, "--help")
-        assert done.returncode == 0 and "--out-dir" in done.stdout
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """Every sub-command of `pricing`, read from its parser: a command added later is tested with the others."""
+    (action,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_the_top_level_help_lists_every_command_with_its_summary(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    printed = " ".join(capsys.readouterr().out.split())  # argparse wraps long summaries
+    (action,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    summaries = {choice.dest: choice.help for choice in action._choices_actions}
+    assert set(summaries) == set(subcommands()) and len(summaries) >= 11
+    for name, summary in summaries.items():
+        assert f"{name} {' '.join(summary.split())}" in printed, name
+
+
+@pytest.mark.parametrize("command", sorted(subcommands()))
+def test_every_command_has_help(command, capsys):
+    """`pricing <command> --help` exits 0 and shows that command's usage and every option it takes."""
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"usage: pricing {command} ")
+    options = [o for a in subcommands()[command]._actions for o in a.option_strings if o not in ("-h", "--help")]
+    assert options, f"{command} takes no option"
+    shown = set(re.findall(r"(?<![\w-])--?[a-z][\w-]*", printed))
+    assert set(options) <= shown, f"{command}: not in its help: {set(options) - shown}"
 
 
 def test_publish_with_costs_makes_a_new_version_whose_decisions_use_them(quick_bundle, tmp_path):
