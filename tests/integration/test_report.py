@@ -107,11 +107,15 @@ def test_pricing_report_on_the_quick_bundle(store, small_prepared, tmp_path, cap
     # the network's demand falls with price by construction: above the median it predicts fewer units per line
     assert lines["per_model"]["network"]["median_predicted_log_ratio"] < 0
     at_list = report["price_effect"]["list_price_lines"]  # the quick bundle's 5,000 contexts hold few such lines
-    assert (lines["min_lines_per_side"], at_list["min_lines_per_side"]) == (10, 3)
+    # each side of a product counted holds at least the stated number of lines, so its realised ratio rests on them
+    for effect in (lines, at_list):
+        assert effect["min_lines_per_side"] >= 1 and effect["products"] > 0
+        assert effect["lines"] >= 2 * effect["min_lines_per_side"] * effect["products"]
+        assert np.isfinite(effect["points"]["realised"]).all()  # a side without lines would make it NaN
+    assert at_list["min_lines_per_side"] < lines["min_lines_per_side"]
     assert len(at_list["points"]["realised"]) == at_list["products"]
     elasticity = report["elasticity"]["models_at_median_price"]
     assert elasticity["network"]["median"] < 0
-    assert report["elasticity"]["published_daily_units"]["double machine learning"] == -1.85
     # the bundle's weekly curve: fewer order lines and fewer units per line at a higher price, and the two
     # factors' elasticities add up to the weekly one (each a median over the same products, so about)
     weekly = report["elasticity"]["model_weekly_units"]
@@ -126,7 +130,24 @@ def test_pricing_report_on_the_quick_bundle(store, small_prepared, tmp_path, cap
     markdown = (out.parent / "report.md").read_text()
     assert "Poisson deviance" in markdown
     assert "| design | ours, all customers (95% CI) | ours, without the one-off bulk customers |" in markdown
-    assert "| about -2.9 |" in markdown and "| -1.8 to -1.9 |" in markdown
+    # each published design's row sets our estimate beside the published figure, as the JSON holds both; the
+    # figures the report carries as published are the ones those rows show
+    designs = report["elasticity"]["published_designs"]["designs"]
+    table = [line.split("|")[1:-1] for line in markdown.splitlines() if line.startswith("| daily units: ")]
+    rows = {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in table}
+    for design in designs.values():
+        (row,) = [cells for name, cells in rows.items() if name.startswith(f"daily units: {design['label']} (")]
+        ours = design["all_customers"]
+        assert row[0] == f"{ours['elasticity']:.2f} ({ours['ci95'][0]:.2f} to {ours['ci95'][1]:.2f})"
+        assert row[-1] == design["published_text"]
+        if design.get("published_range"):
+            low, high = design["published_range"]
+            assert low <= design["published"] <= high and f"{high} to {low}" == design["published_text"]
+        else:
+            assert design["published_text"] == f"about {design['published']}"
+    assert sorted(report["elasticity"]["published_daily_units"].values()) == sorted(
+        design["published"] for design in designs.values()
+    )
     assert "bundle: weekly units" in markdown and "![elasticity](report_elasticity.png)" in markdown
     printed = capsys.readouterr().out
     assert "network" in printed and "bundle: weekly units" in printed
