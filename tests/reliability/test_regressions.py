@@ -7,10 +7,13 @@ import redis
 
 from pricing.artifacts.store import LocalStore
 from pricing.config import Settings, SettingsError
+from pricing.serving import app as app_module
+from pricing.serving import state
 from pricing.serving.app import create_app
 from pricing.serving.cache import CacheUnavailable, RedisCache
 from pricing.serving.state import service_of
 from pricing.serving.warmup import WarmupFailed, warm_top_products
+from tests.clock import manual_clock
 
 
 class StalledRedis:
@@ -62,34 +65,46 @@ def some_product(app) -> str:
     return service_of(app).predictor.products.sort_values("lines", ascending=False).index[0]
 
 
-def test_a_server_started_before_its_store_had_a_bundle_serves_once_one_is_published(quick_bundle, tmp_path):
+def test_a_server_started_before_its_store_had_a_bundle_serves_once_one_is_published(
+    quick_bundle, tmp_path, monkeypatch
+):
     """Found with the store unreachable at cold start: the process answered 503 until restarted."""
+    clock = manual_clock(monkeypatch, app_module, state)
     store = LocalStore(tmp_path / "store")
-    app = create_app(Settings(env="test", artifact_store=str(store.root), bundle_retry_seconds=0.05))
+    app = create_app(Settings(env="test", artifact_store=str(store.root), bundle_retry_seconds=60))
     client = app.test_client()
     assert client.get("/v1/products").status_code == 503 and client.get("/health").status_code == 503
     store.publish(quick_bundle)
-    threading.Event().wait(0.1)  # past the retry interval
+    clock.advance(60)  # the retry interval is over
     assert client.get("/health").status_code == 200
     assert client.get(f"/v1/predict-price/{some_product(app)}?num_price_bins=5").status_code == 200
 
 
-def test_the_scheduled_warm_up_retries_a_store_that_had_no_bundle_at_start(quick_bundle, tmp_path):
+def test_the_scheduled_warm_up_retries_a_store_that_had_no_bundle_at_start(quick_bundle, tmp_path, monkeypatch):
     """Found in review: the warm-up and the S3 batch read the predictor loaded at start, never the retry."""
+    clock = manual_clock(monkeypatch, app_module, state)
     store = LocalStore(tmp_path / "store")
-    app = create_app(Settings(env="test", artifact_store=str(store.root), bundle_retry_seconds=0.05))
+    app = create_app(Settings(env="test", artifact_store=str(store.root), bundle_retry_seconds=60))
     with pytest.raises(WarmupFailed, match="no bundle"):
         warm_top_products(app, 3)
     store.publish(quick_bundle)
-    threading.Event().wait(0.1)  # past the retry interval
+    clock.advance(60)  # the retry interval is over
     assert warm_top_products(app, 3)["warmed"] == 3
 
 
-def test_the_store_is_not_retried_before_the_interval(quick_bundle, tmp_path):
+def test_the_store_is_not_retried_before_the_interval(quick_bundle, tmp_path, monkeypatch):
+    """A bad store is not hammered per request: a bundle published meanwhile is read once the interval is over,
+    not a moment before."""
+    clock = manual_clock(monkeypatch, app_module, state)
     store = LocalStore(tmp_path / "store")
     app = create_app(Settings(env="test", artifact_store=str(store.root), bundle_retry_seconds=3600))
+    client = app.test_client()
+    assert client.get("/health").status_code == 503
     store.publish(quick_bundle)
-    assert app.test_client().get("/health").status_code == 503  # a bad store is not hammered per request
+    clock.advance(3599)
+    assert client.get("/health").status_code == 503
+    clock.advance(1)
+    assert client.get("/health").status_code == 200
 
 
 def test_the_retry_interval_is_a_positive_setting():
