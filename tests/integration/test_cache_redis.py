@@ -2,11 +2,15 @@ import threading
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pricing.config import Settings
+from pricing.serving import cache as cache_module
 from pricing.serving.app import create_app
 from pricing.serving.cache import PREFIX, RedisCache, cache_key
 from pricing.serving.state import service_of
+from tests.clock import manual_clock
 from tests.integration.test_store import second_version
 from tests.servers import RedisServer
 
@@ -50,7 +54,8 @@ def test_a_new_bundle_version_never_reads_the_old_versions_entries(store, quick_
     assert response.headers["X-Cache"] == "MISS"
 
 
-def test_redis_stopped_mid_test_serves_uncached_then_hits_again_once_back(store, tmp_path):
+def test_redis_stopped_mid_test_serves_uncached_then_hits_again_once_back(store, tmp_path, monkeypatch):
+    clock = manual_clock(monkeypatch, cache_module)  # the back-off's clock: moved past it, never slept through
     server = RedisServer(tmp_path).start()
     cache = RedisCache(server.url, backoff_cap=1.0)
     app = app_with(store.root, cache)
@@ -64,13 +69,26 @@ def test_redis_stopped_mid_test_serves_uncached_then_hits_again_once_back(store,
     assert app.test_client().get("/health").get_json()["cache"]["available"] is False
 
     server.start()  # same port, empty: the entry is gone with the old process
-    deadline = time.monotonic() + 15
-    states = []
-    while time.monotonic() < deadline and "HIT" not in states:
-        states.append(client.get(url).headers["X-Cache"])
-        time.sleep(0.2)
-    server.stop()
-    assert states[-2:] == ["MISS", "HIT"]  # the cache is used again: filled, then read
+    try:
+        assert client.get(url).headers["X-Cache"] == "BYPASS"  # still within the back-off: Redis is not asked
+        clock.advance(cache.backoff_cap)  # the back-off is over
+        states = [client.get(url).headers["X-Cache"] for _ in range(2)]
+    finally:
+        server.stop()
+    assert states == ["MISS", "HIT"]  # the cache is used again: filled, then read
+
+
+def redis_answers(url: str, timeout: float = 1.0) -> bool:
+    """Whether Redis answers a PING within `timeout` seconds (a fresh connection, no retry): an idle local Redis
+    answers in well under a millisecond, so a second without an answer is a Redis that is busy."""
+    options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
+    probe = redis.Redis.from_url(url, **options)
+    try:
+        return probe.ping()
+    except redis.TimeoutError:
+        return False
+    finally:
+        probe.close()
 
 
 def test_a_slow_redis_costs_a_bounded_wait_then_bypass(store, tmp_path):
@@ -78,15 +96,20 @@ def test_a_slow_redis_costs_a_bounded_wait_then_bypass(store, tmp_path):
     try:
         app = app_with(store.root, RedisCache(server.url, timeout=0.2))
         url = f"/v1/predict-price/{some_product(app, 3)}?num_price_bins=5&num_samples=40"
-        sleeper = threading.Thread(target=server.cli, args=("DEBUG", "SLEEP", "3"))
+        assert redis_answers(server.url)
+        sleeper = threading.Thread(target=server.cli, args=("DEBUG", "SLEEP", "25"))
         sleeper.start()
-        time.sleep(0.3)  # redis is now blocked for about 3 s
+        deadline = time.monotonic() + 20
+        while redis_answers(server.url):  # each probe waits up to 1 s: no sleep, the condition itself
+            assert time.monotonic() < deadline, "DEBUG SLEEP never blocked redis"
         response = app.test_client().get(url)
         assert response.status_code == 200 and response.headers["X-Cache"] == "BYPASS"
-        assert sleeper.is_alive()  # answered while redis was still asleep: the wait was bounded
-        sleeper.join()
+        # answered while redis was still asleep: the wait was bounded by the client's timeout, not by redis
+        assert not redis_answers(server.url) and sleeper.is_alive()
     finally:
+        server.process.kill()  # redis asleep handles no SIGTERM until it wakes: end it now
         server.stop()
+    sleeper.join()
 
 
 def test_clearing_deletes_only_this_services_keys(redis_server):
