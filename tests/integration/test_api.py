@@ -2,6 +2,7 @@ import itertools
 import json
 import shutil
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from pricing.artifacts.store import LocalStore
 from pricing.config import Settings
 from pricing.serving.app import create_app
-from pricing.serving.cache import MemoryCache
+from pricing.serving.cache import MemoryCache, SingleFlight
 from pricing.serving.decision_json import to_json
 from pricing.serving.state import service_of
 from pricing.serving.sweep import SWEEP_BAND
@@ -188,15 +189,32 @@ def test_defaults_and_their_explicit_values_share_one_entry(client, app, top_pro
     assert explicit.headers["X-Cache"] == "HIT"
 
 
-def test_concurrent_identical_misses_compute_once(store, top_products):
+def test_concurrent_identical_misses_compute_once(store, top_products, monkeypatch):
+    """Six identical requests at once: the first computes, held until the other five are waiting for its result
+    (the single flight's own wait, counted), so every one of them arrives while it runs; one computation."""
     app = create_app(Settings(env="test", artifact_store=str(store.root)), cache=MemoryCache())
-    predictor = service_of(app).predictor
-    calls = []
+    service = service_of(app)
+    predictor = service.predictor
+    calls, waiting, release = [], threading.Semaphore(0), threading.Event()
     original = predictor.decide
+
+    class CountedEvent(threading.Event):
+        def wait(self, timeout=None):
+            waiting.release()
+            return super().wait(timeout)
+
+    class CountedCall(SingleFlight._Call):
+        """The flight's record of a computation, whose `done.wait()` counts the requests waiting on it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.done = CountedEvent()
+
+    monkeypatch.setattr(service.flight, "_Call", CountedCall)
 
     def counting(*args, **kwargs):
         calls.append(1)
-        threading.Event().wait(0.3)  # hold the computation so the others arrive while it runs
+        release.wait(timeout=60)  # held until the test lets it go
         return original(*args, **kwargs)
 
     predictor.decide = counting
@@ -209,8 +227,12 @@ def test_concurrent_identical_misses_compute_once(store, top_products):
     threads = [threading.Thread(target=fetch) for _ in range(6)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 30
+    followers = sum(waiting.acquire(timeout=max(0.0, deadline - time.monotonic())) for _ in range(5))
+    release.set()
     for t in threads:
         t.join()
+    assert followers == 5, f"only {followers} of the 5 later requests waited for the first one's result"
     assert len(calls) == 1
     assert all(r.status_code == 200 for r in results) and len({r.data for r in results}) == 1
 
