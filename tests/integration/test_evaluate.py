@@ -8,7 +8,7 @@ import pytest
 
 from pricing.data.generate import load_ground_truth
 from pricing.serving.decision import CHANGE_PROBABILITY, MIN_RELATIVE_GAIN
-from pricing.tools.evaluate import _score, evaluate, true_revenue, write_outputs
+from pricing.tools.evaluate import UPLIFT_MIN_GAIN, _score, evaluate, true_revenue, write_outputs
 
 
 def contexts_for_truth(n: int = 50) -> pd.DataFrame:
@@ -47,6 +47,7 @@ def test_per_line_regret_is_zero_at_the_true_optimum_and_positive_at_a_wrong_pri
 def test_weekly_regret_is_zero_at_the_true_weekly_optimum_and_uplift_is_the_share_of_the_gain(small_raw):
     truth = load_ground_truth(small_raw / "ground_truth.csv")
     contexts = contexts_for_truth()
+    outcomes = []
     for _, product in truth.sort_values("sale_lines", ascending=False).head(20).iterrows():
         prices = np.linspace(product["price_min"], product["price_max"], 201)
 
@@ -57,7 +58,13 @@ def test_weekly_regret_is_zero_at_the_true_weekly_optimum_and_uplift_is_the_shar
         p_star = float(prices[np.argmax(revenue)])
         status_quo = float(revenue_of(np.array([product["price_max"]]))[0])
         best = _score(prices, revenue, p_star, revenue_of, status_quo)
-        assert best["regret"] == pytest.approx(0, abs=1e-12) and best["uplift_captured"] in (None, 1.0)
+        assert best["regret"] == pytest.approx(0, abs=1e-12)
+        # the optimum captures all of the gain, where the status quo leaves enough of it to score (else no uplift)
+        scored = revenue.max() - status_quo >= UPLIFT_MIN_GAIN * revenue.max()
+        assert best["uplift_captured"] == (1.0 if scored else None)
+        outcomes.append(scored)
+        close = revenue.max() * (1 - UPLIFT_MIN_GAIN / 2)  # a status quo leaving half the least gain scored
+        assert _score(prices, revenue, p_star, revenue_of, close)["uplift_captured"] is None
         for other in prices[np.abs(prices - p_star) > 2 * (prices[1] - prices[0])][:5]:
             assert _score(prices, revenue, float(other), revenue_of, status_quo)["regret"] > 0
         # the weekly curve includes the lines a price loses: it peaks no higher than the per-line curve
@@ -71,6 +78,7 @@ def test_weekly_regret_is_zero_at_the_true_weekly_optimum_and_uplift_is_the_shar
 
             halfway = _score(prices, revenue, p_star, halfway_of, status_quo)
             assert halfway["uplift_captured"] == pytest.approx(0.5)
+    assert any(outcomes)  # the top of the range leaves something on the table for some product
 
 
 def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small_raw, tmp_path):
