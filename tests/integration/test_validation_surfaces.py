@@ -157,9 +157,11 @@ def test_every_one_letter_typo_of_every_parameter_is_refused_naming_it(client, c
 @FAST
 @given(names=st.sets(st.sampled_from(PARAMETER_NAMES)))
 def test_every_exact_name_is_accepted(client, names):
-    """A blank value is the default, so any set of exact names, blank, is a valid request."""
+    """A blank value is the default, so any set of exact names, blank, is the request without them."""
     query = "&".join(f"{name}=" for name in sorted(names))
-    assert client.get(f"/v1/price-decision/{CODE}?{query}").status_code == 200
+    response = client.get(f"/v1/price-decision/{CODE}?{query}")
+    assert response.status_code == 200
+    assert response.get_json() == client.get(f"/v1/price-decision/{CODE}").get_json()
 
 
 @FAST
@@ -176,7 +178,16 @@ def test_the_product_list_checks_its_own_parameters(client):
     assert response.status_code == 400
     assert response.get_json() == {"error": "Page_Size: unknown parameter; did you mean page_size?"}
     assert client.get("/v1/products?page_size=2&utm_source=x").get_json()["page_size"] == 2
-    assert PRODUCTS_QUERY == ("q", "page", "page_size")
+
+
+def test_the_product_lists_parameters_each_do_their_part(client):
+    """q searches, page and page_size page: the names PRODUCTS_QUERY lists are the ones the route reads."""
+    assert set(PRODUCTS_QUERY) == {"q", "page", "page_size"}
+    everything = client.get("/v1/products").get_json()["items"]
+    second = client.get("/v1/products?page=2&page_size=1").get_json()
+    assert (second["page"], second["page_size"], second["items"]) == (2, 1, everything[1:2])
+    found = client.get("/v1/products?q=cakestand").get_json()
+    assert [item["stockcode"] for item in found["items"]] == ["22423"] and found["total"] == 1
 
 
 # ---- the batch job ----------------------------------------------------------------------------------
