@@ -1,0 +1,166 @@
+"""The ledger: the documents (invoices, credit notes, adjustments) and their lines as the history writes them,
+and at the end the export's frame: documents numbered in time order, dates in the real file's format.
+
+Lines are kept column by column in blocks, one block per `Lines.add`; the sale lines are the first block."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from pricing.data.synthetic.market import COUNTRY_NAMES, UK, Calendar, Products
+
+FIRST_INVOICE = 536_365
+HOUR_WEIGHT = {
+    7: 0.01,
+    8: 0.05,
+    9: 0.08,
+    10: 0.12,
+    11: 0.14,
+    12: 0.16,
+    13: 0.14,
+    14: 0.12,
+    15: 0.09,
+    16: 0.05,
+    17: 0.02,
+    18: 0.01,
+    19: 0.006,
+    20: 0.004,
+}
+# a line's columns where `Lines.add` is not given them: no product (-1) and no customer (0) at home
+LINE_DEFAULTS = {
+    "pos": 0,
+    "sub": 0,
+    "product": -1,
+    "stockcode": None,
+    "description": None,
+    "customer": 0,
+    "country": UK,
+}
+
+
+class Lines:
+    """Column-wise accumulator of invoice lines, joined once at the end.
+
+    Columns: doc (document id), pos (position on it), sub (1 for a duplicate printed after its original),
+    product (number, -1 for none), stockcode and description (None: the product's), quantity, price, customer
+    (id, 0 for none), country (index into COUNTRY_NAMES)."""
+
+    COLUMNS = ("doc", "pos", "sub", "product", "stockcode", "description", "quantity", "price", "customer", "country")
+
+    def __init__(self) -> None:
+        self.blocks: list[dict[str, np.ndarray]] = []
+
+    def add(self, n: int, **columns) -> None:
+        """`n` lines; each column an array of n, a scalar for all of them, or left out for LINE_DEFAULTS."""
+        block = {}
+        for name in self.COLUMNS:
+            value = columns[name] if name in columns else LINE_DEFAULTS[name]
+            arr = np.asarray(value)
+            block[name] = (
+                np.full(n, value, dtype=arr.dtype if arr.dtype != object else object) if arr.ndim == 0 else arr
+            )
+        self.blocks.append(block)
+
+    def concat(self) -> dict[str, np.ndarray]:
+        return {name: np.concatenate([b[name] for b in self.blocks]) for name in self.COLUMNS}
+
+
+class Ledger:
+    """Documents and their lines. Documents are dated with the main stream `rng` (a trading day by the
+    calendar's weights, a minute by HOUR_WEIGHT) and numbered only at the end, in time order."""
+
+    def __init__(self, rng: np.random.Generator, calendar: Calendar) -> None:
+        self.rng = rng
+        self.calendar = calendar
+        # documents: day index, minute of day, prefix ("", "C", "A")
+        self.doc_day: list[np.ndarray] = []
+        self.doc_minute: list[np.ndarray] = []
+        self.doc_prefix: list[np.ndarray] = []
+        self.n_docs = 0
+        self.lines = Lines()
+
+    def new_docs(self, day: np.ndarray, minute: np.ndarray | None = None, prefix: str = "") -> np.ndarray:
+        """Documents on the given trading days (at random minutes unless given); returns their ids."""
+        day = np.asarray(day, dtype=np.int64)
+        if minute is None:
+            minute = self.random_minutes(len(day))
+        ids = np.arange(self.n_docs, self.n_docs + len(day))
+        self.doc_day.append(day)
+        self.doc_minute.append(np.asarray(minute, dtype=np.int64))
+        self.doc_prefix.append(np.full(len(day), prefix, dtype=object))
+        self.n_docs += len(day)
+        return ids
+
+    def random_days(self, n: int) -> np.ndarray:
+        return self.rng.choice(len(self.calendar.days), size=n, p=self.calendar.day_weight)
+
+    def random_minutes(self, n: int) -> np.ndarray:
+        hours = np.array(list(HOUR_WEIGHT))
+        p = np.array(list(HOUR_WEIGHT.values()))
+        return self.rng.choice(hours, size=n, p=p / p.sum()) * 60 + self.rng.integers(0, 60, n)
+
+    def days(self) -> np.ndarray:
+        """Every document's trading day, (documents,)."""
+        return np.concatenate(self.doc_day)
+
+    def minutes(self) -> np.ndarray:
+        """Every document's minute of the day, (documents,)."""
+        return np.concatenate(self.doc_minute)
+
+    def first_block(self, n: int) -> dict[str, np.ndarray]:
+        """The first `n` lines ever added (the sale lines), column by column."""
+        return {k: v[:n] for k, v in self.lines.blocks[0].items()}
+
+    def frame(self, lines: dict[str, np.ndarray], products: Products) -> pd.DataFrame:
+        """The export: `lines` (`self.lines.concat()`) with the real CSV's columns, already formatted, in the
+        order the real file prints them (document number, position, an original before its duplicate)."""
+        number = self.numbers()
+        prefix = np.concatenate(self.doc_prefix)
+        invoice = np.array([f"{p}{n}" for p, n in zip(prefix, number, strict=True)], dtype=object)
+        stamp = np.array(
+            [_format_stamp(self.calendar.days[d], m) for d, m in zip(self.days(), self.minutes(), strict=True)],
+            dtype=object,
+        )
+        is_product = lines["product"] >= 0
+        product = np.maximum(lines["product"], 0)
+        stockcode = np.where(is_product & pd.isna(lines["stockcode"]), products.codes[product], lines["stockcode"])
+        description = np.where(
+            is_product & pd.isna(lines["description"]),
+            products.descriptions[product],
+            lines["description"],
+        )
+        description = np.where(description == "", None, description)
+        row_order = np.lexsort((lines["sub"], lines["pos"], number[lines["doc"]]))
+        customer = pd.array(np.where(lines["customer"] > 0, lines["customer"], 0), dtype="Int64")
+        customer[lines["customer"] <= 0] = pd.NA
+        return (
+            pd.DataFrame(
+                {
+                    "InvoiceNo": invoice[lines["doc"]],
+                    "StockCode": stockcode,
+                    "Description": description,
+                    "Quantity": lines["quantity"].astype(np.int64),
+                    "InvoiceDate": stamp[lines["doc"]],
+                    "UnitPrice": lines["price"].astype(float),
+                    "CustomerID": customer,
+                    "Country": np.array(COUNTRY_NAMES, dtype=object)[lines["country"]],
+                }
+            )
+            .iloc[row_order]
+            .reset_index(drop=True)
+        )
+
+    def numbers(self) -> np.ndarray:
+        """Document numbers in time order from FIRST_INVOICE, with the real file's occasional gaps in the
+        sequence (a draw from the main stream), (documents,)."""
+        order = np.lexsort((np.arange(self.n_docs), self.minutes(), self.days()))
+        number = np.empty(self.n_docs, dtype=np.int64)
+        number[order] = FIRST_INVOICE + np.cumsum(1 + (self.rng.random(self.n_docs) < 0.4)) - 1
+        return number
+
+
+def _format_stamp(day: date, minute: int) -> str:
+    return f"{day.month}/{day.day}/{day.year} {minute // 60}:{minute % 60:02d}"
