@@ -12,6 +12,7 @@ from pricing.models.fallbacks import (
     SVRConfig,
 )
 from pricing.models.network import DFNConfig, DFNEnsemble, DFNNetwork, DFNRegressor
+from pricing.models.registry import spec
 from pricing.training import network_fit
 from pricing.training.network_fit import NonFiniteLoss, TrainableDFNEnsemble, TrainableDFNRegressor
 
@@ -124,11 +125,17 @@ def test_a_config_with_an_unknown_optimizer_is_refused():
         DFNConfig(optimizer="lbfgs")
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop", "sgd", "radam"])
+@pytest.mark.parametrize("optimizer", spec("network").search_space["optimizer"][1])
 def test_every_optimizer_in_the_search_space_trains(optimizer):
+    """Each optimiser the tuner may pick is the one training builds, and five epochs with it learn: the held-out
+    loss falls to under 0.8 of the first epoch's (0.30-0.66 of it on this data; RAdam's warm-up is the slowest)."""
+    model = small_network(optimizer=optimizer, max_epochs=5, learning_rate=1e-2)
+    built = network_fit._optimizer(model.config, [torch.nn.Parameter(torch.zeros(1))])
+    assert type(built).__name__.lower() == optimizer
     X, y = toy_data(1_000)
-    model = small_network(optimizer=optimizer, max_epochs=3, learning_rate=1e-3).fit(X, y)
-    assert np.isfinite(model.history.val_loss).all()
+    losses = model.fit(X, y).history.val_loss
+    assert np.isfinite(losses).all()
+    assert min(losses) < 0.8 * losses[0], losses
 
 
 @pytest.mark.parametrize("encoding", ["embedding", "binary", "onehot"])
