@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from pricing.artifacts.bundle import BundleIntegrityError, open_bundle, sha256_of
-from pricing.data.features import FEATURES
+from pricing.data.features import FEATURES, TARGET
 from pricing.models.registry import INCIDENCE_PRIORITY, MODEL_PRIORITY
+from pricing.training.metrics import regression_metrics
 
 
 @pytest.fixture
@@ -32,12 +33,18 @@ def test_the_manifest_describes_everything_serving_needs(quick_bundle):
     assert listed - {"manifest.json"} == set(manifest["files"])
 
 
-def test_every_model_loads_and_predicts_finite_numbers_on_the_held_out_rows(quick_bundle):
+def test_every_model_loads_and_scores_the_held_out_rows_as_it_did_when_trained(quick_bundle, small_prepared):
+    """Each model read back from its files predicts the test split it was scored on at training: the same
+    metrics as the manifest records, so what serving loads is what was trained and measured."""
     bundle = open_bundle(quick_bundle)
-    X = bundle.preprocessor().transform(bundle.contexts().head(500))
+    test = pd.read_parquet(small_prepared / "test.parquet")
+    X, y = bundle.preprocessor().transform(test), test[TARGET].to_numpy(dtype=float)
+    assert set(bundle.model_names()) == set(MODEL_PRIORITY)
     for name in bundle.model_names():
         prediction = bundle.load_model(name).predict(X)
-        assert prediction.shape == (500,) and np.isfinite(prediction).all(), name
+        assert prediction.shape == (len(test),) and np.isfinite(prediction).all(), name
+        recorded = bundle.manifest["metrics"][name]
+        assert regression_metrics(y, prediction) == pytest.approx(recorded, rel=1e-3), name
 
 
 def model_files(bundle_dir) -> list[str]:
