@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -94,9 +95,31 @@ def test_several_tuning_processes_share_one_study_through_an_rdb(tiny, tmp_path)
 
 
 def test_refine_runs_a_grid_around_the_best_trial(tiny):
+    """Learning rate x 1/2, 1, 2 and dropout -/+ 0.05 around the best trial: 9 trials, and the config returned is
+    a point of that grid, the best trial's own unless a grid point scored better."""
     config, summary = tuning.tune_network(*tiny, N_PRODUCTS, BASE, trials=2, seconds=3_600, refine=True)
-    assert summary["refine"]["trials"] == 9
-    assert config.learning_rate > 0
+    best, refine = summary["best_params"], summary["refine"]
+    assert refine["trials"] == 9
+    assert any(config.learning_rate == pytest.approx(best["learning_rate"] * f) for f in (0.5, 1.0, 2.0))
+    dropouts = [min(max(best["dropout"] + d, 0.0), 0.5) for d in (-0.05, 0.0, 0.05)]
+    assert any(config.dropout == pytest.approx(d, abs=5e-4) for d in dropouts)  # the grid's are to 3 decimals
+    assert refine["improved"] == (refine["best_value"] < summary["best_value"])
+    if not refine["improved"]:
+        assert config == tuning.config_from_params(best, BASE)
+
+
+@pytest.mark.parametrize("improved", [True, False])
+def test_refine_keeps_the_best_trial_unless_a_grid_point_beats_it(tiny, improved):
+    start = replace(BASE, learning_rate=1e-3, dropout=0.1)
+    best_value = np.inf if improved else -np.inf  # every grid point beats it, or none does
+    config, refine = tuning._refine(start, best_value, *tiny, N_PRODUCTS, None, "grid", 0)
+    assert refine["trials"] == 9 and refine["improved"] is improved
+    if improved:  # the grid's best point, one of learning rate x {1/2, 1, 2} and dropout -/+ 0.05
+        assert any(config.learning_rate == pytest.approx(rate) for rate in (5e-4, 1e-3, 2e-3))
+        assert config.dropout in (0.05, 0.1, 0.15)
+        assert config == replace(start, learning_rate=config.learning_rate, dropout=config.dropout)
+    else:
+        assert config == start
 
 
 @pytest.mark.parametrize("kind", [entry.name for entry in registry.cross_validated()])
