@@ -1,4 +1,5 @@
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -97,6 +98,9 @@ def test_the_same_seed_trains_the_same_network():
     first = small_network(max_epochs=3).fit(X, y).predict(X[:50])
     second = small_network(max_epochs=3).fit(X, y).predict(X[:50])
     assert np.array_equal(first, second)
+    other = small_network(max_epochs=3)
+    other.config = replace(other.config, seed=1)
+    assert not np.allclose(other.fit(X, y).predict(X[:50]), first)  # and the seed is what decides it
 
 
 def test_network_weights_are_read_without_unpickling_code(tmp_path):
