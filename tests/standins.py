@@ -10,6 +10,7 @@ import pandas as pd
 
 from pricing.serving.decision import Decision, ProductFacts, make_decision
 from pricing.serving.errors import NoContexts, UnknownStockcode
+from pricing.serving.health import ModelFailures
 from pricing.serving.predictor import Recommendation, observed_points
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
@@ -65,10 +66,15 @@ class StandInPredictor:
         self.models = [("standin", None)]
         self.requests: list[PriceRequest] = []
         self.evidence, self.history, self.costs = EVIDENCE, HISTORY, None
+        self.failures = ModelFailures()  # never fails: /health reads it as it reads the Predictor's
 
     @property
     def model_names(self) -> list[str]:
         return [name for name, _ in self.models]
+
+    def is_fallback(self, model: str, incidence_model: str | None) -> bool:
+        """Its one model answers every request: never a fallback."""
+        return model != self.models[0][0]
 
     def default_range(self, stockcode: str, sweep: str = "list_prices") -> tuple[float, float]:
         """The product's sold range (the stand-in reads both bases alike)."""

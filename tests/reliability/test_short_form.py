@@ -62,7 +62,14 @@ def test_a_network_predicting_nan_hands_every_request_to_the_next_model(report):
     fault = report["faults"]["non_finite_predictions"]
     assert fault["errors"] == 0, fault["error_examples"]
     assert fault["x_model"] == {fault["expected_model"]: fault["requests"]} and fault["fallbacks_logged"] > 0
-    assert fault["health"]["status"] == "ok"  # the model loads; only its predictions are unusable
+    # the model loads, so /health is ok until a request reaches it; then degraded, naming it, with the count
+    assert fault["health"]["status"] == "ok"
+    after = fault["health_after"]
+    assert after["status"] == "degraded" and "model network failed" in after["reason"]
+    # every model call the load made (cache hits make none) failed on the network and was answered by the next
+    failures = after["request_failures"]["network"]["failures"]
+    assert failures > 0 and after["answers_by_model"][fault["expected_model"]] == failures
+    assert "network" not in after["answers_by_model"]
 
 
 def test_an_unreachable_store_at_cold_start_is_a_clear_503_and_the_server_recovers_by_itself(report):

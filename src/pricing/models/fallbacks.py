@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pricing.data.preprocess import binary_code
+from pricing.models.errors import lightgbm_errors
 
 if TYPE_CHECKING:
     from pricing.models.registry import FitContext
@@ -111,7 +112,8 @@ class LightGBMModel:
         return self
 
     def predict(self, X) -> np.ndarray:
-        return self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
+        with lightgbm_errors():
+            return self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
 
     def predict_grid(self, contexts: np.ndarray, price_columns: list[int], scaled_prices: np.ndarray) -> np.ndarray:
         """Every context at every price, bin-major, as predict(sweep_matrix(...)), predicting only the rows that
@@ -176,7 +178,8 @@ class LightGBMModel:
         import lightgbm as lgb
 
         model = cls()
-        model.booster = lgb.Booster(model_file=str(directory / cls.FILE))
+        with lightgbm_errors():  # a file LightGBM cannot parse: a model error, so the chain moves on
+            model.booster = lgb.Booster(model_file=str(directory / cls.FILE))
         return model
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pricing.models.errors import lightgbm_errors
+
 
 class IncidenceLightGBM:
     """The fallback incidence model: LightGBM, Poisson objective, decreasing in price_x by a monotone constraint."""
@@ -51,7 +53,8 @@ class IncidenceLightGBM:
         return self
 
     def predict_rate(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
-        return np.exp(self.booster.predict(self._matrix(X, product), raw_score=True))
+        with lightgbm_errors():
+            return np.exp(self.booster.predict(self._matrix(X, product), raw_score=True))
 
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -66,5 +69,6 @@ class IncidenceLightGBM:
 
         config = json.loads((directory / cls.CONFIG).read_text())
         model = cls(np.asarray(config["product_log_rate"]), config["rounds"], config["num_leaves"], config["seed"])
-        model.booster = lgb.Booster(model_file=str(directory / cls.MODEL))
+        with lightgbm_errors():  # a file LightGBM cannot parse: a model error, so the chain moves on
+            model.booster = lgb.Booster(model_file=str(directory / cls.MODEL))
         return model

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import asdict
 from functools import partial
 
 from flask import Blueprint, Flask, Response, request
@@ -220,6 +221,8 @@ def _decision_response(stockcode: str, curve_only: bool) -> Response:
             "X-Model": model,
             "X-Incidence-Model": incidence_model or "none",
             "X-Model-Version": predictor.version,
+            # an answer from a model after the bundle's first of either chain (the primary failed now or at load)
+            "X-Fallback": "true" if predictor.is_fallback(model, incidence_model or None) else "false",
             "X-Cache": cache_state,
             "Server-Timing": f"cache;dur={cache_ms:.2f}, sweep;dur={sweep_ms:.2f}, total;dur={total_ms:.2f}",
         },
@@ -266,11 +269,13 @@ def products() -> Response:
 
 @routes.get("/health")
 def health() -> Response:
+    """ok, degraded (200: serving, but a model failed at load or, within the rolling window, at request time, so
+    requests are answered by a fallback; `reason` names each model) or unavailable (503: no bundle or no model)."""
     svc = current_service()
     predictor = svc.current_predictor()
     usable = predictor is not None and bool(predictor.models)
     body = {
-        "status": "ok" if usable and not predictor.skipped else ("degraded" if usable else "unavailable"),
+        "status": "unavailable",
         "bundle_version": predictor.version if predictor else None,
         "models": predictor.model_names if predictor else [],
         "skipped_models": sorted(predictor.skipped) if predictor else [],
@@ -278,6 +283,21 @@ def health() -> Response:
     }
     if predictor is None:
         body["reason"] = f"no bundle loaded ({svc.load_error})"
+        return json_response(body, 503)
+    failing = predictor.failures.failing()
+    window = predictor.failures.window_s
+    body["request_failures"] = {name: asdict(failure) for name, failure in sorted(failing.items())}
+    body["failure_window_seconds"] = window
+    body["answers_by_model"] = predictor.failures.answers()
+    reasons = [f"model {name} skipped at load ({error})" for name, error in sorted(predictor.skipped.items())]
+    reasons += [
+        f"model {name} failed {failure.failures} time(s) at request time in the last {window:g} s "
+        f"(latest: {failure.last_error}); requests fall back to the next model"
+        for name, failure in sorted(failing.items())
+    ]
+    body["status"] = ("degraded" if reasons else "ok") if usable else "unavailable"
+    if reasons:
+        body["reason"] = "; ".join(reasons)
     return json_response(body, 200 if usable else 503)
 
 

@@ -120,7 +120,7 @@ class RedisCache:
         began = time.monotonic()
         try:
             result = operation(*args)
-        except Exception as exc:  # any redis or socket error: degrade, never fail the request
+        except _redis_errors() as exc:  # any redis, socket or TLS error: degrade, never fail the request
             self._failed(exc, began)
             raise CacheUnavailable(str(exc)) from exc
         if self._backoff:
@@ -178,6 +178,15 @@ class RedisCache:
             # the type only: the message names Redis's host and port, which /health must not show (the log has it)
             state.update(available=False, error=self.last_error_type)
         return state
+
+
+def _redis_errors() -> tuple[type[Exception], ...]:
+    """What a Redis call can raise when Redis (not this code) is the problem: redis-py's errors (its cluster
+    errors derive from Exception alone), the socket's and TLS's (OSError), a URL or reply it cannot parse
+    (ValueError). Imported when first needed, as the client is, so a service without Redis never imports it."""
+    from redis.exceptions import RedisClusterException, RedisError
+
+    return (RedisError, RedisClusterException, OSError, ValueError)
 
 
 def make_cache(redis_url: str | None, cluster: bool, timeout: float) -> PriceCache:

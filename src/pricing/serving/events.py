@@ -139,6 +139,12 @@ class Dispatcher:
         metrics.add_metric("Latency", MetricUnit.Milliseconds, elapsed_ms)
         metrics.add_metric("ServerErrors", MetricUnit.Count, int(response.status >= 500))
         metrics.add_metric("ClientErrors", MetricUnit.Count, int(400 <= response.status < 500))
+        fallback = response.header("X-Fallback")
+        if fallback:
+            # one 0 or 1 per priced answer, also under the service alone: the Average over that dimension set is
+            # the service's fallback rate, which infra/template.yaml's FallbackRateAlarm watches
+            metrics.add_dimensions(service=SERVICE)
+            metrics.add_metric("Fallbacks", MetricUnit.Count, int(fallback == "true"))
         if cache:
             metrics.add_metric("CacheHits", MetricUnit.Count, int(cache == "HIT"))
             metrics.add_metric("CacheBypasses", MetricUnit.Count, int(cache == "BYPASS"))

@@ -11,6 +11,10 @@ from pricing.serving.request import PARAMETERS, PRODUCTS_PAGE_MAX
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
+# The headers every priced answer carries (the README lists them under the predict-price route)
+RESPONSE_HEADERS = ("X-Model", "X-Incidence-Model", "X-Model-Version", "X-Fallback", "X-Cache", "Server-Timing")
+
+
 def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
@@ -31,10 +35,7 @@ def _price_route(settings: Settings, summary: str, description: str, schema: dic
             "responses": {
                 "200": {
                     "description": description,
-                    "headers": {
-                        h: {"schema": {"type": "string"}}
-                        for h in ("X-Model", "X-Incidence-Model", "X-Model-Version", "X-Cache", "Server-Timing")
-                    },
+                    "headers": {h: {"schema": {"type": "string"}} for h in RESPONSE_HEADERS},
                     "content": {"application/json": {"schema": schema}},
                 },
                 "400": _error(
@@ -96,8 +97,11 @@ def spec(settings: Settings) -> dict:
             },
             "/health": {
                 "get": {
-                    "summary": "Bundle version, loaded models and cache state",
-                    "responses": {"200": {"description": "Serving"}, "503": {"description": "Cannot serve"}},
+                    "summary": "Bundle version, models, cache state, and the models failing at load or at request time",
+                    "responses": {
+                        "200": {"description": "Serving: status ok, or degraded with a reason naming each model"},
+                        "503": {"description": "Cannot serve: status unavailable, with the reason"},
+                    },
                 }
             },
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}},

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pricing.artifacts.bundle import Bundle
+from pricing.artifacts.bundle import Bundle, BundleIntegrityError
 from pricing.data.features import PRODUCT_FEATURES, PRODUCT_ID, price_features, product_features, quantity_from_log
 from pricing.data.incidence import serving_features
+from pricing.models.errors import LOAD_ERRORS as MODEL_LOAD_ERRORS
+from pricing.models.errors import PREDICT_ERRORS
 from pricing.serving import decision as D
 from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
+from pricing.serving.health import ModelFailures
 from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import SWEEP_BAND, SWEEP_BASES, SweepResult, aggregate, price_grid, sweep_matrix
@@ -37,6 +40,8 @@ SEGMENT_PRIOR_LINES = 20.0
 # model's own level counting as this many order lines' worth of evidence (a gamma-Poisson posterior mean of the
 # level factor): a product with a few lines lately moves toward what it sold, a best seller to it.
 LEVEL_PRIOR_LINES = 5.0
+# What loading a model can raise: the models' own (pricing.models.errors) and a file refused by its checksum.
+LOAD_ERRORS = (*MODEL_LOAD_ERRORS, BundleIntegrityError)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,11 @@ class Predictor:
         self.scaled_product = scaled.astype(np.float32)
         self.product_index = self.preprocessor.product_index(self.products.index).astype(np.float32)
         self.models: list[tuple[str, object]] = []  # (name, model or LazyModel), in priority order
-        self.skipped: dict[str, str] = {}
+        names, incidence_names = bundle.model_names(), bundle.incidence_model_names()
+        self.primary_model = names[0] if names else None  # as the bundle orders them, loaded or not
+        self.primary_incidence = incidence_names[0] if incidence_names else None
+        self.skipped: dict[str, str] = {}  # models that failed to load, with the error
+        self.failures = ModelFailures()  # request-time failures and answers per model (pricing.serving.health)
         # Every model call runs on this one thread: torch's CPU thread pool then exists once, instead of once
         # (with its own memory) per server thread, and concurrent sweeps queue instead of oversubscribing.
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
@@ -118,7 +127,7 @@ class Predictor:
                     self.models.append((name, LazyModel(name, self._loader(bundle.load_model, name))))
                 else:
                     self.models.append((name, bundle.load_model(name)))
-            except Exception as exc:  # a broken model is skipped, never fatal: the next one serves
+            except LOAD_ERRORS as exc:  # a broken model is skipped, never fatal: the next one serves
                 self._skip(name, exc)
         # what a decision rests on (pricing.training.evidence); None in bundles written before it, or without costs
         self.evidence = _indexed(bundle.table("evidence.parquet"))
@@ -137,7 +146,7 @@ class Predictor:
                     self.incidence_models.append((name, LazyModel(name, loader)))
                 else:
                     self.incidence_models.append((name, bundle.load_incidence_model(name)))
-            except Exception as exc:
+            except LOAD_ERRORS as exc:
                 self._skip(name, exc)
         self._torch_threads(torch_threads)
 
@@ -151,7 +160,7 @@ class Predictor:
         def run():
             try:
                 return load(name)
-            except Exception as exc:
+            except LOAD_ERRORS as exc:
                 self._skip(name, exc)
                 raise
 
@@ -164,6 +173,12 @@ class Predictor:
         TORCH_THREADS says (the image installs no torch)."""
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(threads or usable_cpus())
+
+    def is_fallback(self, model: str, incidence_model: str | None) -> bool:
+        """Whether an answer by `model` (and `incidence_model`) came from a fallback: a model after the first of
+        its chain in the bundle's priority order, whether the first failed at load or at request time."""
+        other_incidence = incidence_model is not None and incidence_model != self.primary_incidence
+        return model != self.primary_model or other_incidence
 
     @property
     def model_names(self) -> list[str]:
@@ -242,26 +257,20 @@ class Predictor:
         as Infinity. Quantities above MAX_QUANTITY (a billion units a line) count as non-finite for the same
         reason: price x quantity must stay finite too."""
         matrix = None
-        for name, model in self.models:
-            if only is not None and name != only:
-                continue
-            try:
-                model = resolve(model)
-                if hasattr(model, "predict_grid"):
-                    prediction = model.predict_grid(contexts, self.price_columns, scaled_prices)
-                else:
-                    if matrix is None:
-                        matrix = sweep_matrix(contexts, self.price_columns, scaled_prices)
-                    prediction = model.predict(matrix)
-            except Exception as exc:
-                log.error("model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
-                continue
+
+        def predict(model) -> np.ndarray:
+            nonlocal matrix
+            if hasattr(model, "predict_grid"):
+                return model.predict_grid(contexts, self.price_columns, scaled_prices)
+            if matrix is None:
+                matrix = sweep_matrix(contexts, self.price_columns, scaled_prices)
+            return model.predict(matrix)
+
+        def to_quantity(prediction) -> np.ndarray:
             with np.errstate(over="ignore", invalid="ignore"):
-                quantity = np.clip(quantity_from_log(np.asarray(prediction, dtype=float)), 0, None)
-            if np.isfinite(quantity).all() and quantity.max(initial=0.0) <= MAX_QUANTITY:
-                return name, quantity
-            log.error("model %s gave non-finite or absurd quantities; falling back", name)
-        raise NoUsableModel("no usable model in bundle " + self.version)
+                return np.clip(quantity_from_log(np.asarray(prediction, dtype=float)), 0, None)
+
+        return self._first_usable(self.models, "model", only, predict, to_quantity, "quantities")
 
     def incidence_rates(
         self, stockcode: str, prices: np.ndarray, weeks, only: str | None = None
@@ -272,18 +281,43 @@ class Predictor:
         product = self.product(stockcode)
         X = serving_features(prices, float(product["price_median"]), weeks)
         index = np.full(len(X), self.product_index[self.product_rows[stockcode]], dtype=np.int64)
-        for name, model in self.incidence_models:
+
+        def predict(model) -> np.ndarray:
+            return model.predict_rate(X, index)
+
+        def to_rate(prediction) -> np.ndarray:
+            return np.asarray(prediction, dtype=float).reshape(len(prices), -1)
+
+        return self._first_usable(self.incidence_models, "incidence model", only, predict, to_rate, "rates")
+
+    def _first_usable(self, chain, label: str, only: str | None, predict, convert, what: str) -> tuple[str, np.ndarray]:
+        """(name, output) of the first model of `chain` (or just `only`) whose `convert(predict(model))` is finite
+        and at most MAX_QUANTITY; NoUsableModel when none is. A model that raises one of PREDICT_ERRORS (or fails
+        to load: LOAD_ERRORS, recorded under `skipped`) or predicts unusable numbers counts as a request-time
+        failure (`failures`, which /health reads) and the next model answers; any other exception is a coding
+        error and propagates (a 500), never answered by a fallback."""
+        for name, model in chain:
             if only is not None and name != only:
                 continue
             try:
-                rate = np.asarray(resolve(model).predict_rate(X, index), dtype=float).reshape(len(prices), -1)
-            except Exception as exc:
-                log.error("incidence model %s failed to predict: %s: %s", name, type(exc).__name__, exc)
+                model = resolve(model)
+            except LOAD_ERRORS:
+                continue  # the loader recorded it under `skipped`
+            try:
+                output = convert(predict(model))
+            except PREDICT_ERRORS as exc:
+                self._failed(name, f"{label} {name} failed to predict: {type(exc).__name__}: {exc}")
                 continue
-            if np.isfinite(rate).all() and rate.max(initial=0.0) <= MAX_QUANTITY:
-                return name, rate
-            log.error("incidence model %s gave non-finite or absurd rates; falling back", name)
-        raise NoUsableModel("no usable incidence model in bundle " + self.version)
+            if np.isfinite(output).all() and output.max(initial=0.0) <= MAX_QUANTITY:
+                if only is None:
+                    self.failures.answered(name)
+                return name, output
+            self._failed(name, f"{label} {name} gave non-finite or absurd {what}; falling back")
+        raise NoUsableModel(f"no usable {label} in bundle {self.version}")
+
+    def _failed(self, name: str, reason: str) -> None:
+        self.failures.failed(name, reason)
+        log.error("%s", reason)
 
     def orders_per_week(self, stockcode: str, prices: np.ndarray, only: str | None = None) -> tuple[str, np.ndarray]:
         """Expected order lines per week at each list price (bins,): the rate per trading day averaged over the

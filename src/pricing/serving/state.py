@@ -68,7 +68,9 @@ def load_predictor(settings: Settings, store: ArtifactStore | None) -> tuple[Pre
     try:
         store = store or open_store(settings.artifact_store, cache_dir=settings.bundle_cache_dir)
         predictor = Predictor(store.fetch(), torch_threads=settings.torch_threads)
-    except Exception as exc:
+    except Exception as exc:  # whatever stops the load (S3, a checksum, a table, a bug), the app
+        # must still start and answer 503 with the error's type, which /health shows: a cold start that crashes
+        # is retried by Lambda without a word to the client
         log.error("no bundle loaded from %s: %s: %s", settings.artifact_store, type(exc).__name__, exc)
         return None, type(exc).__name__
     log.info(

@@ -66,7 +66,5 @@ def warm_top_products(app: Flask, top: int) -> dict:
 
 
 def _error_of(response) -> str:
-    try:
-        return str((response.get_json(silent=True) or {}).get("error", ""))[:200]
-    except Exception:  # a body that is not JSON: the status says enough
-        return ""
+    body = response.get_json(silent=True)  # None for a body that is not JSON: the status says enough
+    return str(body.get("error", ""))[:200] if isinstance(body, dict) else ""

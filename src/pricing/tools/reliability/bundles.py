@@ -3,7 +3,9 @@
 - a primary model file swapped for a pickle that would create a marker file if anything unpickled it:
   the checksum must stop it before any loader sees it (the corrupted-model fault and the checksum check);
 - a primary network whose weights are all NaN, re-checksummed so the bundle is valid: what a diverged
-  training run would publish (the non-finite fault)."""
+  training run would publish (the non-finite fault);
+- a network whose serving export has a misshapen layer, re-checksummed: it loads, and raises at every request
+  (the request-time failure the health check must report)."""
 
 from __future__ import annotations
 
@@ -62,11 +64,7 @@ def poison_network_with_nan(store: LocalStore, manifest: dict) -> list[str]:
                     tensor.fill_(float("nan"))
             torch.save(state, root / relpath)
         elif relpath.endswith(".npz"):  # the serving export (pricing.models.arrays): what serving runs
-            with np.load(root / relpath, allow_pickle=False) as archive:
-                arrays = {key: archive[key] for key in archive.files}
-            np.savez(
-                root / relpath, **{k: np.full_like(v, np.nan) if v.dtype.kind == "f" else v for k, v in arrays.items()}
-            )
+            _rewrite_arrays(root / relpath, lambda key, v: np.full_like(v, np.nan) if v.dtype.kind == "f" else v)
         else:
             continue
         manifest["files"][relpath] = sha256_of(root / relpath)
@@ -75,3 +73,27 @@ def poison_network_with_nan(store: LocalStore, manifest: dict) -> list[str]:
         raise RuntimeError("the bundle's network has no .pt weights file to poison")
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return poisoned
+
+
+def misshape_network_output(store: LocalStore, manifest: dict) -> list[str]:
+    """The network's serving export (each member's network.npz) with its output layer one input short, the
+    manifest's checksums updated: the bundle loads and verifies, and every prediction of the network raises
+    ValueError (a shape mismatch), as a bug in the exporter would make it. The files changed; RuntimeError for
+    a bundle without the export."""
+    root = store.root / manifest["version"]
+    manifest = json.loads((root / MANIFEST).read_text())
+    changed = [relpath for relpath in manifest["models"]["network"]["files"] if relpath.endswith(".npz")]
+    for relpath in changed:
+        _rewrite_arrays(root / relpath, lambda key, v: v[:, :-1] if key == "out.weight" else v)
+        manifest["files"][relpath] = sha256_of(root / relpath)
+    if not changed:
+        raise RuntimeError("the bundle's network has no serving export (.npz) to misshape")
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return changed
+
+
+def _rewrite_arrays(path: Path, change) -> None:
+    """Rewrite the .npz at `path` with each array replaced by change(key, array)."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: change(key, archive[key]) for key in archive.files}
+    np.savez(path, **arrays)

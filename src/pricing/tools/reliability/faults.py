@@ -216,10 +216,12 @@ def _broken_bundle_run(api: ApiServer, target: Target, profile: Profile, seed: i
     run = LoadRun(api.port, target.plan(profile), profile.clients, seed)
     outcomes = run.run_for(profile.broken_bundle_seconds)
     summary = summarize(outcomes, run.now())
+    after_status, _, after_body = get_json(api.port, "/health")
     section = {
         **{k: summary[k] for k in ("requests", "errors", "error_examples", "latency_ms")},
         "x_model": dict(Counter(o.model for o in outcomes)),
-        "health": {"status": health_status, **json.loads(health_body)},
+        "health": {"status": health_status, **json.loads(health_body)},  # before any request
+        "health_after": {"status": after_status, **json.loads(after_body)},  # after the load
     }
     return section, outcomes
 
@@ -253,7 +255,7 @@ def corrupted_primary_model(store: str, workdir: Path, target: Target, profile: 
 
 def non_finite_predictions(store: str, workdir: Path, target: Target, profile: Profile, seed: int) -> dict:
     """A valid bundle whose network predicts NaN everywhere (weights all NaN, checksums matching): every
-    request falls back to the next model."""
+    request falls back to the next model, and /health turns from ok to degraded naming the network."""
     copy, manifest = copy_latest(store, workdir / "nan-store")
     if manifest["model_priority"][0] != "network":
         return {"survived": False, "skipped": "the bundle's primary model is not the network"}
@@ -265,8 +267,14 @@ def non_finite_predictions(store: str, workdir: Path, target: Target, profile: P
     finally:
         api.stop()
     fallbacks_logged = api.log().count("gave non-finite or absurd quantities; falling back")
+    after = section["health_after"]
     return {
-        "survived": section["errors"] == 0 and section["x_model"] == {fallback: section["requests"]},
+        # the model loads, so /health is ok before any request and degraded, naming it, once requests fall back
+        "survived": section["errors"] == 0
+        and section["x_model"] == {fallback: section["requests"]}
+        and section["health"]["status"] == "ok"
+        and after["status"] == "degraded"
+        and list(after["request_failures"]) == ["network"],
         "poisoned_files": poisoned,
         "expected_model": fallback,
         "fallbacks_logged": fallbacks_logged,
