@@ -22,7 +22,7 @@ RUN pip install --no-cache-dir -r /tmp/requirements.txt
 
 # Only the serving code: the package root (config, strict number parsing), the server and its Lambda events,
 # the model classes a bundle names, the bundle store, and the three data modules serving shares with training
-# (feature definitions, the fitted preprocessor, the incidence features). training/, tools/, cli.py and the
+# (feature definitions, the fitted preprocessor, the incidence features). training/, tools/, cli/ and the
 # training-time data modules stay out, as their packages do (tests/integration/test_infra.py checks both against
 # an import trace).
 # One COPY per directory: given several sources, COPY copies a directory's contents, not the directory.
