@@ -1,3 +1,6 @@
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,14 +34,32 @@ def small_prepared(small_raw, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def quick_bundle(small_prepared, tmp_path_factory) -> Path:
-    """A bundle trained with the quick profile on the small prepared data (about 20 s)."""
-    from pricing.training.train import train
+@dataclass(frozen=True)
+class QuickTraining:
+    """The one quick-profile training of a test run, through the CLI as a user runs it: its bundle folder, its
+    reports folder and what `pricing train` printed."""
 
+    bundle: Path
+    reports: Path
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def quick_training(small_prepared, tmp_path_factory) -> QuickTraining:
+    """`pricing train --profile quick` on the small prepared data, once per test run: every test that needs a
+    trained bundle shares it (the CLI's end-to-end test reads its output instead of training a second one)."""
     out = tmp_path_factory.mktemp("bundle")
-    train(small_prepared, out / "bundle", "quick", reports_dir=out / "reports")
-    return out / "bundle"
+    command = [sys.executable, "-m", "pricing", "train", "--profile", "quick", "--data-dir", str(small_prepared)]
+    command += ["--bundle-dir", str(out / "bundle"), "--reports-dir", str(out / "reports")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return QuickTraining(out / "bundle", out / "reports", done.stdout)
+
+
+@pytest.fixture(scope="session")
+def quick_bundle(quick_training) -> Path:
+    """The bundle of the run's one quick training (`quick_training`)."""
+    return quick_training.bundle
 
 
 @pytest.fixture(scope="module")

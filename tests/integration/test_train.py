@@ -14,30 +14,12 @@ from pricing.training import tuning
 from tests.unit.models.test_models import N_PRODUCTS, toy_data
 
 
-def test_the_quick_profile_trains_evaluates_and_publishes_end_to_end(small_prepared, tmp_path):
-    bundle_dir, reports, store = tmp_path / "bundle", tmp_path / "reports", tmp_path / "store"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pricing",
-            "train",
-            "--profile",
-            "quick",
-            "--data-dir",
-            str(small_prepared),
-            "--bundle-dir",
-            str(bundle_dir),
-            "--reports-dir",
-            str(reports),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+def test_the_quick_profile_trains_evaluates_and_publishes_end_to_end(quick_training, tmp_path):
+    """`pricing train --profile quick`, run once per test run by the `quick_training` fixture (every test that
+    needs a bundle shares it), then `pricing publish`."""
+    bundle_dir, reports, store = quick_training.bundle, quick_training.reports, tmp_path / "store"
     for name in ("network", "lightgbm", "svr", "elasticnet", "baseline"):
-        assert name in done.stdout  # the summary table
+        assert name in quick_training.stdout  # the summary table
     bundle = open_bundle(bundle_dir)
     assert (reports / "metrics.png").stat().st_size > 10_000
     summary = json.loads((reports / "training_summary.json").read_text())
