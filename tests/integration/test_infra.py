@@ -150,9 +150,10 @@ TRAINING_ONLY_DISTRIBUTIONS = (
 NOT_SHIPPED = (
     "pricing/tools/",
     "pricing/training/",
-    "pricing/cli.py",
+    "pricing/cli/",
     "pricing/__main__.py",
     "pricing/data/generate.py",
+    "pricing/data/synthetic/",
     "pricing/data/load.py",
     "pricing/data/prepare.py",
 )
