@@ -38,6 +38,13 @@ def add_generate(commands: argparse._SubParsersAction) -> None:
         help="write the real file's within-day price terms: quantity breaks (a lower unit price for a bigger line) "
         "and guests paying about twice the list price; the truth stays on the list price (default: on)",
     )
+    gen.add_argument(
+        "--market",
+        choices=("default", "confounded"),
+        default="default",
+        help="confounded: historic list prices rose with an unobserved demand level, so passive estimates of the "
+        "price effect are biased toward inelastic (docs/DATA.md) (default: %(default)s)",
+    )
     gen.add_argument("--out-dir", type=Path, default=RAW_DIR, help="output folder (default: %(default)s)")
     gen.set_defaults(func=cmd_generate)
 
@@ -55,6 +62,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         confounding=args.confounding,
         incidence=args.incidence,
         within_day_prices=args.within_day_prices,
+        market=args.market,
     )
     bar.update()
     bar.set_postfix_str("writing CSV")

@@ -87,6 +87,7 @@ from pricing.data.synthetic.market import (
     GUEST_PREMIUM_SPREAD,
     INCIDENCE_ELASTICITY,
     LAST_DAY,
+    MARKETS,
     MONTH_WEIGHT,
     REAL_CUSTOMERS,
     REAL_PRODUCTS,
@@ -163,6 +164,7 @@ __all__ = [
     "HOUR_WEIGHT",
     "INCIDENCE_ELASTICITY",
     "LAST_DAY",
+    "MARKETS",
     "MAX_PRICE_FACTOR",
     "MIN_CONTEXT_MULTIPLIER",
     "MIN_EXPECTED_QUANTITY",
@@ -208,21 +210,26 @@ def generate(
     confounding: float = DEFAULT_CONFOUNDING,
     incidence: float = 1.0,
     within_day_prices: bool = True,
+    market: str = "default",
 ) -> Generated:
     """Transactions, the truth per product and per week, and the customers' hidden segments.
 
     `confounding` in [0, 1] scales the wholesale tier discount; `incidence` >= 0 scales every product's
     elasticity of line counts to its list price (0: line counts ignore price); `within_day_prices` writes the
     quantity breaks and the guest premium (and the guest quantity multiplier). `incidence=0, confounding=0.5,
-    within_day_prices=False` writes the files of the versions before incidence byte for byte. ValueError for
-    settings outside those ranges or fewer than 1,000 rows."""
+    within_day_prices=False` writes the files of the versions before incidence byte for byte. `market`: one of
+    MARKETS, `confounded` for the market whose historic prices rose with an unobserved demand level (docs/DATA.md;
+    the default market's files are unchanged by it). ValueError for settings outside those ranges, an unknown
+    market or fewer than 1,000 rows."""
     if rows < 1_000:
         raise ValueError(f"rows must be at least 1000, got {rows}")
     if not 0 <= confounding <= 1:
         raise ValueError(f"confounding must be within [0, 1], got {confounding}")
     if not 0 <= incidence <= 5:
         raise ValueError(f"incidence must be within [0, 5], got {incidence}")
-    return _Builder(rows, seed, confounding, incidence, within_day_prices).build()
+    if market not in MARKETS:
+        raise ValueError(f"market must be one of {', '.join(MARKETS)}, got {market!r}")
+    return _Builder(rows, seed, confounding, incidence, within_day_prices, market).build()
 
 
 class _Builder:
@@ -231,12 +238,20 @@ class _Builder:
     force on a day, the sale lines (the ledger's first block) and their documents' days."""
 
     def __init__(
-        self, rows: int, seed: int, confounding: float, incidence: float = 0.0, within_day_prices: bool = True
+        self,
+        rows: int,
+        seed: int,
+        confounding: float,
+        incidence: float = 0.0,
+        within_day_prices: bool = True,
+        market: str = "default",
     ) -> None:
         self.rows = rows
         self.streams = Streams.of(seed)
         n_products, n_customers = market_size(rows)
-        self.market = Market.draw(self.streams, n_products, n_customers, confounding, incidence, within_day_prices)
+        self.market = Market.draw(
+            self.streams, n_products, n_customers, confounding, incidence, within_day_prices, market
+        )
         self.ledger = Ledger(self.streams.main, self.market.calendar)
         self.sales: Sales | None = None
 

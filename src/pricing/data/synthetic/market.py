@@ -139,6 +139,15 @@ GUEST_PREMIUM_SHIFT = 0.02
 # at 0.6-1.8 x base, mostly inside the historical range (revenue's sits at its bottom)
 UNIT_COST_SHARE = (0.35, 0.6)
 AMPLITUDE_HEADROOM = (1.15, 1.6)  # amplitude over its floor: sets the typical line quantity
+# The markets a seed can draw (docs/DATA.md): `default`, and `confounded`, where an unobserved demand level per
+# product moves slowly (a weekly AR(1) in log demand) and the retailer's historic list prices rise with it, so a
+# passive estimate of the price effect (price and demand high together) is biased toward inelastic, as the real
+# file's is (-1.4 passive against -1.8 to -2.9 in published controlled estimates). The level moves demand by
+# LEVEL_SD (stationary sd of log demand) and a list price by LEVEL_PRICE_RESPONSE x the level (log price).
+MARKETS = ("default", "confounded")
+LEVEL_SD = 0.3
+LEVEL_PERSISTENCE = 0.9  # weekly autocorrelation of the level: a half-life of about 6.6 weeks
+LEVEL_PRICE_RESPONSE = 0.4
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,7 @@ class Streams:
     incidence: np.random.Generator  # the incidence elasticities and the thinning of line slots
     price: np.random.Generator  # the within-day price terms
     cost: np.random.Generator  # the unit costs
+    level: np.random.Generator  # the confounded market's demand level (unused, so undrawn, in the default market)
 
     @classmethod
     def of(cls, seed: int) -> Streams:
@@ -159,6 +169,7 @@ class Streams:
             np.random.default_rng([seed, 14]),
             np.random.default_rng([seed, 15]),
             np.random.default_rng([seed, 16]),
+            np.random.default_rng([seed, 17]),
         )
 
 
@@ -297,6 +308,50 @@ class ListPrices:
 
 
 @dataclass(frozen=True)
+class DemandLevel:
+    """The confounded market's unobserved demand level: per product and list-price week (six trading days, as
+    ListPrices' promotion weeks), a log level z following a stationary AR(1) of sd LEVEL_SD and autocorrelation
+    LEVEL_PERSISTENCE. A product's line slots are drawn by popularity x exp(z) that week (`weights`), and its
+    historic list price is raised by exp(price_response x z) (`ConfoundedListPrices`)."""
+
+    log_level: np.ndarray  # (products, weeks)
+    price_response: float = LEVEL_PRICE_RESPONSE
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, n: int, n_weeks: int) -> DemandLevel:
+        return cls(ar1(rng, np.zeros(n), n_weeks, start_stationary=True))
+
+    def weights(self, popularity: np.ndarray, week: int) -> np.ndarray:
+        """Each product's share of line slots in `week` (products,), sums to 1: popularity x exp(z), normalised."""
+        weight = popularity * np.exp(self.log_level[:, week])
+        return weight / weight.sum()
+
+
+def ar1(rng: np.random.Generator, start: np.ndarray, weeks: int, start_stationary: bool = False) -> np.ndarray:
+    """A (len(start), weeks) path of the demand level's AR(1): z_t = LEVEL_PERSISTENCE z_(t-1) + e_t, e_t ~ N(0,
+    LEVEL_SD^2 (1 - LEVEL_PERSISTENCE^2)), from `start` (or from a stationary draw, with `start_stationary`)."""
+    innovation_sd = LEVEL_SD * np.sqrt(1 - LEVEL_PERSISTENCE**2)
+    path = np.empty((len(start), weeks))
+    z = rng.normal(0.0, LEVEL_SD, len(start)) if start_stationary else np.asarray(start, dtype=float)
+    for week in range(weeks):
+        z = z if week == 0 and start_stationary else LEVEL_PERSISTENCE * z + rng.normal(0, innovation_sd, len(z))
+        path[:, week] = z
+    return path
+
+
+@dataclass(frozen=True)
+class ConfoundedListPrices(ListPrices):
+    """The confounded market's historic list prices: ListPrices' schedule raised by exp(price_response x z) in a
+    week of demand level z (DemandLevel): the retailer charged more when a product sold well."""
+
+    level: DemandLevel | None = None
+
+    def factor(self, product: np.ndarray, day: np.ndarray) -> np.ndarray:
+        level = self.level.log_level[product, day // 6]
+        return super().factor(product, day) * np.exp(self.level.price_response * level)
+
+
+@dataclass(frozen=True)
 class Customers:
     """The known customers, one entry each, ids ascending. Segment: an index into SEGMENTS (1 retail,
     2 wholesale; guests, 0, have no customer id)."""
@@ -356,6 +411,7 @@ class Market:
     incidence: float  # 0: line slots ignore the list price
     within_day_prices: bool
     guest_multiplier: float  # the guest segment's quantity multiplier (ground_truth.csv's)
+    demand_level: DemandLevel | None = None  # the confounded market's; None in the default market
 
     @classmethod
     def draw(
@@ -366,13 +422,46 @@ class Market:
         confounding: float,
         incidence: float,
         within_day_prices: bool,
+        market: str = "default",
     ) -> Market:
+        """A market of `n_products` and `n_customers` from the seed's streams; `market` one of MARKETS (the
+        confounded market's level is drawn from a stream of its own, so every other draw is the default's).
+        ValueError for an unknown market."""
+        if market not in MARKETS:
+            raise ValueError(f"market must be one of {', '.join(MARKETS)}, got {market!r}")
         calendar = Calendar.trading()
         products = Products.draw(streams, n_products, incidence, within_day_prices)
         list_prices = ListPrices.draw(streams.main, n_products, len(calendar.days))
+        level = None
+        if market == "confounded":
+            level = DemandLevel.draw(streams.level, n_products, list_prices.promo_weeks.shape[1])
+            list_prices = ConfoundedListPrices(**vars(list_prices), level=level)
         customers = Customers.draw(streams.main, n_customers)
         guest = GUEST_QUANTITY_MULTIPLIER if within_day_prices else SEGMENT_MULTIPLIER["guest"]
-        return cls(calendar, products, list_prices, customers, confounding, incidence, within_day_prices, guest)
+        return cls(calendar, products, list_prices, customers, confounding, incidence, within_day_prices, guest, level)
+
+    @property
+    def kind(self) -> str:
+        """The market's name in MARKETS."""
+        return "default" if self.demand_level is None else "confounded"
+
+    def popularity_on(self, week: int) -> np.ndarray:
+        """Each product's share of line slots in list-price week `week` (day // 6), before incidence (products,):
+        its popularity, moved by the demand level in the confounded market."""
+        if self.demand_level is None:
+            return self.products.popularity
+        return self.demand_level.weights(self.products.popularity, week)
+
+    def by_popularity(self, rng: np.random.Generator, day: np.ndarray) -> np.ndarray:
+        """A product for each line slot on the given days, drawn by `popularity_on` each slot's week."""
+        if self.demand_level is None:
+            return rng.choice(self.products.n, len(day), p=self.products.popularity)
+        product = np.empty(len(day), dtype=np.int64)
+        week = day // 6
+        for k in np.unique(week):
+            where = np.flatnonzero(week == k)
+            product[where] = rng.choice(self.products.n, len(where), p=self.popularity_on(int(k)))
+        return product
 
     @property
     def tier(self) -> float:
@@ -438,7 +527,7 @@ class Market:
     def choose_products(self, streams: Streams, day: np.ndarray) -> np.ndarray:
         """The product each line slot buys: drawn by popularity (main stream), then, with incidence, thinned at
         the list price in force on the slot's day (`thin_by_list_price`)."""
-        product = streams.main.choice(self.products.n, size=len(day), p=self.products.popularity)
+        product = self.by_popularity(streams.main, day)
         return self.thin_by_list_price(streams.incidence, product, day) if self.incidence > 0 else product
 
     def thin_by_list_price(self, rng: np.random.Generator, product: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -451,7 +540,7 @@ class Market:
             listed = self.list_price(product[pending], day[pending])
             kept = rng.random(len(pending)) < self.products.relative_incidence(product[pending], listed)
             pending = pending[~kept]
-            product[pending] = rng.choice(self.products.n, len(pending), p=self.products.popularity)
+            product[pending] = self.by_popularity(rng, day[pending])
         return product
 
     def daily_lines_scale(self, sale_lines: int) -> np.ndarray:
@@ -467,5 +556,5 @@ class Market:
         every = np.arange(n)
         for d in range(len(self.calendar.days)):
             listed = self.list_price(every, np.full(n, d))
-            rates[d] = self.products.popularity @ self.products.relative_incidence(every, listed)
+            rates[d] = self.popularity_on(d // 6) @ self.products.relative_incidence(every, listed)
         return rates
