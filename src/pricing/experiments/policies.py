@@ -1,0 +1,298 @@
+"""Pricing policies behind one interface, and the guardrails every one of them runs under.
+
+A policy proposes, each week, a slope per product to price by (`Policy.slopes`): `status-quo` none (today's
+price), `greedy` the posterior mean (certainty-equivalent pricing, which can stop learning at a wrong price: den
+Boer & Zwart 2014, Management Science 60:770), `thompson` a draw from the posterior (Thompson sampling for
+pricing: Ferreira, Simchi-Levi & Wang 2018, Operations Research 66:1586), `budget-m` Thompson draws with at most m
+price changes per product over the horizon, spaced at least horizon / (m + 1) weeks apart, the last one to the
+posterior mean's optimum (a limited-switch schedule in the spirit of Cheung, Simchi-Levi & Wang 2017, Operations
+Research 65:1722). The product's profit per week under slope b is, up to its level, (p - c) (p / p0) ** -b
+(pricing.experiments.learning), and the proposed price is its best candidate the guardrails allow this week.
+
+`Guardrails.decide` then applies, in this order, with the reason that set each price (REASONS):
+
+1. the holdout: a share of products chosen once at random never moves (`choose_holdout`);
+2. the stop-loss: a product whose posterior probability of losing more than `stop_loss_share` of its
+   status-quo profit at its price in force exceeds `stop_loss_probability`, or whose estimated loss so far
+   (the posterior mean's, summed over its weeks away from the status quo) passes `loss_budget` weeks of its
+   status-quo profit, returns to its status-quo price (step by step within the weekly step) and stays there;
+3. the candidates: whole pence (pricing.serving.money) that the decision rules admit (floor, ceiling, price
+   ending, min margin: pricing.serving.decision's rule functions) within the band around the starting price
+   (`band`, as decision's max_change around it) and, this week, within the largest step (`step`, max_change
+   around the price in force); the starting price itself is always allowed (it is what the shop charges);
+4. the minimum weeks at a price before the next change (`min_weeks`) and the change budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtr
+
+from pricing.experiments.learning import Posterior
+from pricing.serving.decision import Context, Rules, candidate_prices, rule_bounds, rule_masks
+from pricing.serving.money import from_minor, to_minor
+from pricing.serving.sweep import price_grid
+
+REASONS = (
+    "status quo",  # the status-quo policy, and every product in the pre-period
+    "holdout",
+    "policy",  # the policy's price (a change or a hold where its optimum is the price in force)
+    "policy, step cap binding",  # the policy's optimum lies beyond this week's largest step
+    "min weeks at a price",
+    "change budget spent",
+    "stop-loss: probability",
+    "stop-loss: loss budget",
+    "stopped",  # back at (or stepping back to) the status quo after a stop-loss
+)
+REASON = {name: code for code, name in enumerate(REASONS)}
+POLICIES = ("status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4")
+GRID = 161  # prices swept across the band per product (plus each rule's boundaries and the price endings)
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    """The guardrails every policy runs under (module docstring). Fractions of a price or of a profit; `rules`:
+    the decision rules (floor, ceiling, price ending, min margin; its max_change is ignored: `band` and `step`
+    are the experiment's). ValueError for a fraction outside (0, 1) or fewer than 1 week."""
+
+    rules: Rules = field(default_factory=Rules)
+    band: float = 0.2
+    step: float = 0.08
+    min_weeks: int = 2
+    stop_loss_share: float = 0.1
+    stop_loss_probability: float = 0.9
+    loss_budget: float = 1.0  # weeks of the status-quo profit
+    holdout_share: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("band", "step", "stop_loss_share", "stop_loss_probability"):
+            value = getattr(self, name)
+            if not 0 < value < 1:
+                raise ValueError(f"{name} must be within (0, 1), got {value}")
+        if not 0 <= self.holdout_share < 1:
+            raise ValueError(f"holdout_share must be within [0, 1), got {self.holdout_share}")
+        if self.min_weeks < 1 or self.loss_budget <= 0:
+            raise ValueError(
+                f"min_weeks must be at least 1 and loss_budget positive, got {self.min_weeks}, {self.loss_budget}"
+            )
+
+    def static_rules(self) -> Rules:
+        """The decision rules with the band as max_change around the starting price."""
+        r = self.rules
+        return Rules(r.floor, r.ceiling, self.band, r.price_ending, r.min_margin)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Each product's candidate prices in whole pence (N, K) and which the static rules admit (N, K); `start`
+    (N,): the column of the starting price. Padding columns repeat a product's last price and are never admitted."""
+
+    minor: np.ndarray
+    admitted: np.ndarray
+    start: np.ndarray
+
+    @property
+    def prices(self) -> np.ndarray:
+        return from_minor(self.minor)
+
+
+def candidates(start_price: np.ndarray, unit_cost: np.ndarray, guardrails: Guardrails) -> Candidates:
+    """The candidate prices of N products (module docstring, step 3) from their starting prices and unit costs
+    (currency, (N,)): per product, decision.candidate_prices over GRID prices across the band, masked by
+    decision.rule_masks. ValueError (the decision's RequestError) where the rules admit no price but the start."""
+    rules = guardrails.static_rules()
+    rows, masks, starts = [], [], []
+    for p0, cost in zip(start_price, unit_cost, strict=True):
+        context = Context(float(from_minor(to_minor(p0))), float(cost), float(p0), float(p0))
+        grid = price_grid(p0 * (1 - guardrails.band), p0 * (1 + guardrails.band), GRID)
+        minor = candidate_prices(grid, rules, context)
+        mask = np.logical_and.reduce([np.ones(len(minor), bool), *rule_masks(minor, rules, context, False).values()])
+        mask |= minor == context.current_minor  # the status quo is always allowed
+        rows.append(minor)
+        masks.append(mask)
+        starts.append(int(np.flatnonzero(minor == context.current_minor)[0]))
+    width = max(len(r) for r in rows)
+    minor = np.array([np.pad(r, (0, width - len(r)), mode="edge") for r in rows])
+    admitted = np.array([np.pad(m, (0, width - len(m)), constant_values=False) for m in masks])
+    return Candidates(minor, admitted, np.array(starts))
+
+
+def step_mask(cand: Candidates, price_minor: np.ndarray, step: float) -> np.ndarray:
+    """Which candidates (N, K) lie within the largest step of each product's price in force (pence, (N,)):
+    decision.rule_bounds' max_change around it, boundaries rounded to the pence they admit."""
+    low = np.empty(len(price_minor), dtype=np.int64)
+    high = np.empty(len(price_minor), dtype=np.int64)
+    rules = Rules(max_change=step)
+    for j, p in enumerate(price_minor):
+        low[j], high[j] = rule_bounds(rules, Context(float(from_minor(p)), None, 0.0, 0.0))["max_change"]
+    return (cand.minor >= low[:, None]) & (cand.minor <= high[:, None])
+
+
+def relative_profit(prices: np.ndarray, start: np.ndarray, cost: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """(p - c) (p / p0) ** -b at candidate prices (N, K): profit per week over the level (module docstring)."""
+    return (prices - cost[:, None]) * np.exp(-slope[:, None] * np.log(prices / start[:, None]))
+
+
+def probability_of_loss(price, start, cost, posterior: Posterior, share: float) -> np.ndarray:
+    """P(profit at `price` < (1 - share) x profit at `start`) under each product's slope posterior (N,): closed
+    form, since the profit ratio is monotone in b: 1 where the price does not cover the cost, 0 at the start."""
+    price, start, cost = (np.asarray(v, dtype=float) for v in (price, start, cost))
+    r = np.log(price / start)
+    margin_ratio = np.divide((1 - share) * (start - cost), price - cost, out=np.ones_like(price), where=price > cost)
+    bound = np.log(np.maximum(margin_ratio, 1e-300))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        critical = -bound / r  # the slope at which the loss is exactly `share`
+        z = (critical - posterior.slope) / posterior.slope_sd
+    p = np.where(r > 0, 1 - ndtr(z), ndtr(z))
+    p = np.where(r == 0, 0.0, p)
+    return np.where(price <= cost, 1.0, p)
+
+
+class Policy:
+    """A pricing policy (module docstring): `name`, and `slopes(posterior, rng, state)` the slope per product
+    to price by this week ((N,), or None for the status quo)."""
+
+    name = "status-quo"
+    budget: int | None = None
+
+    def slopes(self, posterior: Posterior, rng: np.random.Generator, state: State) -> np.ndarray | None:
+        return None
+
+    def spacing(self, weeks: int) -> int:
+        """The fewest weeks between two changes this policy wants (on top of the guardrails' min_weeks)."""
+        return 1
+
+
+class Greedy(Policy):
+    name = "greedy"
+
+    def slopes(self, posterior, rng, state):
+        return posterior.slope
+
+
+class Thompson(Policy):
+    name = "thompson"
+
+    def slopes(self, posterior, rng, state):
+        return posterior.draw_slopes(rng)
+
+
+class Budgeted(Policy):
+    """Thompson draws with at most `budget` changes per product, the last to the posterior mean's optimum."""
+
+    def __init__(self, budget: int) -> None:
+        if budget < 1:
+            raise ValueError(f"a change budget is at least 1, got {budget}")
+        self.budget = budget
+        self.name = f"budget-{budget}"
+
+    def slopes(self, posterior, rng, state):
+        draw = posterior.draw_slopes(rng)
+        return np.where(state.changes >= self.budget - 1, posterior.slope, draw)
+
+    def spacing(self, weeks: int) -> int:
+        return math.ceil(weeks / (self.budget + 1))
+
+
+def make_policy(name: str) -> Policy:
+    """The policy called `name` (POLICIES, or budget-M for any M >= 1). ValueError for another name."""
+    if name == "status-quo":
+        return Policy()
+    if name == "greedy":
+        return Greedy()
+    if name == "thompson":
+        return Thompson()
+    if name.startswith("budget-") and name[7:].isdigit():
+        return Budgeted(int(name[7:]))
+    raise ValueError(f"unknown policy {name!r}: one of {', '.join(POLICIES)} (or budget-M)")
+
+
+@dataclass
+class State:
+    """A run's state per product (N,): price in force (pence), weeks at it, changes made (stop-loss moves not
+    counted), whether stopped, the holdout."""
+
+    price: np.ndarray
+    weeks_at_price: np.ndarray
+    changes: np.ndarray
+    stopped: np.ndarray
+    holdout: np.ndarray
+
+    @classmethod
+    def start(cls, start_minor: np.ndarray, holdout: np.ndarray) -> State:
+        n = len(start_minor)
+        return cls(start_minor.copy(), np.full(n, 10**6), np.zeros(n, int), np.zeros(n, bool), holdout.copy())
+
+
+def choose_holdout(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """A random `share` of n products (rounded), chosen once: booleans (n,)."""
+    holdout = np.zeros(n, dtype=bool)
+    holdout[rng.choice(n, round(share * n), replace=False)] = True
+    return holdout
+
+
+def decide(
+    policy: Policy,
+    guardrails: Guardrails,
+    cand: Candidates,
+    state: State,
+    posterior: Posterior,
+    cost: np.ndarray,
+    estimated_loss: np.ndarray,
+    status_quo_profit: np.ndarray,
+    rng: np.random.Generator,
+    weeks: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """This week's price (pence, (N,)) and reason code (N,) for every product (module docstring), updating
+    `state`. `estimated_loss` (N,): the posterior mean's loss so far against the status quo (currency);
+    `status_quo_profit` (N,): the posterior mean's weekly profit at the starting price; `weeks`: the horizon."""
+    n = len(state.price)
+    rows = np.arange(n)
+    start_minor = cand.minor[rows, cand.start]
+    prices = cand.prices
+    start, current = from_minor(start_minor), from_minor(state.price)
+    reason = np.full(n, REASON["policy"])
+    if policy.budget is None and policy.name == "status-quo":
+        target = start_minor.copy()
+        reason[:] = REASON["status quo"]
+    else:
+        # the stop-loss, on the price in force
+        away = state.price != start_minor
+        risky = probability_of_loss(current, start, cost, posterior, guardrails.stop_loss_share)
+        over = estimated_loss > guardrails.loss_budget * np.maximum(status_quo_profit, 0)
+        newly_prob = away & ~state.stopped & (risky > guardrails.stop_loss_probability)
+        newly_budget = away & ~state.stopped & ~newly_prob & over
+        state.stopped |= newly_prob | newly_budget
+        allowed = cand.admitted & step_mask(cand, state.price, guardrails.step)
+        slopes = policy.slopes(posterior, rng, state)
+        value = np.where(allowed, relative_profit(prices, start, cost, slopes), -np.inf)
+        best = np.argmax(value, axis=1)
+        target = cand.minor[rows, best]
+        unbounded = np.argmax(np.where(cand.admitted, relative_profit(prices, start, cost, slopes), -np.inf), axis=1)
+        reason[cand.minor[rows, unbounded] != target] = REASON["policy, step cap binding"]
+        moving = target != state.price
+        too_soon = moving & (state.weeks_at_price < max(guardrails.min_weeks, policy.spacing(weeks)))
+        target = np.where(too_soon, state.price, target)
+        reason[too_soon] = REASON["min weeks at a price"]
+        if policy.budget is not None:
+            spent = (target != state.price) & (state.changes >= policy.budget)
+            target = np.where(spent, state.price, target)
+            reason[spent] = REASON["change budget spent"]
+        # stopped products step back to the start: the allowed price nearest it within this week's step
+        distance = np.where(allowed, np.abs(cand.minor - start_minor[:, None]), np.iinfo(np.int64).max)
+        back = cand.minor[rows, np.argmin(distance, axis=1)]
+        target = np.where(state.stopped, back, target)
+        reason[state.stopped] = REASON["stopped"]
+        reason[newly_prob] = REASON["stop-loss: probability"]
+        reason[newly_budget] = REASON["stop-loss: loss budget"]
+        target = np.where(state.holdout, start_minor, target)
+        reason[state.holdout] = REASON["holdout"]
+    changed = target != state.price
+    stop_move = state.stopped & changed
+    state.changes += changed & ~stop_move
+    state.weeks_at_price = np.where(changed, 1, state.weeks_at_price + 1)
+    state.price = target
+    return target, reason
