@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pricing.cli import data, serving, tools, training
+from pricing.cli import data, experiments, serving, tools, training
 from pricing.cli.arguments import BUNDLE_DIR, LOCAL_STORE, PROCESSED_DIR, RAW_DIR, STUDY_NAME_MAX
 from pricing.cli.data import cmd_generate, cmd_prepare
 from pricing.cli.serving import cmd_batch, cmd_publish, cmd_serve
@@ -52,6 +52,7 @@ SUBCOMMANDS = (
     tools.add_report,
     serving.add_batch,
     tools.add_reliability,
+    experiments.add_simulate,
 )
 
 

@@ -224,11 +224,19 @@ def metrics(run: Run, truth: Truth, settings: Settings) -> dict:
 
 
 def simulate(
-    markets: list[str], seeds: list[int], settings: Settings, out_dir: Path | None = None, lines: bool = False
+    markets: list[str],
+    seeds: list[int],
+    settings: Settings,
+    out_dir: Path | None = None,
+    lines: bool = False,
+    report_seeds: list[int] | None = None,
 ) -> dict:
     """Every market x seed x policy (module docstring); writes report.json, weeks.parquet and the plots to
     `out_dir` when given (and each run's test-week transaction lines as lines/<market>_<seed>_<policy>.csv
-    with `lines`). Returns the report."""
+    with `lines`). `report_seeds`: the seeds the report's figures are read on (summarised apart from the others,
+    which settings are chosen on). Returns the report. ValueError for no market or seed."""
+    if not markets or not seeds:
+        raise ValueError("simulate needs at least one market and one seed")
     runs, frames, paths = [], [], {}
     combos = [(m, s) for m in markets for s in seeds]
     bar = tqdm(total=len(combos) * len(settings.policies), desc="simulate", unit="run")
@@ -261,6 +269,11 @@ def simulate(
         "runs": runs,
         "summary": summarise(runs),
     }
+    if report_seeds:
+        report["report_seeds"] = sorted(report_seeds)
+        report["summary_report_seeds"] = summarise(runs, report_seeds)
+        chosen = [s for s in seeds if s not in report_seeds]
+        report["summary_choice_seeds"] = summarise(runs, chosen) if chosen else {}
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths["report"] = out_dir / "report.json"

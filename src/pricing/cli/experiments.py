@@ -1,0 +1,146 @@
+"""The experiment commands: `pricing simulate` (pricing policies in a closed loop against the generator's truth,
+pricing.experiments.simulate)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pricing.cli.arguments import positive_int
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be within (0, 1), got {text}")
+    return value
+
+
+def add_simulate(commands: argparse._SubParsersAction) -> None:
+    """`pricing simulate`: its arguments, run by `cmd_simulate`."""
+    from pricing.experiments.policies import POLICIES
+
+    sim = commands.add_parser(
+        "simulate", help="run pricing policies in a closed loop against the generator's truth (docs/EXPERIMENTS.md)"
+    )
+    sim.add_argument("--weeks", type=positive_int, default=26, help="test weeks (default: %(default)s)")
+    sim.add_argument("--products", type=positive_int, default=300, help="best sellers priced (default: %(default)s)")
+    sim.add_argument(
+        "--policy",
+        action="append",
+        help=f"a policy to run, repeatable: {', '.join(POLICIES)} or budget-M (default: all of them)",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="the market's seed (default: %(default)s)")
+    sim.add_argument("--seeds", type=int, nargs="+", help="several seeds in one call (instead of --seed)")
+    sim.add_argument(
+        "--report-seeds",
+        type=int,
+        nargs="+",
+        default=[],
+        help="the seeds of --seeds the figures are reported on, summarised apart from the others (choose settings on "
+        "the others)",
+    )
+    sim.add_argument(
+        "--market",
+        action="append",
+        choices=("default", "confounded"),
+        help="a market, repeatable (default: default): confounded's history was priced high when demand was high",
+    )
+    sim.add_argument(
+        "--rows", type=positive_int, default=541_909, help="the generated file's rows (default: %(default)s)"
+    )
+    sim.add_argument(
+        "--pre-weeks", type=positive_int, default=4, help="weeks at the status quo first (default: %(default)s)"
+    )
+    sim.add_argument(
+        "--store",
+        help="a bundle's store for the prior (trained on `pricing generate` of the same seed, rows and market); "
+        "default: the passive model of the market's history",
+    )
+    sim.add_argument(
+        "--band", type=_fraction, default=0.2, help="band around the starting price (default: %(default)s)"
+    )
+    sim.add_argument("--step", type=_fraction, default=0.08, help="largest change a week (default: %(default)s)")
+    sim.add_argument(
+        "--min-weeks",
+        type=positive_int,
+        default=2,
+        help="weeks at a price before the next change (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--stop-loss",
+        type=_fraction,
+        default=0.1,
+        help="the share of status-quo profit a stop-loss guards (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--stop-loss-probability",
+        type=_fraction,
+        default=0.9,
+        help="stop when the posterior probability of losing more than --stop-loss exceeds this (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--loss-budget",
+        type=float,
+        default=1.0,
+        help="stop past this many weeks of status-quo profit lost (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--holdout", type=float, default=0.1, help="share of products that never move (default: %(default)s)"
+    )
+    sim.add_argument(
+        "--price-ending", type=float, help="the pence every changed price ends in, e.g. 0.99 (default: none)"
+    )
+    sim.add_argument("--min-margin", type=float, help="(price - cost) / price at least this (default: none)")
+    sim.add_argument(
+        "--lines", action="store_true", help="write each run's test-week transaction lines (Online Retail CSV)"
+    )
+    sim.add_argument("--out", type=Path, default=Path("reports/simulate"), help="output folder (default: %(default)s)")
+    sim.set_defaults(func=cmd_simulate)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run the simulation (pricing.experiments.simulate), write the report, table and plots to --out, print the
+    summary per market and policy; 0. ValueError for bad settings."""
+    from pricing.experiments.policies import POLICIES, Guardrails
+    from pricing.experiments.simulate import Settings, simulate
+    from pricing.serving.decision import Rules
+
+    seeds = args.seeds or [args.seed]
+    unknown = [s for s in args.report_seeds if s not in seeds]
+    if unknown:
+        raise ValueError(f"--report-seeds {unknown} are not among the seeds run ({seeds})")
+    guardrails = Guardrails(
+        rules=Rules(price_ending=args.price_ending, min_margin=args.min_margin),
+        band=args.band,
+        step=args.step,
+        min_weeks=args.min_weeks,
+        stop_loss_share=args.stop_loss,
+        stop_loss_probability=args.stop_loss_probability,
+        loss_budget=args.loss_budget,
+        holdout_share=args.holdout,
+    )
+    settings = Settings(
+        weeks=args.weeks,
+        products=args.products,
+        pre_weeks=args.pre_weeks,
+        rows=args.rows,
+        policies=tuple(args.policy or POLICIES),
+        guardrails=guardrails,
+        store=args.store,
+    )
+    report = simulate(args.market or ["default"], seeds, settings, args.out, args.lines, args.report_seeds or None)
+    summary = report.get("summary_report_seeds") or report["summary"]
+    print(
+        f"{'market':<11} {'policy':<11} {'regret':>8} {'last4 med':>9} {'last4 p90':>9} {'vs sq':>7} "
+        f"{'changes':>7} {'worst wk':>8}"
+    )
+    for market, policies in summary.items():
+        for policy, f in policies.items():
+            print(
+                f"{market:<11} {policy:<11} {f['regret_share']['mean']:>8.2%} {f['last4_median_regret']['mean']:>9.2%} "
+                f"{f['last4_p90_regret']['mean']:>9.2%} {f['profit_over_status_quo']['mean']:>+7.2%} "
+                f"{f['changes_per_product_mean']['mean']:>7.1f} {f['worst_week_loss']['mean']:>8.1%}"
+            )
+    print(f"wrote {', '.join(report['files'].values())}")
+    return 0
