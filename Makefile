@@ -31,7 +31,7 @@ STORE := models/production$(NAME)
 DASHBOARD := dashboard
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f) $(addprefix $(DASHBOARD)/,index.html package.json tsconfig.json vite.config.ts)
 
-.PHONY: help install system-deps run data prepare bundle bench evaluate test lint format lock clean
+.PHONY: help install system-deps run data prepare bundle bench evaluate test test-unit lint format lock clean
 
 .PHONY: dashboard
 .PHONY: reliability
@@ -98,6 +98,9 @@ reliability: bundle system-deps ## load, faults, fuzzing and security on the rea
 test: $(STAMP) system-deps dashboard ## set up, then run the whole test suite (Vitest, then pytest)
 	cd $(DASHBOARD) && npm test
 	$(BIN)/pytest
+
+test-unit: $(STAMP) ## the unit tier only: no trained bundle, no servers (about a minute)
+	$(BIN)/pytest tests/unit
 
 lint: $(STAMP) ## ruff checks and formatting; uv.lock in step with pyproject.toml
 	$(BIN)/ruff check src tests app.py

@@ -9,7 +9,24 @@ from pricing.data import generate
 from pricing.data.prepare import prepare
 
 FIXTURES = Path(__file__).parent / "fixtures"
+UNIT = Path(__file__).parent / "unit"
+# The fixtures that train a bundle (the run's one quick training) or hand one out: the unit tier never needs them
+TRAINED = frozenset({"quick_training", "quick_bundle", "store"})
 REAL_SAMPLE = FIXTURES / "online_retail_sample.csv"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Marks every test that needs the trained bundle `bundle` (`pytest -m "not bundle"` runs without training)
+    and refuses one under tests/unit: the unit tier (`make test-unit`) runs in seconds, training-heavy tests live
+    in tests/integration."""
+    misplaced = []
+    for item in items:
+        if TRAINED & set(item.fixturenames):
+            item.add_marker(pytest.mark.bundle)
+            if UNIT in Path(str(item.path)).parents:
+                misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError("tests under tests/unit need a trained bundle; move them: " + ", ".join(misplaced))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 import inspect
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -275,20 +274,3 @@ def test_a_new_fallback_is_one_registry_entry_and_its_class(with_mean_model, tmp
     bundle = Bundle(tmp_path, manifest)
     assert bundle.model_names() == ["lightgbm", "mean", "elasticnet"]
     assert np.allclose(bundle.load_model("mean").predict(X[:5]), model.mean)
-
-
-# -- serving: the predictor's fallback order ------------------------------------------------------------------
-def test_the_predictor_tries_the_models_in_registry_order_and_skips_an_unknown_one_by_name(quick_bundle, tmp_path):
-    from pricing.artifacts.bundle import open_bundle
-    from pricing.serving.predictor import Predictor
-
-    assert Predictor(open_bundle(quick_bundle, lazy_models=True)).model_names == list(registry.MODEL_PRIORITY)
-    root = tmp_path / "bundle"
-    shutil.copytree(quick_bundle, root)
-    manifest = json.loads((root / "manifest.json").read_text())
-    manifest["model_priority"] = ["svr", "mystery", "elasticnet", "network", "lightgbm"]
-    manifest["models"]["mystery"] = {"files": []}
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    predictor = Predictor(open_bundle(root, lazy_models=True))
-    assert predictor.model_names == list(registry.MODEL_PRIORITY)
-    assert set(predictor.skipped) == {"mystery"} and "UnknownModel" in predictor.skipped["mystery"]
