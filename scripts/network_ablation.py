@@ -1,5 +1,6 @@
 """One network configuration, trained and scored for pricing quality in minutes: the ablations behind
-docs/PRICING_QUALITY.md.
+the network's design (docs/PRICING_QUALITY.md, "How the network prices, and why"; the ablation tables are in
+CHANGELOG.md, issue 5).
 
 Fits the network alone with a fixed configuration (the standard profile's tuned one, no search), then scores
 its recommended price for the N best-selling products the way `pricing evaluate` does (contexts keyed to the

@@ -37,8 +37,10 @@ def model_card(
     train = frames["train"]
     return f"""# Model card: pricing bundle {version}
 
-**Task**: predict log1p(quantity) of an invoice line from price, product and context; the API sweeps the price
-to find the revenue-maximising one. **Profile**: {profile.name}. **Serving order** (fallback):
+**Task**: weekly demand in two parts, order lines per week at a list price (the incidence models) times the units
+of an order line (this table's models: log1p(quantity) from price, product and context); the API sweeps the price
+(by default the product's list prices and current price, +-20%) and decides the price that maximises weekly sales
+or, with a unit cost, weekly profit under the request's rules. **Profile**: {profile.name}. **Serving order** (fallback):
 {" -> ".join(in_priority_order(entries))}.
 
 ## Data
@@ -63,7 +65,7 @@ for pricing is the recommended price: see `pricing evaluate` (generated data) an
 
 ## Limits
 - Quantities are per invoice line; demand that never became a line (lost sales) is invisible.
-- Prices outside a product's historical range are extrapolation; the API defaults to that range.
+- Prices outside the list prices a product sold at are extrapolation: the API's answers mark them (support).
 - The fallbacks' target is log1p(quantity), so expm1 of their prediction estimates a typical line, not the mean
   (the network's is the mean).
 - A log-linear price effect cannot show a demand that drops at a threshold price; a product's own price

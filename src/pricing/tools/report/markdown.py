@@ -131,7 +131,8 @@ def recommendations_section(recs: dict, settings: dict, chart: str) -> str:
     )
     agreement = "\n".join(f"| {pair} | {v:.3f} |" for pair, v in recs["agreement_median_abs_log_difference"].items())
     return f"""## Recommended prices of the {settings["top"]} best sellers
-{settings["bins"]} bins over each product's historical range, {settings["samples"]} held-out contexts.
+{settings["bins"]} bins over each product's default sweep (its list prices and current price, +-20%: the API's
+default), {settings["samples"]} held-out contexts.
 
 | model | median recommended / median price | quartiles | at the range's bottom | at its top |
 |---|---|---|---|---|
