@@ -110,8 +110,8 @@ _MODELS = (
             # docs/TRAINING.md). The loglinear network runs its body once per context (1,000 rows), and on the
             # real file a narrow body was the largest cause of its held-out deviance: searched on a 60k-row
             # subsample for 8 epochs, 16-128 units picked one layer of 26, whose deviance on the full data was
-            # 11.4 where 256-128-64 gave 9.3 and 512-256-128 8.0 (CHANGELOG.md, the real-data issue). Small nets win short
-            # trials on few rows; the full data wants more.
+            # 11.4 where 256-128-64 gave 9.3 and 512-256-128 8.0 (CHANGELOG.md, the real-data issue). Small nets
+            # win short trials on few rows; the full data wants more.
             "units": ("layers", {"free": (1, 3, 16, 128), "loglinear": (2, 3, 64, 512)}),
             "dropout": ("real", 0.0, 0.4, "uniform"),
             "batch_norm": ("categorical", (True, False)),

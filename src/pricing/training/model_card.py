@@ -40,8 +40,8 @@ def model_card(
 **Task**: weekly demand in two parts, order lines per week at a list price (the incidence models) times the units
 of an order line (this table's models: log1p(quantity) from price, product and context); the API sweeps the price
 (by default the product's list prices and current price, +-20%) and decides the price that maximises weekly sales
-or, with a unit cost, weekly profit under the request's rules. **Profile**: {profile.name}. **Serving order** (fallback):
-{" -> ".join(in_priority_order(entries))}.
+or, with a unit cost, weekly profit under the request's rules. **Profile**: {profile.name}. **Serving order**
+(fallback): {" -> ".join(in_priority_order(entries))}.
 
 ## Data
 Training window {train["invoice_date"].min():%Y-%m-%d} to {train["invoice_date"].max():%Y-%m-%d}
