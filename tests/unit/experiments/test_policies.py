@@ -1,0 +1,139 @@
+"""Every policy's prices respect every guardrail and decision rule, whatever the posterior says; holdout
+products never move; each price carries its reason."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pricing.experiments.learning import Posterior
+from pricing.experiments.policies import (
+    REASON,
+    REASONS,
+    Guardrails,
+    State,
+    candidates,
+    choose_holdout,
+    decide,
+    make_policy,
+    probability_of_loss,
+)
+from pricing.serving.decision import Rules
+from pricing.serving.money import to_minor
+
+N, WEEKS = 12, 14
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    policy=st.sampled_from(["status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4"]),
+    band=st.floats(0.05, 0.4),
+    step=st.floats(0.02, 0.3),
+    min_weeks=st.integers(1, 4),
+    ending=st.sampled_from([None, 0.99, 0.49, 0.0]),
+    margin=st.sampled_from([None, 0.2, 0.45]),
+    holdout_share=st.sampled_from([0.0, 0.25, 0.5]),
+    stop_probability=st.floats(0.3, 0.95),
+    seed=st.integers(0, 10_000),
+)
+def test_every_price_respects_every_guardrail(
+    policy, band, step, min_weeks, ending, margin, holdout_share, stop_probability, seed
+):
+    rng = np.random.default_rng(seed)
+    start = np.round(rng.uniform(0.5, 30, N), 2)
+    cost = np.round(start * rng.uniform(0.3, 0.9, N), 2)
+    guardrails = Guardrails(
+        rules=Rules(price_ending=ending, min_margin=margin),
+        band=band,
+        step=step,
+        min_weeks=min_weeks,
+        stop_loss_probability=stop_probability,
+        holdout_share=holdout_share,
+    )
+    cand = candidates(start, cost, guardrails)
+    holdout = choose_holdout(N, holdout_share, rng) if policy != "status-quo" else np.zeros(N, bool)
+    start_minor = to_minor(start)
+    state = State.start(start_minor, holdout)
+    chosen = make_policy(policy)
+    prices, reasons = [start_minor], []
+    for _ in range(WEEKS):
+        # any posterior at all: the guardrails must hold whatever the model believes
+        posterior = Posterior.prior(rng.normal(3, 1, N), rng.normal(1.5, 1.5, N), rng.uniform(0.01, 2, N))
+        loss = rng.exponential(5, N)
+        price, reason = decide(chosen, guardrails, cand, state, posterior, cost, loss, np.full(N, 4.0), rng, WEEKS)
+        prices.append(price.copy())
+        reasons.append(reason.copy())
+    prices, reasons = np.array(prices), np.array(reasons)  # (WEEKS + 1, N): week 0 the start
+    moved = prices != start_minor
+    pounds = prices / 100
+    # band around the start, decision rules on every price but the status quo
+    assert np.all(~moved | (np.abs(pounds - start) <= band * start + 0.01))
+    if ending is not None:
+        assert np.all(~moved | (prices % 100 == round(ending * 100)))
+    if margin is not None:
+        assert np.all(~moved | ((pounds - cost) / pounds >= margin - 1e-9))
+    # the largest step, every week, stop-loss returns included
+    step_taken = np.abs(np.diff(pounds, axis=0))
+    assert np.all(step_taken <= step * pounds[:-1] + 0.01)
+    # holdout products never move
+    assert np.all(prices[:, holdout] == start_minor[holdout])
+    assert np.all(reasons[:, holdout] == REASON["holdout"])
+    # min weeks at a price and the change budget, for the policy's own changes (a stop-loss may cut a price short)
+    stop = np.isin(reasons, [REASON[r] for r in ("stopped", "stop-loss: probability", "stop-loss: loss budget")])
+    for j in range(N):
+        changes = [t for t in range(1, WEEKS + 1) if prices[t, j] != prices[t - 1, j] and not stop[t - 1, j]]
+        assert all(b - a >= min_weeks for a, b in itertools.pairwise(changes))
+        if chosen.budget is not None:
+            assert len(changes) <= chosen.budget
+    if policy == "status-quo":
+        assert np.all(prices == start_minor) and np.all(reasons == REASON["status quo"])
+    assert reasons.max() < len(REASONS)
+
+
+def test_a_stopped_product_returns_to_the_status_quo_and_stays():
+    start, cost = np.array([10.0]), np.array([5.0])
+    guardrails = Guardrails(step=0.05, min_weeks=1, holdout_share=0.0)
+    cand = candidates(start, cost, guardrails)
+    state = State.start(to_minor(start), np.zeros(1, bool))
+    rng = np.random.default_rng(0)
+    optimistic = Posterior.prior(np.zeros(1), np.array([0.2]), np.array([0.01]))  # inelastic: raise
+    for _ in range(3):
+        price, _ = decide(
+            make_policy("greedy"), guardrails, cand, state, optimistic, cost, np.zeros(1), np.ones(1), rng, 10
+        )
+    assert price[0] > 1000
+    # now the posterior is sure the raise loses: stop-loss, then back step by step, then held
+    pessimistic = Posterior.prior(np.zeros(1), np.array([6.0]), np.array([0.01]))
+    price, reason = decide(
+        make_policy("greedy"), guardrails, cand, state, pessimistic, cost, np.zeros(1), np.ones(1), rng, 10
+    )
+    assert reason[0] == REASON["stop-loss: probability"] and price[0] < state.price[0] + 1
+    for _ in range(5):
+        price, reason = decide(
+            make_policy("greedy"), guardrails, cand, state, optimistic, cost, np.zeros(1), np.ones(1), rng, 10
+        )
+    assert price[0] == 1000 and reason[0] == REASON["stopped"]
+
+
+def test_probability_of_loss_matches_draws():
+    rng = np.random.default_rng(5)
+    posterior = Posterior.prior(np.zeros(3), np.array([1.5, 2.5, 0.8]), np.array([0.5, 0.3, 0.4]))
+    price, start, cost = np.array([11.0, 9.0, 12.0]), np.full(3, 10.0), np.full(3, 6.0)
+    draws = rng.normal(posterior.slope, posterior.slope_sd, (200_000, 3))
+    ratio = (price - cost) * (price / start) ** -draws / (start - cost)
+    np.testing.assert_allclose(
+        probability_of_loss(price, start, cost, posterior, 0.1), (ratio < 0.9).mean(0), atol=0.01
+    )
+
+
+def test_bad_guardrails_and_policies_are_refused():
+    with pytest.raises(ValueError, match="band"):
+        Guardrails(band=1.5)
+    with pytest.raises(ValueError, match="min_weeks"):
+        Guardrails(min_weeks=0)
+    with pytest.raises(ValueError, match="unknown policy"):
+        make_policy("random")
+    with pytest.raises(ValueError, match="budget"):
+        make_policy("budget-0")
