@@ -35,11 +35,12 @@ N, WEEKS = 12, 14
     ending=st.sampled_from([None, 0.99, 0.49, 0.0]),
     margin=st.sampled_from([None, 0.2, 0.45]),
     holdout_share=st.sampled_from([0.0, 0.25, 0.5]),
-    stop_probability=st.floats(0.3, 0.95),
+    stop_probability=st.floats(0.3, 0.999),
+    loss_scale=st.sampled_from([0.0, 0.5, 5.0]),
     seed=st.integers(0, 10_000),
 )
 def test_every_price_respects_every_guardrail(
-    policy, band, step, min_weeks, ending, margin, holdout_share, stop_probability, seed
+    policy, band, step, min_weeks, ending, margin, holdout_share, stop_probability, loss_scale, seed
 ):
     rng = np.random.default_rng(seed)
     start = np.round(rng.uniform(0.5, 30, N), 2)
@@ -61,7 +62,7 @@ def test_every_price_respects_every_guardrail(
     for _ in range(WEEKS):
         # any posterior at all: the guardrails must hold whatever the model believes
         posterior = Posterior.prior(rng.normal(3, 1, N), rng.normal(1.5, 1.5, N), rng.uniform(0.01, 2, N))
-        loss = rng.exponential(5, N)
+        loss = loss_scale * rng.exponential(1.0, N)
         price, reason = decide(chosen, guardrails, cand, state, posterior, cost, loss, np.full(N, 4.0), rng, WEEKS)
         prices.append(price.copy())
         reasons.append(reason.copy())
@@ -115,6 +116,28 @@ def test_a_stopped_product_returns_to_the_status_quo_and_stays():
             make_policy("greedy"), guardrails, cand, state, optimistic, cost, np.zeros(1), np.ones(1), rng, 10
         )
     assert price[0] == 1000 and reason[0] == REASON["stopped"]
+
+
+@pytest.mark.parametrize("budget", [1, 2, 4])
+def test_the_change_budget_caps_changes(budget):
+    """A posterior that moves every week: the budgeted policy changes each price at most m times over 24 weeks (a
+    stop-loss's way back not counted), and says so when its budget is spent."""
+    rng = np.random.default_rng(budget)
+    start, cost = np.round(rng.uniform(2, 20, N), 2), np.round(rng.uniform(0.5, 1.5, N), 2)
+    guardrails = Guardrails(step=0.2, min_weeks=1, stop_loss_probability=0.999, holdout_share=0.0)
+    cand = candidates(start, cost, guardrails)
+    state = State.start(to_minor(start), np.zeros(N, bool))
+    policy = make_policy(f"budget-{budget}")
+    prices, reasons = [to_minor(start)], []
+    for _ in range(24):
+        posterior = Posterior.prior(np.zeros(N), rng.uniform(0.5, 4, N), np.full(N, 0.3))
+        price, reason = decide(policy, guardrails, cand, state, posterior, cost, np.zeros(N), np.ones(N), rng, 24)
+        prices.append(price.copy())
+        reasons.append(reason)
+    stop = np.isin(reasons, [REASON[r] for r in ("stopped", "stop-loss: probability", "stop-loss: loss budget")])
+    changes = ((np.diff(np.array(prices), axis=0) != 0) & ~stop).sum(axis=0)
+    assert changes.max() == budget
+    assert REASON["change budget spent"] in np.array(reasons)
 
 
 def test_probability_of_loss_matches_draws():
