@@ -128,6 +128,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         policies=tuple(args.policy or POLICIES),
         guardrails=guardrails,
         store=args.store,
+        pooled=args.pooled,
+        learning_weeks=args.learning_weeks,
     )
     report = simulate(args.market or ["default"], seeds, settings, args.out, args.lines, args.report_seeds or None)
     summary = report.get("summary_report_seeds") or report["summary"]

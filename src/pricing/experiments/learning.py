@@ -129,6 +129,51 @@ def update_posterior(
     return Posterior(a, b, np.sqrt(var_a), np.sqrt(var_b), cov / np.sqrt(var_a * var_b))
 
 
+def pooled_shift(prior: Posterior, posterior: Posterior) -> tuple[float, float]:
+    """The shift common to every product's slope that the weeks show, and its variance: the hierarchical normal
+    model b_j = m_j + delta + u_j, u_j ~ N(0, s_j^2) (m_j, s_j: the prior's mean and sd; Gelman et al., Bayesian
+    Data Analysis, 3rd ed., ch. 5), delta under a flat prior. Each product's weeks alone say b_j ~ N(l_j, 1 / L_j),
+    read off its posterior and prior as normals (L_j = 1 / sd_post^2 - 1 / sd_prior^2, the information its weeks
+    add); delta's estimate is the precision-weighted mean of l_j - m_j, each of variance s_j^2 + 1 / L_j. A bias
+    shared by the products' prior (the passive model's, in a confounded market) is learnt from every tested
+    product at once, where one product's own weeks pin its slope only loosely. (0, inf) where no product's weeks
+    carry any information on its slope."""
+    information = 1 / posterior.slope_sd**2 - 1 / prior.slope_sd**2
+    informed = information > 1e-9
+    if not informed.any():
+        return 0.0, float("inf")
+    info = information[informed]
+    likelihood_mean = (
+        posterior.slope[informed] / posterior.slope_sd[informed] ** 2
+        - prior.slope[informed] / prior.slope_sd[informed] ** 2
+    ) / info
+    variance = prior.slope_sd[informed] ** 2 + 1 / info
+    weight = 1 / variance
+    shift = float(np.sum(weight * (likelihood_mean - prior.slope[informed])) / weight.sum())
+    return shift, float(1 / weight.sum())
+
+
+def update_pooled(
+    prior: Posterior,
+    units: np.ndarray,
+    log_price_ratio: np.ndarray,
+    offset: np.ndarray,
+    phi: np.ndarray,
+    observed: np.ndarray | None = None,
+) -> tuple[Posterior, float]:
+    """`update_posterior` under the hierarchical prior of `pooled_shift`: every product's prior mean moved by the
+    shift the weeks show (its variance added to the prior's), then each product's own update. Returns the
+    posterior and the shift (slope units). Same arguments and errors as `update_posterior`."""
+    own = update_posterior(prior, units, log_price_ratio, offset, phi, observed)
+    shift, variance = pooled_shift(prior, own)
+    if not np.isfinite(variance):
+        return own, 0.0
+    moved = Posterior(
+        prior.level, prior.slope + shift, prior.level_sd, np.sqrt(prior.slope_sd**2 + variance), prior.correlation
+    )
+    return update_posterior(moved, units, log_price_ratio, offset, phi, observed), shift
+
+
 def dersimonian_laird(estimates: np.ndarray, variances: np.ndarray) -> tuple[float, float]:
     """The precision-weighted mean and the between-product variance tau^2 of estimates with known sampling
     variances (DerSimonian & Laird 1986, Controlled Clinical Trials 7:177), tau^2 at least 1e-4."""

@@ -174,10 +174,19 @@ class Greedy(Policy):
 
 
 class Thompson(Policy):
+    """Thompson draws; with `learning_weeks`, for that many test weeks, then the posterior mean (a learning, then
+    monetising, lifecycle)."""
+
     name = "thompson"
 
+    def __init__(self, learning_weeks: int | None = None) -> None:
+        self.learning_weeks = learning_weeks
+
     def slopes(self, posterior, rng, state):
-        return posterior.draw_slopes(rng)
+        draw = posterior.draw_slopes(rng)
+        if self.learning_weeks is not None and state.week >= self.learning_weeks:
+            return posterior.slope
+        return draw
 
 
 class Budgeted(Policy):
@@ -197,14 +206,15 @@ class Budgeted(Policy):
         return math.ceil(weeks / (self.budget + 1))
 
 
-def make_policy(name: str) -> Policy:
-    """The policy called `name` (POLICIES, or budget-M for any M >= 1). ValueError for another name."""
+def make_policy(name: str, learning_weeks: int | None = None) -> Policy:
+    """The policy called `name` (POLICIES, or budget-M for any M >= 1); `learning_weeks`: Thompson's (see
+    Thompson). ValueError for another name."""
     if name == "status-quo":
         return Policy()
     if name == "greedy":
         return Greedy()
     if name == "thompson":
-        return Thompson()
+        return Thompson(learning_weeks)
     if name.startswith("budget-") and name[7:].isdigit():
         return Budgeted(int(name[7:]))
     raise ValueError(f"unknown policy {name!r}: one of {', '.join(POLICIES)} (or budget-M)")
@@ -220,6 +230,7 @@ class State:
     changes: np.ndarray
     stopped: np.ndarray
     holdout: np.ndarray
+    week: int = 0  # test weeks decided so far
 
     @classmethod
     def start(cls, start_minor: np.ndarray, holdout: np.ndarray) -> State:
@@ -295,4 +306,5 @@ def decide(
     state.changes += changed & ~stop_move
     state.weeks_at_price = np.where(changed, 1, state.weeks_at_price + 1)
     state.price = target
+    state.week += 1
     return target, reason

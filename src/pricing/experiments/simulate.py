@@ -31,7 +31,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from pricing.experiments.did import difference_in_differences
-from pricing.experiments.learning import Posterior, dispersion, update_posterior
+from pricing.experiments.learning import Posterior, dispersion, update_pooled, update_posterior
 from pricing.experiments.market import SimMarket
 from pricing.experiments.policies import (
     POLICIES,
@@ -62,6 +62,8 @@ class Settings:
     policies: tuple[str, ...] = POLICIES
     guardrails: Guardrails = field(default_factory=Guardrails)
     store: str | None = None  # a bundle's store for the prior; None: the passive model of the history
+    pooled: bool = False  # learn the shift common to every product's slope too (learning.update_pooled)
+    learning_weeks: int | None = None  # Thompson draws for this many test weeks, then the posterior mean
 
     def __post_init__(self) -> None:
         if self.weeks < 1 or self.products < 1 or self.pre_weeks < 1:
@@ -123,7 +125,7 @@ def run_policy(
 ) -> Run:
     """`name`'s run on `sim` (module docstring); `holdout` (N,) the products that never move (unused by the
     status quo, which moves none); `keep_lines`: keep every test week's transaction lines."""
-    policy = make_policy(name)
+    policy = make_policy(name, settings.learning_weeks)
     n, total = sim.n, settings.pre_weeks + settings.weeks
     guardrails = settings.guardrails
     rows = np.arange(n)
@@ -163,7 +165,10 @@ def run_policy(
         if name != "status-quo":
             seen = slice(0, t + 1)
             phi = dispersion(units[:, seen], squared[:, seen])
-            posterior = update_posterior(prior.posterior, units[:, seen], x[:, seen], offset[seen], phi)
+            if settings.pooled:
+                posterior, _ = update_pooled(prior.posterior, units[:, seen], x[:, seen], offset[seen], phi)
+            else:
+                posterior = update_posterior(prior.posterior, units[:, seen], x[:, seen], offset[seen], phi)
             # the posterior mean's loss against the status quo over the test weeks so far
             test = slice(settings.pre_weeks, t + 1)
             level = posterior.level[:, None] + offset[None, test]
