@@ -89,6 +89,17 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:
         "--holdout", type=float, default=0.1, help="share of products that never move (default: %(default)s)"
     )
     sim.add_argument(
+        "--learning-weeks",
+        type=positive_int,
+        help="thompson: draw from the posterior for this many test weeks, then price at its mean (default: draw "
+        "throughout)",
+    )
+    sim.add_argument(
+        "--pooled",
+        action="store_true",
+        help="learn the shift common to every product's slope as well (a hierarchical prior; default: off)",
+    )
+    sim.add_argument(
         "--price-ending", type=float, help="the pence every changed price ends in, e.g. 0.99 (default: none)"
     )
     sim.add_argument("--min-margin", type=float, help="(price - cost) / price at least this (default: none)")
