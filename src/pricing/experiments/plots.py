@@ -13,8 +13,9 @@ PATH_POLICIES = ("greedy", "thompson")
 
 
 def write_plots(report: dict, weeks: pd.DataFrame, out_dir: Path, pre_weeks: int) -> dict[str, Path]:
-    """regret.png, price_paths.png and changes.png in `out_dir` from the report's runs and the per-week table
-    (pricing.experiments.simulate); returns their paths by name."""
+    """regret.png (log-log axes: a slope of 0.5 is sqrt(weeks) growth, 1 linear), price_paths.png and
+    changes.png in `out_dir` from the report's runs and the per-week table (pricing.experiments.simulate);
+    returns their paths by name."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,7 +25,7 @@ def write_plots(report: dict, weeks: pd.DataFrame, out_dir: Path, pre_weeks: int
     markets = list(dict.fromkeys(runs["market"]))
     paths = {}
     for name, column, ylabel in (
-        ("regret", "cumulative_regret_share_by_week", "cumulative regret / clairvoyant profit"),
+        ("regret", "cumulative_regret_by_week", "cumulative profit regret (currency, all products)"),
         ("changes", "share_changed_by_week", "share of products whose price changed"),
     ):
         fig, axes = plt.subplots(1, len(markets), figsize=(6 * len(markets), 4), squeeze=False)
@@ -38,6 +39,9 @@ def write_plots(report: dict, weeks: pd.DataFrame, out_dir: Path, pre_weeks: int
                     ax.fill_between(
                         weeks_axis, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.15
                     )
+            if name == "regret":
+                ax.set_xscale("log")
+                ax.set_yscale("log")
             ax.set_title(f"{market} market ({runs['seed'].nunique()} seeds: mean, range)")
             ax.set_xlabel("test week")
             ax.set_ylabel(ylabel)

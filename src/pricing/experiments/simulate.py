@@ -212,6 +212,7 @@ def metrics(run: Run, truth: Truth, settings: Settings) -> dict:
         "changes_per_product_max": int(changes.max()),
         "worst_week_loss": round(float(loss.max()), 4),
         "regret_growth_slope": None if growth is None else round(growth, 3),
+        "cumulative_regret_by_week": [round(float(v), 2) for v in cum_regret],
         "cumulative_regret_share_by_week": [round(float(v), 5) for v in cumulative],
         "share_changed_by_week": [round(float(v), 4) for v in changed[:, test.start - 1 :].mean(axis=0)],
         "reasons": {
