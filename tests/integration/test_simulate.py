@@ -95,3 +95,32 @@ def test_a_trained_bundle_is_a_prior(quick_bundle, store):
     assert (prior.posterior.slope_sd >= PRIOR_SD_FLOOR).all()
     with pytest.raises(ValueError, match="not in the bundle"):
         bundle_prior(str(store.root), SimMarket(4, 15, 2, "default", 30_000), samples=50)
+
+
+def test_the_lines_read_back_as_the_weeks_the_market_drew(tmp_path):
+    """`--lines` writes Online Retail lines that `pricing prepare`'s loader reads whole, and the weekly panel read
+    from them (pricing.experiments.panel) holds the units each product sold and, for most products, the list
+    price the policy set, through the guest premium and the quantity breaks."""
+    from pricing.data.load import load
+    from pricing.experiments.panel import weekly_panel
+
+    out = tmp_path / "sim"
+    argv = ["simulate", "--weeks", "3", "--products", "25", "--rows", str(ROWS), "--pre-weeks", "1"]
+    assert main([*argv, "--policy", "thompson", "--lines", "--out", str(out)]) == 0
+    weeks = pd.read_parquet(out / "weeks.parquet")
+    weeks = weeks[weeks["week"] >= 1]
+    cleaned = load(out / "lines" / "default_0_thompson.csv")
+    assert cleaned.report["rows_kept"] == cleaned.report["rows_read"]
+    codes = weeks["stockcode"].unique()
+    panel = weekly_panel(cleaned.frame, codes)
+    assert panel.units.shape == (25, 3)
+    sim = SimMarket(0, 25, 4, "default", ROWS)
+    cost = pd.Series(sim.unit_cost, index=sim.codes)
+    for t, (_, week) in enumerate(weeks.groupby("week")):
+        week = week.set_index("stockcode").loc[codes]
+        units = week["realised_profit"] / (week["price"] - cost.loc[codes])
+        np.testing.assert_allclose(panel.units[:, t], units, atol=1e-6)
+        sold = panel.orders[:, t] > 0
+        error = np.abs(panel.list_price[sold, t] / week["price"][sold] - 1)
+        # a few weeks of lines teach the price ladder little: most prices read to the penny, a few read a break
+        assert np.median(error) < 0.005 and np.mean(error < 0.011) > 0.75

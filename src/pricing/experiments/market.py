@@ -291,8 +291,9 @@ class SimMarket:
     def lines_frame(self, week: int, prices: np.ndarray, realised: RealisedWeek) -> pd.DataFrame:
         """A realised week's order lines as an Online Retail export (InvoiceNo, StockCode, Description, Quantity,
         InvoiceDate, UnitPrice, CustomerID, Country), dated one year after the history week it replays: one invoice
-        per context (a customer's or guest's order on its day), every line paying its list price with the
-        generator's within-day terms (quantity breaks, the guest premium) on top."""
+        per context (a customer's or guest's order on its day; a product bought twice in one context goes on a
+        second invoice, so no line is an exact duplicate), every line paying its list price with the generator's
+        within-day terms (quantity breaks, the guest premium) on top."""
         if realised.lines is None:
             raise ValueError("the week was drawn without its lines: draw(..., keep_lines=True)")
         lines, contexts = realised.lines, self.weeks[week]
@@ -305,11 +306,15 @@ class SimMarket:
         paid = self.market.recorded_price(number, price, quantity, customer == 0)
         day = self.calendar_days[contexts.day[which]]
         stamp = np.array([f"{(d + YEAR).month}/{(d + YEAR).day}/{(d + YEAR).year} 12:00" for d in day], dtype=object)
+        # a context buying the same product twice writes the second line on an invoice of its own (the cleaning
+        # drops exact duplicate lines as export errors); past three repeats, invoices of later weeks' range
+        repeat = pd.DataFrame({"c": which, "p": product}).groupby(["c", "p"]).cumcount().to_numpy()
+        invoice = which + CONTEXTS_PER_WEEK * np.minimum(repeat, 3)
         customer_id = pd.array(np.where(customer > 0, customer, 0), dtype="Int64")
         customer_id[customer <= 0] = pd.NA
         return pd.DataFrame(
             {
-                "InvoiceNo": [f"{800_000 + week * CONTEXTS_PER_WEEK + c}" for c in which],
+                "InvoiceNo": [f"{800_000 + 4 * CONTEXTS_PER_WEEK * week + c}" for c in invoice],
                 "StockCode": self.codes[product],
                 "Description": self.descriptions[product],
                 "Quantity": quantity.astype(np.int64),
