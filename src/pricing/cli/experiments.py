@@ -54,8 +54,9 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:
     )
     sim.add_argument(
         "--store",
-        help="a bundle's store for the prior (trained on `pricing generate` of the same seed, rows and market); "
-        "default: the passive model of the market's history",
+        help="a bundle's store for the prior (trained on `pricing generate` of the same seed, rows and market; "
+        "{seed} and {market} in it are filled in per run, e.g. bundles/s{seed}_{market}/store); default: the "
+        "passive model of the market's history",
     )
     sim.add_argument(
         "--band", type=_fraction, default=0.2, help="band around the starting price (default: %(default)s)"

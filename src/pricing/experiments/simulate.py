@@ -61,7 +61,8 @@ class Settings:
     rows: int = 541_909
     policies: tuple[str, ...] = POLICIES
     guardrails: Guardrails = field(default_factory=Guardrails)
-    store: str | None = None  # a bundle's store for the prior; None: the passive model of the history
+    # a bundle's store for the prior, {seed} and {market} filled in per run; None: the passive model of the history
+    store: str | None = None
     pooled: bool = False  # learn the shift common to every product's slope too (learning.update_pooled)
     learning_weeks: int | None = None  # Thompson draws for this many test weeks, then the posterior mean
 
@@ -248,7 +249,8 @@ def simulate(
     bar = tqdm(total=len(combos) * len(settings.policies), desc="simulate", unit="run")
     for market, seed in combos:
         sim = SimMarket(seed, settings.products, settings.pre_weeks + settings.weeks, market, settings.rows)
-        prior = passive_prior(sim, seed) if settings.store is None else bundle_prior(settings.store, sim)
+        store = None if settings.store is None else settings.store.format(seed=seed, market=market)
+        prior = passive_prior(sim, seed) if store is None else bundle_prior(store, sim)
         cand = candidates(sim.current_price, sim.unit_cost, settings.guardrails)
         truth = truth_of(sim, cand, settings.pre_weeks + settings.weeks)
         holdout = choose_holdout(sim.n, settings.guardrails.holdout_share, np.random.default_rng([seed, 600]))
