@@ -124,3 +124,22 @@ def test_the_lines_read_back_as_the_weeks_the_market_drew(tmp_path):
         error = np.abs(panel.list_price[sold, t] / week["price"][sold] - 1)
         # a few weeks of lines teach the price ladder little: most prices read to the penny, a few read a break
         assert np.median(error) < 0.005 and np.mean(error < 0.011) > 0.75
+
+
+def test_bad_input_is_a_one_line_error(capsys, tmp_path):
+    assert main(["simulate", "--seeds", "0", "--report-seeds", "7", "--out", str(tmp_path)]) == 1
+    assert "--report-seeds [7] are not among the seeds run ([0])" in capsys.readouterr().err
+    assert main(["simulate", "--products", "5000", "--rows", "60000", "--out", str(tmp_path)]) == 1
+    assert "fewer than the 5,000 asked" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "--band", "1.5"])
+
+
+def test_the_panel_refuses_what_it_cannot_read():
+    from pricing.experiments.panel import weekly_panel
+
+    with pytest.raises(ValueError, match="customer_id"):
+        weekly_panel(pd.DataFrame({"stockcode": [], "invoice_date": [], "quantity": [], "unit_price": []}), ["A"])
+    empty = pd.DataFrame(columns=["stockcode", "invoice_date", "quantity", "unit_price", "customer_id"])
+    with pytest.raises(ValueError, match="no transaction lines"):
+        weekly_panel(empty, ["A"])
