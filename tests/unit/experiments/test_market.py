@@ -51,12 +51,17 @@ def test_expected_weekly_profit_is_the_truths(pair, factor, week, j):
     assert sim.expected_profit(week, prices)[j] == pytest.approx(expected, rel=1e-5)
 
 
-def test_default_popularity_is_the_files(pair):
-    sim, generated = pair
-    if sim.kind != "default":
-        pytest.skip("the confounded market's weekly popularity moves with its level")
-    truth = generated.ground_truth.set_index("stockcode").loc[sim.codes]
-    np.testing.assert_allclose(sim.popularity[:, 0], truth["popularity"], rtol=1e-9)
+def test_default_popularity_is_the_files_and_the_confounded_moves():
+    """The default market's weekly popularity is ground_truth.csv's; the confounded market's moves week to week
+    (its level) around the same products' popularity."""
+    generated = generate.generate(rows=ROWS, seed=SEED)
+    truth = generated.ground_truth.set_index("stockcode")
+    default = SimMarket(SEED, N, WEEKS, "default", ROWS)
+    np.testing.assert_allclose(
+        default.popularity, np.repeat(truth.loc[default.codes, "popularity"].to_numpy()[:, None], WEEKS, 1)
+    )
+    confounded = SimMarket(SEED, N, WEEKS, "confounded", ROWS)
+    assert np.all(np.abs(np.diff(np.log(confounded.popularity), axis=1)) > 0)
 
 
 def test_realised_weeks_average_to_the_expected():
