@@ -53,6 +53,7 @@ SUBCOMMANDS = (
     serving.add_batch,
     tools.add_reliability,
     experiments.add_simulate,
+    experiments.add_experiment,
 )
 
 

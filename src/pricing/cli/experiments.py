@@ -1,5 +1,6 @@
 """The experiment commands: `pricing simulate` (pricing policies in a closed loop against the generator's truth,
-pricing.experiments.simulate)."""
+pricing.experiments.simulate) and `pricing experiment update` (a shop's test weeks: the slopes' update, a new
+bundle version and the report, pricing.experiments.update)."""
 
 from __future__ import annotations
 
@@ -157,4 +158,68 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 f"{f['changes_per_product_mean']['mean']:>7.1f} {f['worst_week_loss']['mean']:>8.1%}"
             )
     print(f"wrote {', '.join(report['files'].values())}")
+    return 0
+
+
+EXPERIMENT_ACTIONS = ("update",)
+
+
+def add_experiment(commands: argparse._SubParsersAction) -> None:
+    """`pricing experiment update`: its arguments, run by `cmd_experiment`. The action is a positional choice
+    rather than a nested sub-parser so that `pricing experiment --help` lists every option (tests/integration/
+    test_cli.py checks each command's help shows its options); `plan` (issue 25, build 5) joins the choices."""
+    from pricing.experiments.update import CURVE_SAMPLES, DEFAULT_OUT
+
+    exp = commands.add_parser(
+        "experiment",
+        help="learn from a price test's weeks: update the slopes, publish a new bundle version, report "
+        "(docs/EXPERIMENTS.md)",
+    )
+    exp.add_argument(
+        "action",
+        choices=EXPERIMENT_ACTIONS,
+        help="update: read the test weeks' transaction lines, update each product's price slope with the LATEST "
+        "bundle as the prior, publish the result as a new version (models unchanged) and write the report",
+    )
+    exp.add_argument(
+        "--raw",
+        type=Path,
+        required=True,
+        help="the test weeks' transaction lines, with a pre-period and holdout products for the difference in "
+        "differences (any form `pricing prepare` reads)",
+    )
+    exp.add_argument(
+        "--store", required=True, help="the store whose LATEST bundle is the prior and receives the update"
+    )
+    exp.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: %(default)s)")
+    exp.add_argument(
+        "--samples",
+        type=positive_int,
+        default=CURVE_SAMPLES,
+        help="held-out contexts per price when reading the bundle's curve for the prior (default: %(default)s)",
+    )
+    exp.set_defaults(func=cmd_experiment)
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """`pricing experiment update` (pricing.experiments.update.update_experiment): prints the new version, the
+    states and where the report is; 0. StoreError, DataError, ValueError (one line, exit 1 through main)."""
+    from pricing.experiments.update import update_experiment
+
+    result = update_experiment(args.raw, args.store, args.out, args.samples)
+    report = result.report
+    did = report["difference_in_differences"]
+    print(f"published {result.version} (parent {result.parent}) to {args.store}")
+    print(
+        f"{report['products']} products ({report['tested']} tested, {report['holdout']} holdout) over "
+        f"{len(report['weeks'])} weeks; states: " + ", ".join(f"{k} {v}" for k, v in report["states"].items())
+    )
+    if did:
+        print(
+            f"difference in differences, weekly {report['outcome']} per product: {did['estimate']:+.2f} "
+            f"(90% interval {did['low']:+.2f} to {did['high']:+.2f})"
+        )
+    else:
+        print(f"no difference in differences: {report['difference_in_differences_missing']}")
+    print(f"wrote {args.out / 'report.json'}, {args.out / 'report.md'}")
     return 0

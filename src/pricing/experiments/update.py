@@ -1,0 +1,395 @@
+"""`pricing experiment update`: learn each tested product's price slope from a shop's export of its test weeks,
+publish the result as a new bundle version (models unchanged), and report the experiment.
+
+The steps (docs/EXPERIMENTS.md, "Learning from a shop's test weeks"):
+
+1. the lines: read and cleaned by `pricing prepare`'s own loader (pricing.data.load.load: every form it reads,
+   every dropped row counted by reason);
+2. the weeks: per product of the store's LATEST bundle that the file holds, its weekly units, squared units and
+   list price (pricing.experiments.panel.weekly_panel, ISO weeks, list prices through the price ladder);
+3. the prior: the bundle's own weekly curve around the product's status-quo price p0 (its list price in the
+   file's first week it sold): b0 = -d log(units per week) / d log(price), a central difference of the curve the
+   API serves (level factor included), and its sd from evidence.parquet, the incidence slope's sd and the per-line
+   slope's sd taken to the same log-price scale (x p0 / median price) and combined, at least the prior's floor:
+   the same prior as pricing.experiments.prior.bundle_prior, for the file's products at their own p0;
+4. the update: pricing.experiments.learning.update_posterior, the weekly quasi-Poisson likelihood of the
+   surrogate mu_t = exp(a + o_t - b log(p_t / p0)), with o_t the week's known volume read from the file itself
+   (`volume_offset`) and phi from the lines' quantities (learning.dispersion);
+5. the new version: the LATEST bundle's files copied unchanged, `experiment_evidence.parquet` added (or replaced),
+   a manifest with every file's sha256, version `<parent>-x<digest>` and `experiment.parent` naming the parent,
+   published through the store (files, manifest, LATEST last);
+6. the report: per product and overall (`report.json`, `report.md`).
+
+Which slope is updated, and why it has a table of its own. The surrogate's b is the elasticity of weekly units to
+the list price at p0. In the bundle, that elasticity is the sum of two parts, the incidence network's slope
+(log order lines per week per unit of log price) and the per-line network's slope (log units per line per unit of
+price / median price, so x p0 / median on the log-price scale), plus whatever curvature the networks add; and
+evidence.parquet holds only those two slopes' sds, the slopes themselves living in the models' weights. Weekly
+units identify their sum, not how it splits between lines and units per line, so b's posterior does not map onto
+either column of the evidence. It is stored in a table of its own, `experiment_evidence.parquet` (one row per
+product of the bundle the file holds: `EXPERIMENT_COLUMNS`), and serving does not read it yet: the new version's
+curves and decisions are its parent's (a later issue makes `/v1/price-decision` price by it).
+
+Repeated updates: the prior is always the model's (the parent's curve and evidence), never an earlier
+experiment's posterior, so the file given must hold every test week so far (the shop's export from the test's
+start, with its pre-period); a later update replaces the table, so no week counts twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from pricing.artifacts.bundle import MANIFEST, Bundle, copy_bundle, sha256_of
+from pricing.artifacts.store import open_store
+from pricing.data.load import load
+from pricing.experiments.did import difference_in_differences
+from pricing.experiments.learning import Posterior, dispersion, update_posterior
+from pricing.experiments.panel import WeeklyPanel, weekly_panel
+from pricing.experiments.policies import probability_of_loss
+from pricing.serving.decision import PRIOR_SD_FLOOR
+
+EXPERIMENT_EVIDENCE = "experiment_evidence.parquet"
+EXPERIMENT_COLUMNS = (
+    "stockcode",
+    "slope_mean",  # b's posterior mean: -d log(units per week) / d log(price) at p0
+    "slope_sd",
+    "prior_mean",  # b0, the bundle's curve at p0
+    "prior_sd",
+    "status_quo_price",  # p0, currency per unit
+    "weeks",  # weeks from the product's first sale in the file to the file's last week
+    "units",  # units sold over those weeks
+    "prices_seen",  # distinct weekly list prices, to the penny
+    "tested",  # its list price moved by more than MOVED from p0 in some week
+    "state",  # learning, monetising, stopped, or holdout (STATES)
+)
+LEVEL = 0.9
+Z = 1.6448536269514722  # the standard normal's 95th percentile: a central 90% interval
+MOVED = 0.01  # a weekly list price more than 1% from p0 is a tested price (the ladder's noise is below that)
+BUNDLE_STEP = 0.05  # the log-price half-step of the curve's central difference (prior.BUNDLE_STEP's)
+CURVE_SAMPLES = 200  # held-out contexts per price when reading the curve
+# the stop rule: the simulator's chosen stop-loss (docs/EXPERIMENTS.md, seeds 0-1): stop when the posterior
+# probability that the last tested price loses more than 10% of the status-quo weekly figure passes 0.7
+STOP_LOSS_SHARE = 0.1
+STOP_LOSS_PROBABILITY = 0.7
+STATES = ("learning", "monetising", "stopped", "holdout")
+DEFAULT_OUT = Path("reports/experiment")
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What `update_experiment` did: the new version and its parent, the table it published and the report."""
+
+    version: str
+    parent: str
+    table: pd.DataFrame
+    report: dict
+
+
+def read_lines(raw: Path) -> tuple[pd.DataFrame, dict]:
+    """The cleaned sale lines of `raw` and the cleaning report (pricing.data.load.load, as `pricing prepare`).
+    DataError for a file that cannot be read; ValueError when no line survives the cleaning (an empty file)."""
+    cleaned = load(Path(raw))
+    if cleaned.frame.empty:
+        reasons = {k: v for k, v in cleaned.report["dropped"].items() if v}
+        raise ValueError(
+            f"{raw}: no usable transaction lines: {cleaned.report['rows_read']:,} rows read"
+            + (f", dropped {reasons}" if reasons else "")
+        )
+    return cleaned.frame, cleaned.report
+
+
+def volume_offset(lines: pd.DataFrame, panel: WeeklyPanel) -> np.ndarray:
+    """o_jt (N, T): the log of the shop's order lines in week t, the product's own lines left out (so its own
+    price response never leaks into its volume), centred on the product's mean over the weeks. Every line of the
+    file counts, products outside the bundle too: the season and the shop's traffic move them all. A week whose
+    other lines number zero (a file of one product) gets 0: no known volume."""
+    monday = pd.to_datetime(lines["invoice_date"]).dt.to_period("W-SUN").dt.start_time
+    shop = monday.value_counts().reindex(panel.weeks, fill_value=0).to_numpy(dtype=float)
+    others = shop[None, :] - panel.orders
+    logged = np.log(np.where(others > 0, others, 1.0))
+    logged = np.where(others > 0, logged, np.nan)
+    centred = logged - np.nanmean(np.where(np.isnan(logged).all(axis=1, keepdims=True), 0.0, logged), axis=1)[:, None]
+    return np.nan_to_num(centred, nan=0.0)
+
+
+def model_prior(bundle: Bundle, codes: np.ndarray, status_quo: np.ndarray, samples: int = CURVE_SAMPLES) -> Posterior:
+    """The prior of each product's (a, b) from the bundle (module docstring, step 3): codes (N,) of the bundle,
+    status_quo (N,) p0 in currency per unit. a's mean: log units per week at p0 on the curve."""
+    from pricing.serving.predictor import Predictor
+    from pricing.serving.request import PriceRequest
+
+    predictor = Predictor(bundle)
+    n = len(codes)
+    slope, sd, level = np.empty(n), np.empty(n), np.empty(n)
+    for j, code in enumerate(tqdm(codes, desc="prior from the bundle's curves", unit="product", leave=False)):
+        p0 = float(status_quo[j])
+        prices = p0 * np.exp(np.array([-BUNDLE_STEP, 0.0, BUNDLE_STEP]))
+        result = predictor.curve(PriceRequest(str(code), float(prices[0]), float(prices[-1]), 3, samples), prices)
+        units = np.maximum(np.asarray(result.result.units_per_week, dtype=float), 1e-9)
+        slope[j] = -(np.log(units[2]) - np.log(units[0])) / (2 * BUNDLE_STEP)
+        level[j] = np.log(units[1])
+        incidence_sd, line_sd = predictor.slope_sd(str(code))
+        median = float(predictor.product(str(code))["price_median"])
+        sd[j] = max(float(np.hypot(incidence_sd or 0.0, (line_sd or 0.0) * p0 / median)), PRIOR_SD_FLOOR)
+    return Posterior.prior(level, slope, sd)
+
+
+def _weekly_money(lines: pd.DataFrame, panel: WeeklyPanel, cost: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(N, T) each product's weekly profit (sum over lines of (paid price - unit cost) x quantity) where every
+    product has a cost, else its weekly revenue; and whether it is profit. Currency per week."""
+    monday = pd.to_datetime(lines["invoice_date"]).dt.to_period("W-SUN").dt.start_time
+    frame = pd.DataFrame(
+        {
+            "stockcode": lines["stockcode"].astype(str).to_numpy(),
+            "week": monday.to_numpy(),
+            "revenue": (lines["quantity"] * lines["unit_price"]).to_numpy(dtype=float),
+        }
+    )
+    sums = frame.groupby(["stockcode", "week"])["revenue"].sum()
+    index = pd.MultiIndex.from_product([panel.codes, panel.weeks], names=["stockcode", "week"])
+    revenue = sums.reindex(index).fillna(0.0).to_numpy().reshape(panel.units.shape)
+    profit = bool(np.isfinite(cost).all())
+    return (revenue - cost[:, None] * panel.units if profit else revenue), profit
+
+
+def _did(money: np.ndarray, tested: np.ndarray, x: np.ndarray, observed: np.ndarray) -> tuple[dict | None, str]:
+    """The overall difference in differences (pricing.experiments.did) of the weekly figure, tested products
+    against the holdout, pre-period the weeks before any tested product's price first moved; and per tested
+    product its own estimate against the holdout (the point estimate only: one treated product gives a
+    cluster-robust interval no test could trust). (None, why) where the file has no such design."""
+    moved = observed & (np.abs(x) > np.log1p(MOVED))
+    changed_weeks = np.flatnonzero(moved[tested].any(axis=0)) if tested.any() else np.array([], dtype=int)
+    if not tested.any() or tested.all():
+        return None, "needs both tested products and holdout products (whose price did not move)"
+    if changed_weeks.size == 0 or changed_weeks[0] == 0:
+        return None, "needs a pre-period: weeks before the first price change"
+    post = np.arange(money.shape[1]) >= changed_weeks[0]
+    overall = difference_in_differences(money, tested, post, LEVEL).as_dict()
+    overall["pre_weeks"], overall["post_weeks"] = int((~post).sum()), int(post.sum())
+    holdout_change = money[~tested][:, post].mean() - money[~tested][:, ~post].mean()
+    per_product = money[:, post].mean(axis=1) - money[:, ~post].mean(axis=1) - holdout_change
+    overall["per_product"] = per_product
+    return overall, ""
+
+
+def _states(
+    posterior: Posterior, tested: np.ndarray, status_quo: np.ndarray, last_price: np.ndarray, cost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each product's state and decision threshold b* (module docstring of docs/EXPERIMENTS.md's rule):
+
+    - holdout: its price never moved in the file;
+    - stopped: the posterior probability that its last tested price loses more than STOP_LOSS_SHARE of the
+      status-quo weekly figure passes STOP_LOSS_PROBABILITY (the simulator's stop-loss): return to p0;
+    - learning: b's 90% interval contains b*, the slope at which p0 is the optimum of the surrogate's weekly
+      figure, p0 / (p0 - c) for profit at unit cost c (1 for revenue, without a cost): the evidence cannot yet say
+      which way the price should move;
+    - monetising: the interval excludes b*: price at the posterior mean's optimum.
+    """
+    c = np.where(np.isfinite(cost), cost, 0.0)
+    threshold = np.where(status_quo > c, status_quo / np.maximum(status_quo - c, 1e-12), np.inf)
+    low, high = posterior.slope - Z * posterior.slope_sd, posterior.slope + Z * posterior.slope_sd
+    loss = probability_of_loss(last_price, status_quo, c, posterior, STOP_LOSS_SHARE)
+    state = np.where((low < threshold) & (threshold < high), "learning", "monetising")
+    state = np.where(loss > STOP_LOSS_PROBABILITY, "stopped", state)
+    return np.where(tested, state, "holdout"), threshold
+
+
+def update_experiment(
+    raw: Path, store_location: str, out: Path = DEFAULT_OUT, samples: int = CURVE_SAMPLES
+) -> UpdateResult:
+    """The whole command (module docstring): read `raw`, update the LATEST bundle's products that it holds,
+    publish the new version to `store_location`, write `out/report.json` and `out/report.md`.
+
+    Everything that can refuse the input runs before anything is written, so a refusal publishes nothing and
+    leaves LATEST as it was. Raises StoreError (no bundle in the store), DataError (the file cannot be read),
+    ValueError (no usable line; no product of the bundle in the file; no week with a price), all one line."""
+    store = open_store(store_location)
+    parent = store.fetch()
+    lines, cleaning = read_lines(raw)
+    known = parent.products().index
+    in_file = pd.unique(lines["stockcode"].astype(str))
+    codes = np.array(sorted(set(in_file) & set(known.astype(str))), dtype=str)
+    if codes.size == 0:
+        raise ValueError(
+            f"{raw}: none of its {len(in_file):,} products is in bundle {parent.version} "
+            f"(e.g. {', '.join(map(str, in_file[:3]))}): export the shop whose data trained it"
+        )
+    panel = weekly_panel(lines, codes)
+    first = np.argmax(np.isfinite(panel.list_price), axis=1)
+    status_quo = panel.list_price[np.arange(len(codes)), first]
+    x = np.log(panel.list_price / status_quo[:, None])
+    observed = np.isfinite(x)  # a week before the product's first sale has no known price: it does not count
+    offset = volume_offset(lines, panel)
+    phi = dispersion(np.where(observed, panel.units, 0.0), np.where(observed, panel.squared_units, 0.0))
+    prior = model_prior(parent, codes, status_quo, samples)
+    posterior = update_posterior(prior, panel.units, x, offset, phi, observed)
+
+    costs = parent.table("costs.parquet")
+    cost = np.full(len(codes), np.nan)
+    if costs is not None:
+        cost = costs.set_index(costs["stockcode"].astype(str))["unit_cost"].reindex(codes).to_numpy(dtype=float)
+    tested = (observed & (np.abs(x) > np.log1p(MOVED))).any(axis=1)
+    last_price = panel.list_price[:, -1]
+    state, threshold = _states(posterior, tested, status_quo, last_price, cost)
+    money, is_profit = _weekly_money(lines, panel, cost)
+    did, did_why = _did(money, tested, x, observed)
+
+    weeks = observed.sum(axis=1)
+    prices_seen = [sorted({round(float(p), 2) for p in row[np.isfinite(row)]}) for row in panel.list_price]
+    table = pd.DataFrame(
+        {
+            "stockcode": codes,
+            "slope_mean": posterior.slope.round(6),
+            "slope_sd": posterior.slope_sd.round(6),
+            "prior_mean": prior.slope.round(6),
+            "prior_sd": prior.slope_sd.round(6),
+            "status_quo_price": status_quo.round(4),
+            "weeks": weeks.astype(int),
+            "units": np.where(observed, panel.units, 0.0).sum(axis=1).round(4),
+            "prices_seen": [len(p) for p in prices_seen],
+            "tested": tested,
+            "state": state,
+        }
+    )[list(EXPERIMENT_COLUMNS)]
+
+    version = _publish(store, parent, table, Path(raw).name)
+    report = _report(
+        raw, parent.version, version, cleaning, panel, table, prices_seen, threshold, cost, did, did_why, is_profit
+    )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(_markdown(report))
+    return UpdateResult(version, parent.version, table, report)
+
+
+def _publish(store, parent: Bundle, table: pd.DataFrame, source: str) -> str:
+    """Copy the parent's files, write the table and a manifest listing it (module docstring, step 5), publish
+    through the store (LATEST flips last) and remove the copy. Returns the new version."""
+    target = copy_bundle(parent, "bundle-experiment-")
+    try:
+        table.to_parquet(target / EXPERIMENT_EVIDENCE, index=False)
+        digest = hashlib.sha256((parent.version + table.to_csv(index=False)).encode()).hexdigest()[:8]
+        base = re.sub(r"-x[0-9a-f]{8}$", "", parent.version)  # a later update replaces the last: one suffix
+        manifest = json.loads(json.dumps(parent.manifest))
+        manifest["version"] = f"{base}-x{digest}"
+        manifest["files"] = {**manifest["files"], EXPERIMENT_EVIDENCE: sha256_of(target / EXPERIMENT_EVIDENCE)}
+        manifest["experiment"] = {
+            "parent": parent.version,
+            "source": source,
+            "table": EXPERIMENT_EVIDENCE,
+            "products": len(table),
+            "tested": int(table["tested"].sum()),
+            "served": False,  # serving does not read the table yet (module docstring)
+        }
+        (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        return store.publish(target)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _interval(mean: float, sd: float) -> list[float]:
+    return [round(mean - Z * sd, 4), round(mean + Z * sd, 4)]
+
+
+def _report(raw, parent, version, cleaning, panel, table, prices_seen, threshold, cost, did, did_why, is_profit):
+    """The report's JSON (module docstring, step 6): settings, overall figures and one entry per product."""
+    per_product_did = None if did is None else did.pop("per_product")
+    products = []
+    for j, row in table.reset_index(drop=True).iterrows():
+        products.append(
+            {
+                "stockcode": row["stockcode"],
+                "state": row["state"],
+                "tested": bool(row["tested"]),
+                "weeks": int(row["weeks"]),
+                "units": float(row["units"]),
+                "status_quo_price": float(row["status_quo_price"]),
+                "prices_seen": prices_seen[j],
+                "price_changes": int(
+                    np.sum(np.abs(np.diff(np.round(panel.list_price[j][np.isfinite(panel.list_price[j])], 2))) > 0)
+                ),
+                "prior_slope": {
+                    "mean": float(row["prior_mean"]),
+                    "sd": float(row["prior_sd"]),
+                    "interval_90": _interval(row["prior_mean"], row["prior_sd"]),
+                },
+                "posterior_slope": {
+                    "mean": float(row["slope_mean"]),
+                    "sd": float(row["slope_sd"]),
+                    "interval_90": _interval(row["slope_mean"], row["slope_sd"]),
+                },
+                "decision_threshold": None if not np.isfinite(threshold[j]) else round(float(threshold[j]), 4),
+                "unit_cost": None if not np.isfinite(cost[j]) else float(cost[j]),
+                "did_change_per_week": None
+                if per_product_did is None or not row["tested"]
+                else round(float(per_product_did[j]), 4),
+            }
+        )
+    states = table["state"].value_counts().reindex(list(STATES), fill_value=0)
+    return {
+        "source": str(raw),
+        "parent_version": parent,
+        "version": version,
+        "table": EXPERIMENT_EVIDENCE,
+        "served": False,
+        "weeks": [str(w.date()) for w in panel.weeks],
+        "cleaning": {k: cleaning[k] for k in ("rows_read", "rows_kept", "dropped")},
+        "products": len(table),
+        "tested": int(table["tested"].sum()),
+        "holdout": int((~table["tested"]).sum()),
+        "states": {k: int(v) for k, v in states.items()},
+        "units": float(table["units"].sum()),
+        "outcome": "profit" if is_profit else "revenue",
+        "difference_in_differences": did,
+        "difference_in_differences_missing": did_why or None,
+        "level": LEVEL,
+        "rules": {
+            "states": "holdout: price never moved; stopped: P(last tested price loses > 10% of the status-quo weekly"
+            " figure) > 0.7; learning: the slope's 90% interval contains the threshold p0 / (p0 - c) (1 without a"
+            " cost); monetising: it excludes it",
+        },
+        "per_product": products,
+    }
+
+
+def _markdown(report: dict) -> str:
+    """A short human reading of the report: the overall figures and one table row per product."""
+    did = report["difference_in_differences"]
+    lines = [
+        f"# Experiment update: {report['source']}",
+        "",
+        f"New bundle version `{report['version']}` (parent `{report['parent_version']}`), "
+        f"`{report['table']}` (not served yet). Weeks {report['weeks'][0]} to {report['weeks'][-1]} "
+        f"({len(report['weeks'])}); {report['products']} products of the bundle, {report['tested']} tested, "
+        f"{report['holdout']} holdout; states: " + ", ".join(f"{k} {v}" for k, v in report["states"].items()) + ".",
+        "",
+        (
+            f"Difference in differences of weekly {report['outcome']} (tested against holdout, "
+            f"{did['pre_weeks']} pre-period weeks, {did['post_weeks']} test weeks): {did['estimate']:+.2f} per "
+            f"product-week, 90% interval [{did['low']:+.2f}, {did['high']:+.2f}]."
+            if did
+            else f"No difference in differences: {report['difference_in_differences_missing']}."
+        ),
+        "",
+        "| product | state | weeks | prices seen | units | prior slope (90%) | posterior slope (90%) | DiD / week |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for p in report["per_product"]:
+        prior, post = p["prior_slope"], p["posterior_slope"]
+        lines.append(
+            f"| {p['stockcode']} | {p['state']} | {p['weeks']} | {', '.join(f'{v:.2f}' for v in p['prices_seen'])} | "
+            f"{p['units']:.0f} | {prior['mean']:.2f} [{prior['interval_90'][0]:.2f}, {prior['interval_90'][1]:.2f}] | "
+            f"{post['mean']:.2f} [{post['interval_90'][0]:.2f}, {post['interval_90'][1]:.2f}] | "
+            f"{'' if p['did_change_per_week'] is None else format(p['did_change_per_week'], '+.2f')} |"
+        )
+    return "\n".join(lines) + "\n"
