@@ -107,18 +107,31 @@ def read_lines(raw: Path) -> tuple[pd.DataFrame, dict]:
     return cleaned.frame, cleaned.report
 
 
-def volume_offset(lines: pd.DataFrame, panel: WeeklyPanel) -> np.ndarray:
-    """o_jt (N, T): the log of the shop's order lines in week t, the product's own lines left out (so its own
-    price response never leaks into its volume), centred on the product's mean over the weeks. Every line of the
-    file counts, products outside the bundle too: the season and the shop's traffic move them all. A week whose
-    other lines number zero (a file of one product) gets 0: no known volume."""
+def volume_offset(lines: pd.DataFrame, panel: WeeklyPanel, tested: np.ndarray) -> np.ndarray:
+    """o_jt (N, T): the log of the shop's order lines in week t, centred on the product's mean over the weeks: the
+    lines of every product not tested (the holdout, and the file's products outside the bundle, which a shop
+    does not test), the product's own left out, so neither its own price response nor the tested products'
+    (whose arms move the shop's total: 8 tested products of 12 at arms averaging (p / p0)^-b = 1.13 lift it by
+    8%, and bias every slope) leaks into the volume. Where no untested line is left in any week (every product
+    tested), every other product's lines instead; a week whose lines so counted number zero gets 0 (no known
+    volume). `tested` (N,) booleans over panel.codes."""
     monday = pd.to_datetime(lines["invoice_date"]).dt.to_period("W-SUN").dt.start_time
-    shop = monday.value_counts().reindex(panel.weeks, fill_value=0).to_numpy(dtype=float)
-    others = shop[None, :] - panel.orders
-    logged = np.log(np.where(others > 0, others, 1.0))
-    logged = np.where(others > 0, logged, np.nan)
-    centred = logged - np.nanmean(np.where(np.isnan(logged).all(axis=1, keepdims=True), 0.0, logged), axis=1)[:, None]
-    return np.nan_to_num(centred, nan=0.0)
+    untested = ~lines["stockcode"].astype(str).isin(set(panel.codes[tested])).to_numpy()
+
+    def per_week(mask: np.ndarray) -> np.ndarray:
+        return monday[mask].value_counts().reindex(panel.weeks, fill_value=0).to_numpy(dtype=float)
+
+    own = np.where(tested[:, None], 0.0, panel.orders)
+    others = per_week(untested)[None, :] - own
+    if not (others > 0).any():
+        others = per_week(np.ones(len(lines), dtype=bool))[None, :] - panel.orders
+    known = others > 0
+    logged = np.log(np.where(known, others, 1.0))
+    count = known.sum(axis=1, keepdims=True)
+    mean = np.divide(
+        (logged * known).sum(axis=1, keepdims=True), count, out=np.zeros_like(count, dtype=float), where=count > 0
+    )
+    return np.where(known, logged - mean, 0.0)
 
 
 def model_prior(bundle: Bundle, codes: np.ndarray, status_quo: np.ndarray, samples: int = CURVE_SAMPLES) -> Posterior:
@@ -228,7 +241,8 @@ def update_experiment(
     status_quo = panel.list_price[np.arange(len(codes)), first]
     x = np.log(panel.list_price / status_quo[:, None])
     observed = np.isfinite(x)  # a week before the product's first sale has no known price: it does not count
-    offset = volume_offset(lines, panel)
+    tested = (observed & (np.abs(x) > np.log1p(MOVED))).any(axis=1)
+    offset = volume_offset(lines, panel, tested)
     phi = dispersion(np.where(observed, panel.units, 0.0), np.where(observed, panel.squared_units, 0.0))
     prior = model_prior(parent, codes, status_quo, samples)
     posterior = update_posterior(prior, panel.units, x, offset, phi, observed)
@@ -237,7 +251,6 @@ def update_experiment(
     cost = np.full(len(codes), np.nan)
     if costs is not None:
         cost = costs.set_index(costs["stockcode"].astype(str))["unit_cost"].reindex(codes).to_numpy(dtype=float)
-    tested = (observed & (np.abs(x) > np.log1p(MOVED))).any(axis=1)
     last_price = panel.list_price[:, -1]
     state, threshold = _states(posterior, tested, status_quo, last_price, cost)
     money, is_profit = _weekly_money(lines, panel, cost)
