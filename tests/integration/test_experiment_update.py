@@ -159,7 +159,7 @@ def test_the_new_version_serves_a_price_decision(store, updated, test_weeks):
     answer = client.get(f"/v1/price-decision/{code}?num_samples=50&num_price_bins=10")
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.headers["X-Model-Version"] == store.latest()
-    assert answer.get_json()["decision"] in ("change", "hold")
+    assert answer.get_json()["decision"] in ("change", "hold", "test")  # `test`: issue 25, build 3
 
 
 def refused(store, raw: Path, tmp_path: Path, message: str) -> None:
