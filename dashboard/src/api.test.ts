@@ -114,6 +114,13 @@ describe("priceDecision", () => {
     expect(error.message).toBe(`Request refused: ${message}.`);
   });
 
+  it("accepts a test decision with its plan", async () => {
+    const test = { arms: [1.06, 1.18, 1.3], weeks_per_arm: 2, weeks: 6, expected_weekly_cost: 1.5, expected_cost: 9 };
+    const body = { ...decisionOf(), decision: "test", price_to_set: 1.18, test };
+    const result = await createApiClient(".", fakeFetch(() => json(body))).priceDecision("85127A", {});
+    expect(result.decision.test).toEqual(test);
+  });
+
   it("refuses a decision it cannot draw: no curve, a malformed bin, no current price, bad history", async () => {
     const good = decisionOf();
     const broken = [
@@ -124,6 +131,8 @@ describe("priceDecision", () => {
       { ...good, observed: [{ price: 1 }] },
       { ...good, interval: { level: 0.9, price: [1] } },
       { ...good, decision: "maybe" },
+      { ...good, decision: "test", test: null }, // a test without its plan
+      { ...good, test: { arms: [], weeks_per_arm: 2, weeks: 0, expected_weekly_cost: 0, expected_cost: 0 } },
       [good.curve[0]], // the bare curve of /v1/predict-price
     ];
     for (const body of broken) {

@@ -100,6 +100,16 @@ export interface ObservedLevel {
 }
 
 /** GET /v1/price-decision/<stockcode>: the curve and what a pricing manager decides from it. */
+/** A `test` decision's price test: the arms (the current price among them), weeks, and the model's expected cost
+ * against holding the current price (negative: an expected gain), a week on average and over the whole test. */
+export interface PriceTest {
+  arms: number[];
+  weeks_per_arm: number;
+  weeks: number;
+  expected_weekly_cost: number;
+  expected_cost: number;
+}
+
 export interface PriceDecision {
   stockcode: string;
   description: string;
@@ -116,9 +126,10 @@ export interface PriceDecision {
   interval: DecisionInterval | null;
   probability_beats_current: number | null;
   expected_change: ExpectedChange;
-  decision: "change" | "hold";
+  decision: "change" | "hold" | "test";
   decision_reason: string;
   price_to_set: number;
+  test: PriceTest | null;
   support: {
     low: number;
     high: number;
@@ -380,7 +391,9 @@ function isDecision(value: unknown): value is PriceDecision {
   return (
     (value.objective === "revenue" || value.objective === "profit") &&
     (value.per === "week" || value.per === "order_line") &&
-    (value.decision === "change" || value.decision === "hold") &&
+    (value.decision === "change" || value.decision === "hold" || value.decision === "test") &&
+    (value.test === null || isPriceTest(value.test)) &&
+    (value.decision === "test") === (value.test !== null) &&
     typeof value.decision_reason === "string" &&
     isNumber(value.price_to_set) &&
     (value.unit_cost === null || isNumber(value.unit_cost)) &&
@@ -400,6 +413,18 @@ function isDecision(value: unknown): value is PriceDecision {
     Array.isArray(value.curve) &&
     value.curve.length > 0 &&
     value.curve.every(isPriceBin)
+  );
+}
+
+function isPriceTest(value: unknown): value is PriceTest {
+  return (
+    isRecord(value) &&
+    Array.isArray(value.arms) &&
+    value.arms.length > 0 &&
+    value.arms.every(isNumber) &&
+    isNumber(value.weeks) &&
+    isNumber(value.expected_weekly_cost) &&
+    isNumber(value.expected_cost)
   );
 }
 

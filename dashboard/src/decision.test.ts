@@ -56,6 +56,19 @@ describe("decisionText", () => {
     );
   });
 
+  it("says to test before changing, with the arms, the weeks and the expected cost, for a test decision", () => {
+    const reason = "the recommended price lies outside the prices the product sold at: test prices around the current one before changing";
+    const test = { arms: [0.95, 1.06, 1.18, 1.3, 1.42], weeks_per_arm: 2, weeks: 10, expected_weekly_cost: 3.5, expected_cost: 35 };
+    const decision = decisionOf({ decision: "test", decision_reason: reason, price_to_set: 1.18, test });
+    expect(decisionText(decision)).toBe(
+      "Test before changing: keep £1.18 (set on 9 Dec 2011) and try £0.95, £1.06, £1.18, £1.30, £1.42, 2 weeks " +
+        `each (10 weeks; expected to cost £3.50 a week against holding): ${reason}. The model's best price under ` +
+        "these rules, £1.30, would give +4.7% weekly profit (+£32.00 a week).",
+    );
+    const gaining = decisionOf({ decision: "test", decision_reason: reason, price_to_set: 1.18, test: { ...test, expected_weekly_cost: -2 } });
+    expect(decisionText(gaining)).toContain("expected to earn £2.00 a week more than holding");
+  });
+
   it("says a change is judged on the gain alone for a bundle without draws", () => {
     const decision = decisionOf({ probability_beats_current: null, interval: null });
     expect(decisionText(decision)).toBe(

@@ -38,7 +38,8 @@ function gainWords(decision: PriceDecision): string {
 /**
  * The decision as a pricing manager reads it:
  * "Change the price to £1.35 (from £1.18, set on 9 Dec 2011): +4.2% weekly profit (+£32.80 a week); 93% of the
- * model's draws agree." or "Hold at £1.18: <the API's reason>.", then the best price under the rules when a hold
+ * model's draws agree.", "Test before changing: keep £1.18 ... and try £0.95, ..., 2 weeks each ..." or
+ * "Hold at £1.18: <the API's reason>.", then the best price under the rules when a hold
  * leaves one unused.
  */
 export function decisionText(decision: PriceDecision): string {
@@ -55,6 +56,21 @@ export function decisionText(decision: PriceDecision): string {
     );
   }
   const origin = currentPriceOrigin(current);
+  if (decision.decision === "test" && decision.test !== null) {
+    const test = decision.test;
+    const arms = test.arms.map(formatMoney).join(", ");
+    const cost = test.expected_weekly_cost;
+    const costWords =
+      cost >= 0
+        ? `expected to cost ${formatMoney(cost)} a week against holding`
+        : `expected to earn ${formatMoney(-cost)} a week more than holding`;
+    return (
+      `Test before changing: keep ${formatMoney(decision.price_to_set)} (${origin}) and try ${arms}, ` +
+      `${test.weeks_per_arm} weeks each (${test.weeks} weeks; ${costWords}): ${decision.decision_reason}. ` +
+      `The model's best price under these rules, ${formatMoney(decision.recommended.price)}, would give ` +
+      `${gainWords(decision)}.`
+    );
+  }
   const hold = `Hold at ${formatMoney(decision.price_to_set)} (${origin}): ${decision.decision_reason}.`;
   const best = decision.recommended.price;
   if (Math.abs(best - current.price) < HALF_PENNY) return hold;

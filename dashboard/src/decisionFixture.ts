@@ -60,6 +60,7 @@ export function decisionOf(overrides: Partial<PriceDecision> = {}): PriceDecisio
     decision: "change",
     decision_reason: "the recommended price beats the current one in 93% of the model's draws",
     price_to_set: 1.3,
+    test: null,
     support: { low: 0.627, high: 1.575, tolerance: 0.05, recommendation_outside: false, restricted_to_support: false },
     model: "network",
     incidence_model: "incidence_network",

@@ -230,6 +230,11 @@ def test_a_product_shows_the_decision_interval_current_price_and_observed_weeks(
             f"Change the price to £{decision['price_to_set']:.2f} (from £{current['price']:.2f}, set on "
         )
         expect(text).to_contain_text("of the model's draws agree")
+    elif decision["decision"] == "test":
+        arms = ", ".join(f"£{arm:,.2f}" for arm in decision["test"]["arms"])
+        expect(text).to_contain_text(f"Test before changing: keep £{current['price']:.2f} (set on ")
+        expect(text).to_contain_text(f"and try {arms}, {decision['test']['weeks_per_arm']} weeks each")
+        expect(text).to_contain_text(decision["decision_reason"])
     else:
         expect(text).to_contain_text(f"Hold at £{current['price']:.2f} (set on ")
         expect(text).to_contain_text(decision["decision_reason"])

@@ -201,7 +201,9 @@ def test_the_csv_carries_the_decision_with_its_rules_as_columns(app, products):
     assert good["status"] == "ok" and good["objective_used"] == "profit" and float(good["unit_cost_used"]) == cost
     current, recommended = float(good["current_price"]), float(good["optimal_unit_price"])
     assert abs(recommended / current - 1) <= 0.1 + 1e-6
-    assert good["decision"] in ("change", "hold") and good["current_price_date"]
+    assert good["decision"] in ("change", "hold", "test") and good["current_price_date"]
+    # a test's plan in its columns, none for change or hold
+    assert (good["test_arms"] != "") == (good["decision"] == "test")
     assert float(good["price_interval_low"]) <= recommended <= float(good["price_interval_high"])
     assert float(good["price_to_set"]) == (recommended if good["decision"] == "change" else current)
     assert bad["status"] == "error" and "floor" in bad["error"] and "ceiling" in bad["error"]

@@ -103,8 +103,8 @@ def test_the_default_sweep_is_the_list_prices_widened_by_the_band(predictor):
 
 def test_every_price_to_set_is_a_whole_penny(predictor, best_sellers):
     """Issue 24: 169 of 200 profit answers gave a price_to_set such as 0.9437. Each product twice: as asked (on
-    this bundle every one a change) and with a minimum gain of 100% (a hold): a change sets the recommended
-    price, a hold the current one."""
+    this bundle a change or a test) and with a minimum gain of 100% (a hold): a change sets the recommended
+    price, a hold and a test the current one; a test's arms are whole pence, the current price among them."""
     decisions = []
     for code in predictor.products.sort_values("lines", ascending=False).index[:40]:
         low, high = predictor.default_range(code)
@@ -113,10 +113,14 @@ def test_every_price_to_set_is_a_whole_penny(predictor, best_sellers):
             request = PriceRequest(code, low, high, 37, 50, objective="profit", unit_cost=current / 2, **thresholds)
             body = to_json(predictor.decide(request))
             assert is_whole_minor(body["price_to_set"]) and is_whole_minor(body["recommended"]["price"])
-            kept = body["current"]["price"] if body["decision"] == "hold" else body["recommended"]["price"]
-            assert body["decision"] in ("hold", "change") and body["price_to_set"] == kept, (code, thresholds)
+            # a change sets the recommended price; a hold, and a test while it runs, keep the current one
+            kept = body["recommended"]["price"] if body["decision"] == "change" else body["current"]["price"]
+            assert body["decision"] in ("hold", "change", "test") and body["price_to_set"] == kept, (code, thresholds)
+            if body["decision"] == "test":
+                arms = body["test"]["arms"]
+                assert body["current"]["price"] in arms and all(map(is_whole_minor, arms))
             decisions.append(body["decision"])
-    assert {"hold", "change"} <= set(decisions)
+    assert "hold" in decisions and {"change", "test"} & set(decisions)
 
 
 def test_a_fallback_keeps_the_per_line_uncertainty(predictor, best_sellers):

@@ -136,15 +136,15 @@ def test_with_costs_the_report_scores_profit_the_interval_and_the_decisions(stor
     assert interval["products"] == 4 and 0 <= interval["coverage"] <= 1 and interval["median_relative_width"] >= 0
     assert decisions["products"] == 4 and 0 <= decisions["hold_share"] <= 1
     for row in report["products_detail"]:
-        assert row["unit_cost"] > 0 and row["verdict"] in ("change", "hold")
+        assert row["unit_cost"] > 0 and row["verdict"] in ("change", "hold", "test")
         low, high = row["interval"]
         assert low <= row["network"]["price"] <= high
-        held = row["verdict"] == "hold"
+        held = row["verdict"] in ("hold", "test")  # a test keeps the current price while it runs
         assert row["decision"]["price"] == (row["current_price"]["price"] if held else row["network"]["price"])
     # the threshold table: the service's own defaults reproduce the decisions' share held and median regret
     sweep = {(t["min_probability"], t["min_gain"]): t for t in decisions["by_threshold"]}
     default = sweep[(CHANGE_PROBABILITY, MIN_RELATIVE_GAIN)]
-    assert default["hold_share"] == decisions["hold_share"]
+    assert default["hold_share"] == decisions["hold_share"] and default["test_share"] == decisions["test_share"]
     assert default["median_regret"] == pytest.approx(decisions["median_regret_decision"], abs=1e-5)
     shares = [sweep[(t, 0.0)]["hold_share"] for t in (0.5, 0.6, 0.7, 0.8, 0.9)]
     assert shares == sorted(shares)  # a stricter rule never holds less

@@ -26,10 +26,15 @@ at given prices and the uncertainty of its price slopes. Everything else is deci
    beats the current one. Each slope's sd follows the product's own evidence, from the prior's whole width
    (PRIOR_SD_FLOOR at least) for a product with little data to less for one whose data pin it down. The draws
    stay finite for any allowed range (each draw's log shift is bounded).
-6. Verdict (`verdict`): `change` when that probability is at least CHANGE_PROBABILITY and the expected gain
-   more than MIN_RELATIVE_GAIN of the objective at the current price; else `hold`. A current price a rule forbids
-   is never held: it moves to the best allowed price, and the response says when every allowed price earns less
-   than the current one (`rules_force_loss`).
+6. Verdict (`verdict`): `hold` when the probability is below CHANGE_PROBABILITY or the expected gain at most
+   MIN_RELATIVE_GAIN of the objective at the current price. Otherwise the draws favour the recommended price,
+   and the verdict is `change` when the evidence carries it, else `test`: the recommendation lies outside the
+   prices the product sold at, or fewer than TEST_CONFIDENT of the draws favour it, or the interval for the
+   optimal price is wider than the test band (2 x TEST_BAND of the current price). A `test` keeps the current
+   price and proposes a price test (`test_plan`): TEST_ARMS allowed prices within +-TEST_BAND of the current one,
+   the current price among them, TEST_WEEKS_PER_ARM weeks each, with its expected cost (README, `decision`).
+   A current price a rule forbids is never held or tested: it moves to the best allowed price, and the response
+   says when every allowed price earns less than the current one (`rules_force_loss`).
 
 Output formats (the JSON response, the batch CSV row) live in pricing.serving.decision_json; this module is the
 arithmetic, testable on arrays without a model.
@@ -67,6 +72,16 @@ CHANGE_PROBABILITY = 0.5  # change only where the draws favour the recommended p
 # for less than 0.1% of a week's revenue or profit is not worth the shelf work (and reads as noise).
 MIN_RELATIVE_GAIN = 0.001
 SUPPORT_TOLERANCE = 0.05  # a price within 5% of the sold range counts as seen
+# A change the evidence does not carry is a test (step 6): below this share of draws favouring the recommended
+# price, outside the sold prices, or with an interval wider than the band, the model's own curve is not enough to
+# act on; passive data cannot separate a price effect from the season and the customer mix (docs/REAL_DATA.md).
+TEST_CONFIDENT = 0.9
+# The test's arms: about five prices within +-20% of the current one, every customer seeing the same price all
+# week (time-based tests, the band and the arms pricing teams use in practice), two weeks at each (the market
+# simulator's minimum weeks at a price, docs/EXPERIMENTS.md).
+TEST_BAND = 0.2
+TEST_ARMS = 5
+TEST_WEEKS_PER_ARM = 2
 # The most prices one request may price (grid, rule boundaries, price endings and the current price together):
 # with the largest num_samples (5,000 contexts) that is 5 million model rows, within a 4 GB server's memory
 # (the memory test: tests/integration/test_decision_bounds.py).
@@ -367,11 +382,17 @@ def verdict(
     same_price: bool,
     min_probability: float = CHANGE_PROBABILITY,
     min_gain: float = MIN_RELATIVE_GAIN,
+    outside_support: bool = False,
+    interval_wide: bool = False,
 ) -> tuple[str, str]:
-    """`change` or `hold`, and why (module docstring, step 6). `probability`: the share of draws in which the
-    recommended price beats the current one, None for a bundle without an uncertainty estimate (judged on the
+    """`change`, `test` or `hold`, and why (module docstring, step 6). `probability`: the share of draws in which
+    the recommended price beats the current one, None for a bundle without an uncertainty estimate (judged on the
     expected gain alone); `expected_gain`, `current_value`: the objective's gain and its value at the current
-    price (per week); `min_probability`, `min_gain` (a fraction of the current value's size): the thresholds."""
+    price (per week); `min_probability`, `min_gain` (a fraction of the current value's size): the hold thresholds;
+    `outside_support`: the recommended price lies outside the prices the product sold at; `interval_wide`: the
+    interval for the optimal price is wider than the test band. A change the draws favour is a `test` when it is
+    outside the support, or favoured by fewer than TEST_CONFIDENT (at least `min_probability`) of the draws, or
+    its interval is wide."""
     if same_price:
         return "hold", "the recommended price is the current price"
     if probability is not None and probability < min_probability:
@@ -385,9 +406,57 @@ def verdict(
             if min_gain == 0
             else f"the expected gain is not above {min_gain:.1%} of the current weekly figure"
         )
+    weak = []
+    if outside_support:
+        weak.append("the recommended price lies outside the prices the product sold at")
+    confident = max(TEST_CONFIDENT, min_probability)
+    if probability is not None and probability < confident:
+        weak.append(f"it beats the current one in {probability:.0%} of the model's draws, below {confident:.0%}")
+    if interval_wide:
+        weak.append(f"the 90% interval for the best price is wider than +-{TEST_BAND:.0%} of the current one")
+    if weak:
+        return "test", "; ".join(weak) + ": test prices around the current one before changing"
     if probability is None:
         return "change", "this bundle carries no uncertainty estimate: judged on the expected gain alone"
     return "change", f"the recommended price beats the current one in {probability:.0%} of the model's draws"
+
+
+@dataclass(frozen=True)
+class PriceTest:
+    """A price test for a `test` verdict: `arms` (increasing prices, whole pence, the current price among them),
+    `weeks_per_arm` at each, and the model's expected cost against holding the current price: per week on
+    average over the arms and over the whole test (currency; negative: the arms are expected to earn more)."""
+
+    arms: tuple[float, ...]
+    weeks_per_arm: int
+    expected_weekly_cost: float
+    expected_cost: float
+
+    @property
+    def weeks(self) -> int:
+        return self.weeks_per_arm * len(self.arms)
+
+
+def price_test_arms(prices: np.ndarray, admitted: np.ndarray, current: int, recommended: int) -> list[int]:
+    """Indices (increasing price) of up to TEST_ARMS prices for a test: the current price, the recommended one
+    when it lies within +-TEST_BAND of the current price (and at least a quarter of the band from it), and the
+    admitted prices nearest to evenly spaced points across that band (`admitted` (K,): the prices every rule
+    admits). Fewer arms where the rules leave fewer."""
+    price = float(prices[current])
+    inside = admitted & (prices >= price * (1 - TEST_BAND) - 1e-9) & (prices <= price * (1 + TEST_BAND) + 1e-9)
+    chosen = {current}
+    # the recommended price is an arm of its own where it lies inside the band and is not a mere penny or two
+    # from the current price (an arm that close measures nothing the current one does not)
+    if inside[recommended] and abs(prices[recommended] - price) >= TEST_BAND / 4 * price:
+        chosen.add(recommended)
+    pool = np.flatnonzero(inside)
+    for target in price * (1 + TEST_BAND * np.linspace(-1, 1, TEST_ARMS)):
+        if len(chosen) >= TEST_ARMS or len(pool) == 0:
+            break
+        free = pool[~np.isin(pool, list(chosen))]
+        if len(free):
+            chosen.add(int(free[np.argmin(np.abs(prices[free] - target))]))
+    return sorted(chosen, key=lambda i: prices[i])
 
 
 # -- the decision ------------------------------------------------------------------------------------------------
@@ -468,7 +537,7 @@ class Decision:
 
     @property
     def verdict(self) -> tuple[str, str]:
-        """(`change` or `hold`, the reason)."""
+        """(`change`, `test` or `hold`, the reason)."""
         chosen, current = self.choice.index, self.current[3]
         if self.current_breaks:
             reason = f"the current price breaks {', '.join(self.current_breaks)}: the rules require a move"
@@ -487,11 +556,43 @@ class Decision:
             chosen == current,
             CHANGE_PROBABILITY if request.min_probability is None else request.min_probability,
             MIN_RELATIVE_GAIN if request.min_gain is None else request.min_gain,
+            outside_support=self.outside_support,
+            interval_wide=self.interval_wide,
+        )
+
+    @property
+    def outside_support(self) -> bool:
+        """The recommended price lies outside the prices the product sold at (with SUPPORT_TOLERANCE)."""
+        chosen = self.choice.index
+        return not bool(self.in_support(self.prices[chosen : chosen + 1])[0])
+
+    @property
+    def interval_wide(self) -> bool:
+        """The interval for the optimal price is wider than the test band, 2 x TEST_BAND of the current price."""
+        if self.confidence is None:
+            return False
+        low, high = self.confidence.price_interval
+        return high - low > 2 * TEST_BAND * float(self.current[0])
+
+    @property
+    def test_plan(self) -> PriceTest | None:
+        """The price test a `test` verdict proposes (None for change and hold): arms among the prices every rule
+        admits (price_test_arms), TEST_WEEKS_PER_ARM weeks each, the expected cost from the model's curve."""
+        if self.verdict[0] != "test":
+            return None
+        current = self.current[3]
+        arms = price_test_arms(self.prices, self.choice.admitted, current, self.choice.index)
+        weekly_cost = float(self.values[current] - np.mean(self.values[arms]))
+        return PriceTest(
+            tuple(float(from_minor(to_minor(self.prices[i]))) for i in arms),
+            TEST_WEEKS_PER_ARM,
+            round(weekly_cost, 4),
+            round(weekly_cost * TEST_WEEKS_PER_ARM * len(arms), 4),
         )
 
     @property
     def price_to_set(self) -> float:
-        """The recommended price when the verdict is change, else the current price: always whole pence."""
+        """The recommended price when the verdict is change, else (hold, test) the current price: whole pence."""
         index = self.choice.index if self.verdict[0] == "change" else self.current[3]
         return float(from_minor(to_minor(self.prices[index])))
 

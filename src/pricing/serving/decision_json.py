@@ -33,6 +33,7 @@ DECISION_FIELDS = (
     "decision",
     "decision_reason",
     "price_to_set",
+    "test",
     "support",
     "segment",
     "model",
@@ -125,6 +126,8 @@ def to_json(decision: Decision) -> dict:
         "decision": verdict,
         "decision_reason": reason,
         "price_to_set": decision.price_to_set,
+        # a `test` verdict's price test (pricing.serving.decision.PriceTest); null for change and hold
+        "test": _test_json(decision),
         "support": {
             "low": round(decision.support[0], 4),
             "high": round(decision.support[1], 4),
@@ -148,6 +151,21 @@ def to_json(decision: Decision) -> dict:
         "incidence_model": decision.incidence_model,
         "observed": decision.facts.observed,
         "curve": curve_rows(decision),
+    }
+
+
+def _test_json(decision: Decision) -> dict | None:
+    plan = decision.test_plan
+    if plan is None:
+        return None
+    return {
+        "arms": list(plan.arms),
+        "weeks_per_arm": plan.weeks_per_arm,
+        "weeks": plan.weeks,
+        # the model's expected loss against holding the current price (negative: an expected gain), per week
+        # on average over the arms, and over the whole test
+        "expected_weekly_cost": plan.expected_weekly_cost,
+        "expected_cost": plan.expected_cost,
     }
 
 
@@ -198,6 +216,9 @@ SUMMARY_FIELDS = (
     "expected_change_profit",
     "decision",
     "price_to_set",
+    "test_arms",
+    "test_weeks",
+    "test_expected_cost",
     "recommendation_in_support",
     "model",
     "incidence_model",
@@ -208,6 +229,7 @@ def summary(decision: dict) -> dict:
     """One flat row (SUMMARY_FIELDS) of a decision's JSON (to_json)."""
     best = decision["curve"][0] if decision["curve"] else {}
     recommended, interval, change = decision["recommended"], decision["interval"] or {}, decision["expected_change"]
+    test = decision["test"]
     weekly = decision["per"] == "week"
     price_interval, objective_interval = interval.get("price", [None, None]), interval.get("objective", [None, None])
     return {
@@ -237,6 +259,9 @@ def summary(decision: dict) -> dict:
         "expected_change_profit": change["profit"],
         "decision": decision["decision"],
         "price_to_set": decision["price_to_set"],
+        "test_arms": " ".join(f"{arm:.2f}" for arm in test["arms"]) if test else None,
+        "test_weeks": test["weeks"] if test else None,
+        "test_expected_cost": test["expected_cost"] if test else None,
         "recommendation_in_support": recommended["in_support"],
         "model": decision["model"],
         "incidence_model": decision["incidence_model"],

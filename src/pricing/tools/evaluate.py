@@ -38,6 +38,7 @@ from tqdm import tqdm
 from pricing.artifacts.store import open_store
 from pricing.data.features import FEATURES, quantity_from_log
 from pricing.data.generate import load_ground_truth, true_expected_units_per_line, true_expected_weekly_units
+from pricing.serving.decision import TEST_CONFIDENT
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
@@ -194,6 +195,8 @@ def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo
         "decision": _score(prices, revenue, decision.price_to_set, revenue_of, status_quo),
         "current_price": _score(prices, revenue, current, revenue_of, status_quo),
         "verdict": verdict,
+        # the test conditions besides the probability (pricing.serving.decision, step 6), for the threshold table
+        "weak_evidence": decision.outside_support or decision.interval_wide,
         "probability_beats_current": None,
         "expected_relative_gain": _relative_gain(decision),
         "interval": None,
@@ -240,9 +243,12 @@ def _decision_summary(rows: list[dict]) -> dict | None:
     if not decided:
         return None
     holds = [r for r in decided if r["verdict"] == "hold"]
+    tests = [r for r in decided if r["verdict"] == "test"]  # the current price kept while a test runs
     return {
         "products": len(decided),
         "hold_share": round(len(holds) / len(decided), 4),
+        "test_share": round(len(tests) / len(decided), 4),
+        "median_regret_where_tested": _median([r["decision"]["regret"] for r in tests]),
         "median_regret_decision": round(float(np.median([r["decision"]["regret"] for r in decided])), 5),
         "median_regret_recommended": round(float(np.median([r[PRIMARY]["regret"] for r in decided])), 5),
         "median_regret_where_held": _median([r["decision"]["regret"] for r in holds]),
@@ -254,24 +260,30 @@ def _decision_summary(rows: list[dict]) -> dict | None:
 def _hold_rule_sweep(rows: list[dict]) -> list[dict] | None:
     """What the hold rule would cost at other thresholds: per minimum probability t and minimum gain g (the
     request's `min_probability` and `min_gain`), the share held (the recommended price beats the current one in
-    fewer than t of the draws, or its expected gain is at most g of the current figure) and the median and P90
-    regret of the resulting decisions. The service's defaults are chosen from this table."""
+    fewer than t of the draws, or its expected gain is at most g of the current figure), the share tested (the
+    rest, where the evidence does not carry a change: pricing.serving.decision.verdict) and the median and P90
+    regret of the resulting decisions, a test scored at the current price it keeps while it runs. The service's
+    defaults are chosen from this table."""
     if any(r["probability_beats_current"] is None for r in rows):
         return None
     probability = np.array([r["probability_beats_current"] for r in rows])
     gain = np.array([r["expected_relative_gain"] for r in rows])
     changed = np.array([r[PRIMARY]["regret"] for r in rows])
     kept = np.array([r["current_price"]["regret"] for r in rows])
+    weak = np.array([r["weak_evidence"] for r in rows])
     sweep = []
     for min_gain in HOLD_SWEEP_GAINS:
         for min_probability in HOLD_SWEEP_PROBABILITIES:
             held = (probability < min_probability) | (gain <= min_gain)
-            regret = np.where(held, kept, changed)
+            # a change the evidence does not carry is a test, which keeps the current price meanwhile
+            tested = ~held & (weak | (probability < max(TEST_CONFIDENT, min_probability)))
+            regret = np.where(held | tested, kept, changed)
             sweep.append(
                 {
                     "min_probability": min_probability,
                     "min_gain": min_gain,
                     "hold_share": round(float(held.mean()), 4),
+                    "test_share": round(float(tested.mean()), 4),
                     "median_regret": round(float(np.median(regret)), 5),
                     "p90_regret": round(float(np.percentile(regret, 90)), 5),
                 }

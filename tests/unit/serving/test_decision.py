@@ -192,7 +192,8 @@ def test_the_interval_contains_the_point_estimate_and_the_probability_counts_dra
         (0.6, 50.0, False, (0.8, 0.01), "hold"),  # the draws do not support it often enough
         (0.95, 1.0, False, (0.8, 0.01), "hold"),  # 0.1% of the current figure: below the 1% asked for
         (1.0, 0.0, True, (0.8, 0.01), "hold"),
-        (0.55, 2.0, False, (), "change"),  # the defaults: the draws favour it and it earns over 0.1% more
+        (0.55, 2.0, False, (), "test"),  # the draws favour it and it earns over 0.1% more, but in under 90%
+        (0.92, 2.0, False, (), "change"),  # the defaults: 90% of the draws and over 0.1% more
         (0.55, 0.5, False, (), "hold"),  # 0.05% more: below the default minimum gain
         (0.45, 50.0, False, (), "hold"),
         (None, 50.0, False, (), "change"),  # no uncertainty estimate: the expected gain alone
@@ -200,6 +201,84 @@ def test_the_interval_contains_the_point_estimate_and_the_probability_counts_dra
 )
 def test_the_verdict(probability, gain, same, thresholds, verdict):
     assert D.verdict(probability, gain, 1000.0, same, *thresholds)[0] == verdict
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    # the thresholds' neighbourhoods as well as any share: a rule's edge is where a mistake hides
+    probability=st.one_of(st.none(), st.floats(0, 1), st.sampled_from([0.49, 0.5, 0.6, 0.89, 0.9, 0.95])),
+    gain=st.one_of(st.floats(-100, 100), st.sampled_from([0.5, 1.0, 1.01, 50.0])),
+    same=st.booleans(),
+    outside=st.booleans(),
+    wide=st.booleans(),
+)
+def test_a_change_the_evidence_does_not_carry_is_a_test_and_a_hold_stays_a_hold(probability, gain, same, outside, wide):
+    """For any evidence: the verdict without the test's conditions decides hold; where it would change, a
+    recommendation outside the sold prices, under 90% of the draws or with a wide interval makes it a test."""
+    plain, _ = D.verdict(probability, gain, 1000.0, same)
+    verdict, reason = D.verdict(probability, gain, 1000.0, same, outside_support=outside, interval_wide=wide)
+    if plain == "hold":
+        assert verdict == "hold"
+    weak = outside or wide or (probability is not None and probability < D.TEST_CONFIDENT)
+    if verdict == "change":
+        assert not weak and (probability is None or probability >= D.TEST_CONFIDENT)
+    if verdict == "test":
+        assert weak and "test prices" in reason
+    if plain != "hold":
+        assert verdict == ("test" if weak else "change")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    current=st.floats(0.5, 50.0),
+    offsets=st.lists(st.floats(-0.5, 0.5), min_size=1, max_size=60),
+    admitted_bits=st.lists(st.booleans(), min_size=61, max_size=61),
+    recommended_at=st.integers(0, 60),
+)
+def test_the_test_arms_are_allowed_prices_within_the_band_the_current_one_among_them(
+    current, offsets, admitted_bits, recommended_at
+):
+    prices = np.unique(np.round(np.append(current * (1 + np.asarray(offsets)), current), 2))
+    current_index = int(np.flatnonzero(np.isclose(prices, round(current, 2)))[0])
+    admitted = np.asarray(admitted_bits[: len(prices)])
+    admitted[current_index] = True  # a test keeps the current price: it is allowed when a test is proposed
+    recommended = recommended_at % len(prices)
+    arms = D.price_test_arms(prices, admitted, current_index, recommended)
+    price = prices[current_index]
+    assert current_index in arms and 1 <= len(arms) <= D.TEST_ARMS
+    assert arms == sorted(arms, key=lambda i: prices[i]) and len(set(arms)) == len(arms)
+    assert all(admitted[i] and abs(prices[i] - price) <= D.TEST_BAND * price + 1e-9 for i in arms)
+    within = admitted & (np.abs(prices - price) <= D.TEST_BAND * price + 1e-9)
+    assert len(arms) == min(D.TEST_ARMS, int(within.sum()))  # as many arms as the rules leave, up to five
+    if within[recommended]:
+        assert recommended in arms
+
+
+def test_a_recommendation_outside_the_sold_prices_is_a_test_that_keeps_the_current_price():
+    """Elasticity -0.5 per line and -1.5 per week: weekly revenue falls with the price, so the recommendation is
+    the range's bottom, below every price the product sold at: a test, at the current price, with its arms."""
+    predictor = standin(5.0, 4.8, 5.2)
+    body = decide(predictor, 2.0, 8.0, bins=61, floor=4.1)
+    assert body["recommended"]["in_support"] is False and body["decision"] == "test"
+    assert "outside the prices the product sold at" in body["decision_reason"]
+    assert body["price_to_set"] == 5.0
+    test = body["test"]
+    assert 5.0 in test["arms"] and len(test["arms"]) == D.TEST_ARMS
+    assert all(4.1 <= arm <= 6.0 and abs(arm - 5.0) <= D.TEST_BAND * 5.0 + 1e-9 for arm in test["arms"])
+    assert test["weeks"] == D.TEST_WEEKS_PER_ARM * len(test["arms"])
+    # the expected cost: the current price's weekly revenue less the arms' mean, over the test's weeks; revenue
+    # falls with the price here, so the arms above the current one cost more than those below earn
+    sales = 50 * 20 * np.asarray(test["arms"]) ** (1 - 0.5 - 1.5)  # lines x units per line x price, per week
+    current_sales = 50 * 20 * 5.0 ** (1 - 0.5 - 1.5)
+    assert test["expected_weekly_cost"] == pytest.approx(current_sales - sales.mean(), rel=1e-3)
+    assert test["expected_cost"] == pytest.approx(test["expected_weekly_cost"] * test["weeks"], abs=1e-3)
+
+
+def test_a_change_the_evidence_carries_has_no_test():
+    """A change inside the sold prices with every draw in favour (the stand-in's slopes are known exactly)."""
+    predictor = standin(6.0, 3.0, 6.5)
+    body = decide(predictor, 3.0, 6.5, bins=36)
+    assert body["decision"] in ("change", "hold") and body["test"] is None
 
 
 @pytest.mark.parametrize("posterior_sd", [0.3, 0.05])
