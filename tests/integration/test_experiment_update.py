@@ -28,9 +28,11 @@ PRE_WEEKS, TEST_WEEKS = 4, 8
 LINES_PER_WEEK = 600
 ARMS = (0.75, 0.85, 1.15, 1.3)  # the test's prices over p0, in turn
 FIRST_MONDAY = pd.Timestamp("2012-01-02")
-# the stated tolerance: the tested products' mean posterior slope within MEAN_TOLERANCE of the truth, each within
-# EACH_TOLERANCE (at a posterior sd of about 0.065: 8 weeks x 600 lines x mean x^2 0.049 of information, 4 sds)
-MEAN_TOLERANCE = 0.1
+# the stated tolerance: the tested products' mean posterior slope within MEAN_TOLERANCE of the truth (the mean of
+# 8 has an sd of about 0.023, and the prior pulls it about 0.03 toward the bundle's slopes; reached: -0.03; a
+# volume offset that counts the tested products' own lines is +0.095 off), each within EACH_TOLERANCE (at a
+# posterior sd of about 0.065: 8 weeks x 600 lines x mean x^2 0.049 of information; about 4 sds)
+MEAN_TOLERANCE = 0.07
 EACH_TOLERANCE = 0.25
 
 
@@ -197,7 +199,7 @@ def test_a_file_without_a_product_of_the_bundle_publishes_nothing(store, tmp_pat
     other = tmp_path / "other.csv"
     other.write_text(
         "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-        "700001,99999Z,NOT A PRODUCT OF THIS SHOP,2,01/03/2012 10:00,3.50,12345,United Kingdom\n"
+        "700001,99999Z,NOT A PRODUCT OF THIS SHOP,2,01/13/2012 10:00,3.50,12345,United Kingdom\n"
     )
     refused(store, other, tmp_path, "none of its 1 products is in bundle")
 

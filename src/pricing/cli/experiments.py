@@ -198,6 +198,21 @@ def add_experiment(commands: argparse._SubParsersAction) -> None:
         default=CURVE_SAMPLES,
         help="held-out contexts per price when reading the bundle's curve for the prior (default: %(default)s)",
     )
+    order = exp.add_mutually_exclusive_group()  # as `pricing prepare`'s: the same loader reads the file
+    order.add_argument(
+        "--dayfirst",
+        dest="date_order",
+        action="store_const",
+        const="dayfirst",
+        help="read 01/12/2010 as 1 December (only needed when no date in the file has a day above 12)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="date_order",
+        action="store_const",
+        const="monthfirst",
+        help="read 12/1/2010 as 1 December (only needed when no date in the file has a day above 12)",
+    )
     exp.set_defaults(func=cmd_experiment)
 
 
@@ -206,7 +221,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     states and where the report is; 0. StoreError, DataError, ValueError (one line, exit 1 through main)."""
     from pricing.experiments.update import update_experiment
 
-    result = update_experiment(args.raw, args.store, args.out, args.samples)
+    result = update_experiment(args.raw, args.store, args.out, args.samples, args.date_order)
     report = result.report
     did = report["difference_in_differences"]
     print(f"published {result.version} (parent {result.parent}) to {args.store}")

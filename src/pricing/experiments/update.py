@@ -94,10 +94,11 @@ class UpdateResult:
     report: dict
 
 
-def read_lines(raw: Path) -> tuple[pd.DataFrame, dict]:
-    """The cleaned sale lines of `raw` and the cleaning report (pricing.data.load.load, as `pricing prepare`).
+def read_lines(raw: Path, date_order: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """The cleaned sale lines of `raw` and the cleaning report (pricing.data.load.load, as `pricing prepare`;
+    `date_order` its --dayfirst / --monthfirst).
     DataError for a file that cannot be read; ValueError when no line survives the cleaning (an empty file)."""
-    cleaned = load(Path(raw))
+    cleaned = load(Path(raw), date_order)
     if cleaned.frame.empty:
         reasons = {k: v for k, v in cleaned.report["dropped"].items() if v}
         raise ValueError(
@@ -217,17 +218,18 @@ def _states(
 
 
 def update_experiment(
-    raw: Path, store_location: str, out: Path = DEFAULT_OUT, samples: int = CURVE_SAMPLES
+    raw: Path, store_location: str, out: Path = DEFAULT_OUT, samples: int = CURVE_SAMPLES, date_order: str | None = None
 ) -> UpdateResult:
     """The whole command (module docstring): read `raw`, update the LATEST bundle's products that it holds,
-    publish the new version to `store_location`, write `out/report.json` and `out/report.md`.
+    publish the new version to `store_location`, write `out/report.json` and `out/report.md`; `samples`: held-out
+    contexts per price on the prior's curve; `date_order`: "dayfirst" or "monthfirst" where the file cannot tell.
 
     Everything that can refuse the input runs before anything is written, so a refusal publishes nothing and
     leaves LATEST as it was. Raises StoreError (no bundle in the store), DataError (the file cannot be read),
     ValueError (no usable line; no product of the bundle in the file; no week with a price), all one line."""
     store = open_store(store_location)
     parent = store.fetch()
-    lines, cleaning = read_lines(raw)
+    lines, cleaning = read_lines(raw, date_order)
     known = parent.products().index
     in_file = pd.unique(lines["stockcode"].astype(str))
     codes = np.array(sorted(set(in_file) & set(known.astype(str))), dtype=str)
