@@ -439,9 +439,10 @@ class PriceTest:
 
 def price_test_arms(prices: np.ndarray, admitted: np.ndarray, current: int, recommended: int) -> list[int]:
     """Indices (increasing price) of up to TEST_ARMS prices for a test: the current price, the recommended one
-    when it lies within +-TEST_BAND of the current price (and at least a quarter of the band from it), and the
-    admitted prices nearest to evenly spaced points across that band (`admitted` (K,): the prices every rule
-    admits). Fewer arms where the rules leave fewer."""
+    when it lies within +-TEST_BAND of the current price (and at least a quarter of the band from it), and, for
+    each of TEST_ARMS evenly spaced points across the band that no arm lies within half a spacing of, the
+    admitted price nearest to it within half a spacing (`admitted` (K,): the prices every rule admits). Fewer
+    arms where the rules leave fewer."""
     price = float(prices[current])
     inside = admitted & (prices >= price * (1 - TEST_BAND) - 1e-9) & (prices <= price * (1 + TEST_BAND) + 1e-9)
     chosen = {current}
@@ -450,12 +451,18 @@ def price_test_arms(prices: np.ndarray, admitted: np.ndarray, current: int, reco
     if inside[recommended] and abs(prices[recommended] - price) >= TEST_BAND / 4 * price:
         chosen.add(recommended)
     pool = np.flatnonzero(inside)
+    # each evenly spaced point of the band is an arm's target, reached by an admitted price within half a spacing;
+    # a point an arm already covers (the current price, the recommended one) adds none, so no two arms sit a
+    # penny apart
+    half_spacing = TEST_BAND * price / (TEST_ARMS - 1)
     for target in price * (1 + TEST_BAND * np.linspace(-1, 1, TEST_ARMS)):
-        if len(chosen) >= TEST_ARMS or len(pool) == 0:
+        if len(chosen) >= TEST_ARMS:
             break
-        free = pool[~np.isin(pool, list(chosen))]
-        if len(free):
-            chosen.add(int(free[np.argmin(np.abs(prices[free] - target))]))
+        if np.min(np.abs(prices[list(chosen)] - target)) < half_spacing - 1e-9:
+            continue
+        near = pool[np.abs(prices[pool] - target) < half_spacing - 1e-9]
+        if len(near):
+            chosen.add(int(near[np.argmin(np.abs(prices[near] - target))]))
     return sorted(chosen, key=lambda i: prices[i])
 
 

@@ -248,10 +248,29 @@ def test_the_test_arms_are_allowed_prices_within_the_band_the_current_one_among_
     assert current_index in arms and 1 <= len(arms) <= D.TEST_ARMS
     assert arms == sorted(arms, key=lambda i: prices[i]) and len(set(arms)) == len(arms)
     assert all(admitted[i] and abs(prices[i] - price) <= D.TEST_BAND * price + 1e-9 for i in arms)
-    within = admitted & (np.abs(prices - price) <= D.TEST_BAND * price + 1e-9)
-    assert len(arms) == min(D.TEST_ARMS, int(within.sum()))  # as many arms as the rules leave, up to five
-    if within[recommended]:
+    # every point of the band the rules leave a price near (within half a spacing, inside the band) has an arm
+    # near it
+    near_current = admitted & (np.abs(prices - price) <= D.TEST_BAND * price + 1e-9)
+    half = D.TEST_BAND * price / (D.TEST_ARMS - 1)
+    for target in price * (1 + D.TEST_BAND * np.linspace(-1, 1, D.TEST_ARMS)):
+        if (near_current & (np.abs(prices - target) < half - 1e-9)).any():
+            assert np.min(np.abs(prices[arms] - target)) < half + 1e-9 or len(arms) == D.TEST_ARMS
+    if near_current[recommended] and abs(prices[recommended] - price) >= D.TEST_BAND / 4 * price:
         assert recommended in arms
+
+
+@settings(max_examples=100, deadline=None)
+@given(current=st.floats(1.0, 50.0), recommended_at=st.floats(-0.3, 0.3))
+def test_on_a_full_penny_grid_the_test_has_five_arms_spread_across_the_band(current, recommended_at):
+    """Issue 25 on the real file: 85123A at 2.95 got arms 2.95 and 2.96, a penny apart. With every penny allowed,
+    five arms, about a tenth of the band apart at least."""
+    price = round(current, 2)
+    prices = np.round(np.arange(round(price * 0.7, 2), price * 1.3, 0.01), 2)
+    current_index = int(np.argmin(np.abs(prices - price)))
+    recommended = int(np.argmin(np.abs(prices - price * (1 + recommended_at))))
+    arms = D.price_test_arms(prices, np.ones(len(prices), dtype=bool), current_index, recommended)
+    gaps = np.diff(prices[arms])
+    assert len(arms) == D.TEST_ARMS and gaps.min() >= D.TEST_BAND * prices[current_index] / 4 - 0.011
 
 
 def test_a_recommendation_outside_the_sold_prices_is_a_test_that_keeps_the_current_price():
