@@ -6,7 +6,9 @@ Boer & Zwart 2014, Management Science 60:770), `thompson` a draw from the poster
 pricing: Ferreira, Simchi-Levi & Wang 2018, Operations Research 66:1586), `budget-m` Thompson draws with at most m
 price changes per product over the horizon, spaced at least horizon / (m + 1) weeks apart, the last one to the
 posterior mean's optimum (a limited-switch schedule in the spirit of Cheung, Simchi-Levi & Wang 2017, Operations
-Research 65:1722). The product's profit per week under slope b is, up to its level, (p - c) (p / p0) ** -b
+Research 65:1722), and `change-now` the prior's slope every week, whatever the weeks show: the passive model's
+recommendation taken at once and kept, which is what a `change` decision does (the baseline a test must beat).
+The product's profit per week under slope b is, up to its level, (p - c) (p / p0) ** -b
 (pricing.experiments.learning), and the proposed price is its best candidate the guardrails allow this week.
 
 `Guardrails.decide` then applies, in this order, with the reason that set each price (REASONS):
@@ -48,7 +50,7 @@ REASONS = (
     "stopped",  # back at (or stepping back to) the status quo after a stop-loss
 )
 REASON = {name: code for code, name in enumerate(REASONS)}
-POLICIES = ("status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4")
+POLICIES = ("status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now")
 GRID = 161  # prices swept across the band per product (plus each rule's boundaries and the price endings)
 
 
@@ -173,6 +175,21 @@ class Greedy(Policy):
         return posterior.slope
 
 
+class ChangeNow(Policy):
+    """The slope the posterior had in the run's first week (the prior: the passive model's), every week: it moves
+    to the passive recommendation as fast as the guardrails allow and keeps it, learning nothing from the weeks."""
+
+    name = "change-now"
+
+    def __init__(self) -> None:
+        self._prior: np.ndarray | None = None
+
+    def slopes(self, posterior, rng, state):
+        if self._prior is None or state.week == 0:
+            self._prior = posterior.slope.copy()
+        return self._prior
+
+
 class Thompson(Policy):
     """Thompson draws; with `learning_weeks`, for that many test weeks, then the posterior mean (a learning, then
     monetising, lifecycle)."""
@@ -215,6 +232,8 @@ def make_policy(name: str, learning_weeks: int | None = None) -> Policy:
         return Greedy()
     if name == "thompson":
         return Thompson(learning_weeks)
+    if name == "change-now":
+        return ChangeNow()
     if name.startswith("budget-") and name[7:].isdigit():
         return Budgeted(int(name[7:]))
     raise ValueError(f"unknown policy {name!r}: one of {', '.join(POLICIES)} (or budget-M)")

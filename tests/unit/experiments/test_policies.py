@@ -28,7 +28,7 @@ N, WEEKS = 12, 14
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    policy=st.sampled_from(["status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4"]),
+    policy=st.sampled_from(["status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now"]),
     band=st.floats(0.05, 0.4),
     step=st.floats(0.02, 0.3),
     min_weeks=st.integers(1, 4),
@@ -116,6 +116,26 @@ def test_a_stopped_product_returns_to_the_status_quo_and_stays():
             make_policy("greedy"), guardrails, cand, state, optimistic, cost, np.zeros(1), np.ones(1), rng, 10
         )
     assert price[0] == 1000 and reason[0] == REASON["stopped"]
+
+
+def test_change_now_prices_by_the_first_weeks_slope_whatever_the_posterior_learns_and_greedy_follows_it():
+    """`change-now` is the passive recommendation kept: a later posterior that says the raise loses moves greedy
+    back down, not change-now."""
+    start, cost = np.array([10.0]), np.array([5.0])
+    # a stop-loss only for a loss of 99%: the test is about what each policy proposes
+    guardrails = Guardrails(step=0.3, band=0.3, min_weeks=1, holdout_share=0.0, stop_loss_share=0.99)
+    cand = candidates(start, cost, guardrails)
+    inelastic = Posterior.prior(np.zeros(1), np.array([1.2]), np.array([0.01]))  # optimum 5 x 1.2 / 0.2 = 30: top
+    elastic = Posterior.prior(np.zeros(1), np.array([4.0]), np.array([0.01]))  # optimum 5 x 4 / 3 = 6.67: bottom
+    prices = {}
+    for name in ("change-now", "greedy"):
+        policy, rng = make_policy(name), np.random.default_rng(0)
+        state = State.start(to_minor(start), np.zeros(1, bool))
+        for week in range(4):
+            posterior = inelastic if week == 0 else elastic
+            price, _ = decide(policy, guardrails, cand, state, posterior, cost, np.zeros(1), np.ones(1), rng, 10)
+        prices[name] = int(price[0])
+    assert prices["change-now"] == 1300 and prices["greedy"] == 700  # the band's top, and its bottom
 
 
 @pytest.mark.parametrize("budget", [1, 2, 4])
