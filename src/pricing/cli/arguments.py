@@ -27,6 +27,20 @@ def default_raw() -> Path:
     return RAW_DIR / "online_retail.csv"
 
 
+def add_date_order(parser: argparse.ArgumentParser) -> None:
+    """--dayfirst / --monthfirst (one of them, as `date_order`): how the transactions loader reads an ambiguous
+    date such as 01/12/2010 (pricing.data.load), for every command that reads transaction lines."""
+    order = parser.add_mutually_exclusive_group()
+    for flag, example in (("dayfirst", "01/12/2010"), ("monthfirst", "12/1/2010")):
+        order.add_argument(
+            f"--{flag}",
+            dest="date_order",
+            action="store_const",
+            const=flag,
+            help=f"read {example} as 1 December (only needed when no date in the file has a day above 12)",
+        )
+
+
 def positive_int(text: str) -> int:
     """A positive integer; argparse's error otherwise."""
     value = int(text)

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pricing.cli.arguments import PROCESSED_DIR, RAW_DIR, default_raw, positive_int
+from pricing.cli.arguments import PROCESSED_DIR, RAW_DIR, add_date_order, default_raw, positive_int
 
 
 def add_generate(commands: argparse._SubParsersAction) -> None:
@@ -95,21 +95,7 @@ def add_prepare(commands: argparse._SubParsersAction) -> None:
     prep.add_argument(
         "--test-days", type=positive_int, default=28, help="test window, the last days (default: %(default)s)"
     )
-    order = prep.add_mutually_exclusive_group()
-    order.add_argument(
-        "--dayfirst",
-        dest="date_order",
-        action="store_const",
-        const="dayfirst",
-        help="read 01/12/2010 as 1 December (only needed when no date in the file has a day above 12)",
-    )
-    order.add_argument(
-        "--monthfirst",
-        dest="date_order",
-        action="store_const",
-        const="monthfirst",
-        help="read 12/1/2010 as 1 December (only needed when no date in the file has a day above 12)",
-    )
+    add_date_order(prep)
     prep.set_defaults(func=cmd_prepare)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pricing.cli.arguments import positive_int
+from pricing.cli.arguments import add_date_order, positive_int
 
 
 def _fraction(text: str) -> float:
@@ -198,21 +198,7 @@ def add_experiment(commands: argparse._SubParsersAction) -> None:
         default=CURVE_SAMPLES,
         help="held-out contexts per price when reading the bundle's curve for the prior (default: %(default)s)",
     )
-    order = exp.add_mutually_exclusive_group()  # as `pricing prepare`'s: the same loader reads the file
-    order.add_argument(
-        "--dayfirst",
-        dest="date_order",
-        action="store_const",
-        const="dayfirst",
-        help="read 01/12/2010 as 1 December (only needed when no date in the file has a day above 12)",
-    )
-    order.add_argument(
-        "--monthfirst",
-        dest="date_order",
-        action="store_const",
-        const="monthfirst",
-        help="read 12/1/2010 as 1 December (only needed when no date in the file has a day above 12)",
-    )
+    add_date_order(exp)  # as `pricing prepare`'s: the same loader reads the file
     exp.set_defaults(func=cmd_experiment)
 
 
