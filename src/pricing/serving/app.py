@@ -24,6 +24,7 @@ from pricing.serving.cache import CacheUnavailable, PriceCache, cache_key, make_
 from pricing.serving.dashboard import register_dashboard
 from pricing.serving.decision_json import to_json
 from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, UnknownStockcode, error_message
+from pricing.serving.openapi import RESPONSE_HEADERS
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import (
     PARAMETER_NAMES,
@@ -35,7 +36,8 @@ from pricing.serving.request import (
 from pricing.serving.state import Service, ServiceUnavailable, attach, current_service, load_predictor
 
 log = logging.getLogger(__name__)
-EXPOSED_HEADERS = ["X-Model", "X-Incidence-Model", "X-Model-Version", "X-Cache", "Server-Timing"]
+# a browser on CORS_ORIGINS reads the headers every priced answer carries, the ones the OpenAPI document lists
+EXPOSED_HEADERS = list(RESPONSE_HEADERS)
 # what each route reads from the query: the price routes PARAMETER_NAMES (pricing.serving.request), the product
 # list these; any other name is ignored, unless it is a near miss of one of them (_check_names)
 PRODUCTS_QUERY = ("q", "page", "page_size")

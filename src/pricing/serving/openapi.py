@@ -11,7 +11,8 @@ from pricing.serving.request import PARAMETERS, PRODUCTS_PAGE_MAX
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
-# The headers every priced answer carries (the README lists them under the predict-price route)
+# The headers every priced answer carries (the README lists them under the predict-price route); the app exposes
+# them to the browsers on CORS_ORIGINS
 RESPONSE_HEADERS = ("X-Model", "X-Incidence-Model", "X-Model-Version", "X-Fallback", "X-Cache", "Server-Timing")
 
 
