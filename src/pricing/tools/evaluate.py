@@ -38,7 +38,7 @@ from tqdm import tqdm
 from pricing.artifacts.store import open_store
 from pricing.data.features import FEATURES, quantity_from_log
 from pricing.data.generate import load_ground_truth, true_expected_units_per_line, true_expected_weekly_units
-from pricing.serving.decision import TEST_CONFIDENT
+from pricing.serving.decision import verdict as decision_rule
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import aggregate, price_grid
@@ -274,9 +274,15 @@ def _hold_rule_sweep(rows: list[dict]) -> list[dict] | None:
     sweep = []
     for min_gain in HOLD_SWEEP_GAINS:
         for min_probability in HOLD_SWEEP_PROBABILITIES:
-            held = (probability < min_probability) | (gain <= min_gain)
-            # a change the evidence does not carry is a test, which keeps the current price meanwhile
-            tested = ~held & (weak | (probability < max(TEST_CONFIDENT, min_probability)))
+            # the decision's own rule at these thresholds (a relative gain over a current figure of 1); a test
+            # keeps the current price while it runs, as a hold does
+            verdicts = np.array(
+                [
+                    decision_rule(p, g, 1.0, False, min_probability, min_gain, outside_support=w)[0]
+                    for p, g, w in zip(probability, gain, weak, strict=True)
+                ]
+            )
+            held, tested = verdicts == "hold", verdicts == "test"
             regret = np.where(held | tested, kept, changed)
             sweep.append(
                 {
