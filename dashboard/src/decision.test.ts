@@ -9,6 +9,7 @@ import {
   ruleLines,
 } from "./decision";
 import { decisionOf } from "./decisionFixture";
+import { BLANK_FORM } from "./decisionFormState";
 
 const HOLD_REASON =
   "the recommended price beats the current one in 56% of the model's draws, below the 80% a change needs";
@@ -123,18 +124,7 @@ describe("ruleLines", () => {
   });
 });
 
-const BLANK: DecisionForm = {
-  low: "",
-  high: "",
-  bins: "100",
-  objective: "revenue",
-  unitCost: "",
-  floor: "",
-  ceiling: "",
-  maxChangePercent: "",
-  priceEnding: "",
-  minMarginPercent: "",
-};
+const BLANK = BLANK_FORM; // the form as the page first shows it
 
 describe("decisionQuery", () => {
   it("leaves blank inputs to the API's defaults", () => {
