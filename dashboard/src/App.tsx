@@ -1,9 +1,11 @@
 import { apiBaseFromEnv, createApiClient } from "./api";
 import { formatPrice } from "./chartData";
 import { DecisionFormPanel } from "./DecisionFormPanel";
+import { ExperimentView } from "./ExperimentView";
 import { ProductPicker } from "./ProductPicker";
 import { Result } from "./Result";
 import { useDecisionForm } from "./useDecisionForm";
+import { useExperiment } from "./useExperiment";
 import { useProduct } from "./useProduct";
 
 const client = createApiClient(apiBaseFromEnv(import.meta.env.VITE_API_BASE));
@@ -12,6 +14,7 @@ export function App() {
   const { form, request, load, edit, pick, submit, historyRange, switchObjective } = useDecisionForm(client);
   const stockcode = request?.stockcode ?? null;
   const [product, setProduct] = useProduct(client, stockcode);
+  const experiment = useExperiment(client, stockcode);
   const title = product ? `${product.description} (${stockcode})` : stockcode;
 
   return (
@@ -61,6 +64,14 @@ export function App() {
             <div className="stale" aria-hidden="true">
               <Result result={load.previous} history={null} />
             </div>
+          )}
+          {experiment.status === "done" && experiment.lookup.kind === "experiment" && (
+            <ExperimentView answer={experiment.lookup.answer} />
+          )}
+          {experiment.status === "failed" && (
+            <p className="error" role="alert" data-testid="experiment-error">
+              {experiment.message}
+            </p>
           )}
         </main>
       </div>

@@ -11,6 +11,7 @@ import {
   predictPath,
 } from "./api";
 import { decisionOf } from "./decisionFixture";
+import { experimentOf } from "./experimentFixture";
 
 const BIN: PriceBin = {
   stockcode: "85123A",
@@ -241,5 +242,38 @@ describe("searchProducts", () => {
   it("reports a malformed product page", async () => {
     const client = createApiClient(".", fakeFetch(() => json({ products: [] })));
     expect((await failure(client.searchProducts("", 20))).kind).toBe("invalid");
+  });
+});
+
+describe("experiment", () => {
+  it("asks the decision route in experiment mode and returns the product's experiment", async () => {
+    const answer = experimentOf();
+    const fetchLike = fakeFetch(() => json(answer));
+    const lookup = await createApiClient("http://api.test/", fetchLike).experiment("85123A");
+    expect(fetchLike.urls).toEqual(["http://api.test/v1/price-decision/85123A?mode=experiment"]);
+    expect(lookup).toEqual({ kind: "experiment", answer });
+  });
+
+  it("shows no experiment when the bundle runs none (404) or the product is not in it (its decision's note)", async () => {
+    const none = fakeFetch(() => json({ error: "experiment: this bundle runs no experiment" }, 404));
+    expect(await createApiClient(".", none).experiment("85123A")).toEqual({
+      kind: "none",
+      note: "Not found: experiment: this bundle runs no experiment.",
+    });
+    const note = "85123A is not in experiment exp-2026-W10-1a2b3c4d; this is its decision";
+    const outside = fakeFetch(() => json({ ...decisionOf(), experiment_note: note }));
+    expect(await createApiClient(".", outside).experiment("85123A")).toEqual({ kind: "none", note });
+  });
+
+  it("refuses an answer it cannot draw, and reports a server failure", async () => {
+    const broken = { ...experimentOf(), arms: [], schedule: [{ week: "2026-W10" }] };
+    const error = await failure(createApiClient(".", fakeFetch(() => json(broken))).experiment("85123A"));
+    expect(error.kind).toBe("invalid");
+    const badState = { ...experimentOf(), state: "winning" };
+    expect((await failure(createApiClient(".", fakeFetch(() => json(badState))).experiment("85123A"))).kind).toBe(
+      "invalid",
+    );
+    const server = await failure(createApiClient(".", fakeFetch(() => json({ error: "boom" }, 503))).experiment("X"));
+    expect(server.kind).toBe("server");
   });
 });

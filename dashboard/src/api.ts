@@ -144,6 +144,76 @@ export interface PriceDecision {
   curve: PriceBin[];
 }
 
+/** The running experiment a bundle carries (experiment.json), as GET /v1/price-decision?mode=experiment names it. */
+export interface ExperimentSummary {
+  id: string;
+  start_week: string;
+  weeks: number;
+  end_week: string;
+  objective: Objective;
+  holdout_share: number;
+  band: number;
+  step: number;
+  status: "planned" | "running" | "ended";
+}
+
+/** One week of a product's planned schedule: the arm (an index into `arms`) and the price after the step cap. */
+export interface ScheduledWeek {
+  week: string;
+  arm: number;
+  price: number;
+  binding: string | null;
+}
+
+/** One ISO week of the product's test as `pricing experiment update` read it from the shop's lines: realised and
+ * expected are profit per week (revenue without a unit cost), expected from the model the test started from. */
+export interface ExperimentWeek {
+  week: string;
+  price: number;
+  units: number;
+  realised: number;
+  expected: number;
+}
+
+/** [mean, low, high] of a 90% interval. */
+export type Interval3 = [number, number, number];
+
+export interface ExperimentResults {
+  updated: string;
+  weeks: ExperimentWeek[];
+  slope: { prior: Interval3; posterior: Interval3 };
+  /** The difference in differences of weekly profit, tested products against the holdout, with its 90% interval. */
+  did: { estimate: number; low: number; high: number; unit: string; scope: string } | null;
+}
+
+export type ExperimentState = "planned" | "learning" | "monetising" | "stopped" | "holdout";
+
+/** GET /v1/price-decision/<stockcode>?mode=experiment for a product in the experiment: this week's price. */
+export interface ExperimentAnswer {
+  stockcode: string;
+  mode: "experiment";
+  experiment: ExperimentSummary;
+  week: string;
+  /** 0-based within the experiment; null outside its weeks. */
+  week_index: number | null;
+  price: number;
+  status_quo_price: number;
+  in_experiment: boolean;
+  holdout: boolean;
+  arm: number | null;
+  arms: number[];
+  /** The probability that the design put this product at this arm this week. */
+  propensity: number | null;
+  binding_guardrail: string | null;
+  reason: string;
+  state: ExperimentState;
+  schedule: ScheduledWeek[];
+  results: ExperimentResults | null;
+}
+
+/** The experiment view's answer: the product's experiment, or why there is none to show. */
+export type ExperimentLookup = { kind: "experiment"; answer: ExperimentAnswer } | { kind: "none"; note: string };
+
 export interface SweepQuery {
   unitpriceMin?: number;
   unitpriceMax?: number;
@@ -200,6 +270,9 @@ export interface ApiClient {
   /** The bare curve (the seed article's contract); the dashboard reads priceDecision, which carries it too. */
   predictPrice(stockcode: string, sweep: SweepQuery, signal?: AbortSignal): Promise<Recommendation>;
   priceDecision(stockcode: string, query: DecisionQuery, signal?: AbortSignal): Promise<DecisionResult>;
+  /** This week's experiment price of the bundle's running experiment; `none` when the bundle runs none (HTTP 404)
+   * or the product is not in it (the API's decision with its experiment_note). */
+  experiment(stockcode: string, signal?: AbortSignal): Promise<ExperimentLookup>;
 }
 
 /** VITE_API_BASE when the dashboard is hosted on its own; else "." (the API beside the page, same origin). */
@@ -242,6 +315,10 @@ export function predictPath(stockcode: string, sweep: SweepQuery): string {
 
 export function decisionPath(stockcode: string, query: DecisionQuery): string {
   return pathWithQuery("price-decision", stockcode, query);
+}
+
+export function experimentPath(stockcode: string): string {
+  return `v1/price-decision/${encodeURIComponent(stockcode)}?mode=experiment`;
 }
 
 export function createApiClient(base: string, fetchImpl: FetchLike = (url, init) => fetch(url, init)): ApiClient {
@@ -290,6 +367,22 @@ export function createApiClient(base: string, fetchImpl: FetchLike = (url, init)
         throw new ApiError("invalid", "The pricing service returned no usable price decision for this product.");
       }
       return { decision: body, ...provenance(headers) };
+    },
+
+    async experiment(stockcode, signal) {
+      let body: unknown;
+      try {
+        ({ body } = await getJson(experimentPath(stockcode), signal));
+      } catch (error) {
+        // 404: the bundle runs no experiment (an unknown product is the decision request's to report)
+        if (error instanceof ApiError && error.status === 404) return { kind: "none", note: error.message };
+        throw error;
+      }
+      if (isRecord(body) && typeof body.experiment_note === "string") return { kind: "none", note: body.experiment_note };
+      if (!isExperimentAnswer(body)) {
+        throw new ApiError("invalid", "The pricing service returned no usable experiment answer for this product.");
+      }
+      return { kind: "experiment", answer: body };
     },
   };
 }
@@ -432,4 +525,55 @@ function isProductPage(value: unknown): value is ProductPage {
   if (typeof value !== "object" || value === null) return false;
   const page = value as Record<string, unknown>;
   return Array.isArray(page.items) && isNumber(page.total);
+}
+
+const EXPERIMENT_STATES = ["planned", "learning", "monetising", "stopped", "holdout"];
+
+function isInterval3(value: unknown): value is Interval3 {
+  return Array.isArray(value) && value.length === 3 && value.every(isNumber);
+}
+
+function isExperimentResults(value: unknown): value is ExperimentResults {
+  if (!isRecord(value) || !Array.isArray(value.weeks) || !isRecord(value.slope)) return false;
+  const did = value.did;
+  return (
+    value.weeks.every(
+      (week) =>
+        isRecord(week) &&
+        typeof week.week === "string" &&
+        ["price", "units", "realised", "expected"].every((key) => isNumber(week[key])),
+    ) &&
+    isInterval3(value.slope.prior) &&
+    isInterval3(value.slope.posterior) &&
+    (did === null || (isRecord(did) && ["estimate", "low", "high"].every((key) => isNumber(did[key]))))
+  );
+}
+
+/** What the experiment view draws, checked before it is drawn: the week's price, the arms, the schedule, the
+ * state and, once the shop's weeks were read, the results. */
+function isExperimentAnswer(value: unknown): value is ExperimentAnswer {
+  if (!isRecord(value) || !isRecord(value.experiment)) return false;
+  return (
+    value.mode === "experiment" &&
+    typeof value.experiment.id === "string" &&
+    isNumber(value.experiment.weeks) &&
+    typeof value.week === "string" &&
+    (value.week_index === null || isNumber(value.week_index)) &&
+    isNumber(value.price) &&
+    isNumber(value.status_quo_price) &&
+    typeof value.holdout === "boolean" &&
+    (value.arm === null || isNumber(value.arm)) &&
+    Array.isArray(value.arms) &&
+    value.arms.length > 0 &&
+    value.arms.every(isNumber) &&
+    (value.propensity === null || isNumber(value.propensity)) &&
+    typeof value.reason === "string" &&
+    typeof value.state === "string" &&
+    EXPERIMENT_STATES.includes(value.state) &&
+    Array.isArray(value.schedule) &&
+    value.schedule.every(
+      (week) => isRecord(week) && typeof week.week === "string" && isNumber(week.arm) && isNumber(week.price),
+    ) &&
+    (value.results === null || isExperimentResults(value.results))
+  );
 }
