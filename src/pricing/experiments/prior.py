@@ -46,18 +46,43 @@ def passive_prior(sim: SimMarket, seed: int) -> Prior:
         realised = sim.draw(rng, k, sim.history_price[:, k], history=True)
         units[:, k], squared[:, k] = realised.units, realised.squared_units
     x = np.log(sim.history_price / sim.current_price[:, None])
-    offset = sim.week_offset(history=True)
-    phi = dispersion(units, squared)
-    start = np.log(np.maximum(units.mean(axis=1), 0.5))
+    flat, shrunk = passive_fit(units, squared, x, sim.week_offset(history=True))
+    return Prior(shrunk, "passive", flat.slope)
+
+
+def passive_fit(
+    units: np.ndarray,
+    squared_units: np.ndarray,
+    log_price_ratio: np.ndarray,
+    offset: np.ndarray,
+    observed: np.ndarray | None = None,
+) -> tuple[Posterior, Posterior]:
+    """The passive model's two stages (module docstring) on any weekly panel, simulated or read from a shop's
+    lines (pricing.tools.evaluate fits it to a generated file): (flat, shrunk), each a Posterior of the N
+    products' (a, b), b = -d log(units per week) / d log(price). units, squared_units (N, T): per product and week
+    the units sold and the sum of the lines' squared quantities; log_price_ratio (N, T): log(list price / p0);
+    offset (T,) or (N, T): the weeks' known log volume; observed (N, T) booleans: the weeks that count (default:
+    every finite one, as update_posterior's). Errors: update_posterior's."""
+    units = np.asarray(units, dtype=float)
+    seen = np.isfinite(units) & np.isfinite(log_price_ratio) if observed is None else np.asarray(observed, dtype=bool)
+    counted, squared = np.where(seen, units, 0.0), np.where(seen, squared_units, 0.0)
+    n = units.shape[0]
+    phi = dispersion(counted, squared)
+    start = np.log(np.maximum(counted.sum(axis=1) / np.maximum(seen.sum(axis=1), 1), 0.5))
     flat = update_posterior(
-        Posterior.prior(start, np.ones(sim.n), np.full(sim.n, FLAT_SD), FLAT_SD), units, x, offset, phi
+        Posterior.prior(start, np.ones(n), np.full(n, FLAT_SD), FLAT_SD), units, log_price_ratio, offset, phi, seen
     )
     mean, tau2 = dersimonian_laird(flat.slope, flat.slope_sd**2)
     tau = max(np.sqrt(tau2), PRIOR_SD_FLOOR)
     shrunk = update_posterior(
-        Posterior.prior(flat.level, np.full(sim.n, mean), np.full(sim.n, tau), FLAT_SD), units, x, offset, phi
+        Posterior.prior(flat.level, np.full(n, mean), np.full(n, tau), FLAT_SD),
+        units,
+        log_price_ratio,
+        offset,
+        phi,
+        seen,
     )
-    return Prior(shrunk, "passive", flat.slope)
+    return flat, shrunk
 
 
 def bundle_prior(store: str, sim: SimMarket, samples: int = 200) -> Prior:
