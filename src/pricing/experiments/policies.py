@@ -34,6 +34,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from pricing.experiments.learning import Posterior
+from pricing.serving import decision as D
 from pricing.serving.decision import Context, Rules, candidate_prices, rule_bounds, rule_masks
 from pricing.serving.money import from_minor, to_minor
 from pricing.serving.sweep import price_grid
@@ -48,9 +49,15 @@ REASONS = (
     "stop-loss: probability",
     "stop-loss: loss budget",
     "stopped",  # back at (or stepping back to) the status quo after a stop-loss
+    "decision: hold",  # test-decision: the decision said hold (the status quo, kept)
+    "decision: change",  # test-decision: the decision said change (its recommended price, within the step, kept)
+    "test arm",  # test-decision: at an arm of the decision's price test
+    "test arm, step cap binding",  # on the way to the next arm, which lies beyond this week's largest step
+    "after test",  # test-decision: the test is over, the posterior mean's optimum (monetising)
 )
 REASON = {name: code for code, name in enumerate(REASONS)}
-POLICIES = ("status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now")
+POLICIES = ("status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now", "test-decision")
+ARM_ORDER = "sweep"  # the order a test visits its arms (arm_order; chosen on seeds 0-1, docs/EXPERIMENTS.md)
 GRID = 161  # prices swept across the band per product (plus each rule's boundaries and the price endings)
 
 
@@ -90,21 +97,31 @@ class Guardrails:
 @dataclass(frozen=True)
 class Candidates:
     """Each product's candidate prices in whole pence (N, K) and which the static rules admit (N, K); `start`
-    (N,): the column of the starting price. Padding columns repeat a product's last price and are never admitted."""
+    (N,): the column of the starting price. Padding columns repeat a product's last price and are never admitted.
+    `support` (N, 2): the lowest and highest list price each product sold at (currency; the `test-decision`
+    policy's support rule), None: only the starting price."""
 
     minor: np.ndarray
     admitted: np.ndarray
     start: np.ndarray
+    support: np.ndarray | None = None
 
     @property
     def prices(self) -> np.ndarray:
         return from_minor(self.minor)
 
 
-def candidates(start_price: np.ndarray, unit_cost: np.ndarray, guardrails: Guardrails) -> Candidates:
+def candidates(
+    start_price: np.ndarray, unit_cost: np.ndarray, guardrails: Guardrails, support: np.ndarray | None = None
+) -> Candidates:
     """The candidate prices of N products (module docstring, step 3) from their starting prices and unit costs
     (currency, (N,)): per product, decision.candidate_prices over GRID prices across the band, masked by
-    decision.rule_masks. ValueError (the decision's RequestError) where the rules admit no price but the start."""
+    decision.rule_masks. `support` (N, 2): the prices each sold at (Candidates.support). ValueError (the
+    decision's RequestError) where the rules admit no price but the start, or for a support not (N, 2)."""
+    if support is not None:
+        support = np.asarray(support, dtype=float)
+        if support.shape != (len(start_price), 2) or np.any(support[:, 0] > support[:, 1]):
+            raise ValueError(f"support must be (products={len(start_price)}, 2) with low <= high, got {support.shape}")
     rules = guardrails.static_rules()
     rows, masks, starts = [], [], []
     for p0, cost in zip(start_price, unit_cost, strict=True):
@@ -119,7 +136,7 @@ def candidates(start_price: np.ndarray, unit_cost: np.ndarray, guardrails: Guard
     width = max(len(r) for r in rows)
     minor = np.array([np.pad(r, (0, width - len(r)), mode="edge") for r in rows])
     admitted = np.array([np.pad(m, (0, width - len(m)), constant_values=False) for m in masks])
-    return Candidates(minor, admitted, np.array(starts))
+    return Candidates(minor, admitted, np.array(starts), support)
 
 
 def step_mask(cand: Candidates, price_minor: np.ndarray, step: float) -> np.ndarray:
@@ -153,6 +170,105 @@ def probability_of_loss(price, start, cost, posterior: Posterior, share: float) 
     return np.where(price <= cost, 1.0, p)
 
 
+@dataclass(frozen=True)
+class Verdicts:
+    """What `/v1/price-decision` says for each of N products from the prior (`decision_verdicts`): `kind` (N,)
+    'change', 'test' or 'hold' and `why` (N,) the decision's reason; `recommended` (N,) the candidate column of
+    the recommended price; `probability` (N,) the share of draws in which it beats the starting price;
+    `interval` (N, 2) the 90% interval of the best price (currency); `arms` per product the test's arms in
+    whole pence in the order they are visited (empty unless `test`); `weeks_per_arm` the test's weeks at each."""
+
+    kind: np.ndarray
+    why: np.ndarray
+    recommended: np.ndarray
+    probability: np.ndarray
+    interval: np.ndarray
+    arms: list[list[int]]
+    weeks_per_arm: int
+
+    def counts(self) -> dict[str, int]:
+        """Products per verdict, and the test's planned arm weeks in all (arms x weeks per arm, summed)."""
+        counts = {k: int(np.sum(self.kind == k)) for k in ("change", "test", "hold")}
+        counts["test_arm_weeks"] = int(sum(len(a) for a in self.arms) * self.weeks_per_arm)
+        return counts
+
+
+def decision_verdicts(cand: Candidates, posterior: Posterior, cost: np.ndarray, rng: np.random.Generator) -> Verdicts:
+    """The decision each of N products gets from `/v1/price-decision` under the surrogate's posterior, through
+    the decision's own rule (pricing.serving.decision: `confidence`, `verdict`, `price_test_arms`), so the
+    simulator plays what the service would say. Per product: the candidates the guardrails admit
+    (`cand.admitted`: the band as max_change, the decision rules), the objective (p - c) (p / p0) ** -b at the
+    posterior mean (profit per week over the product's level: the verdict's gain test is relative), DRAWS
+    draws of the slope from its posterior (the service draws its curve's slopes the same way:
+    decision.draw_curves), the support (`cand.support`, widened by SUPPORT_TOLERANCE as the service does), and
+    the interval's width against 2 x TEST_BAND of the starting price. A `test` gets its arms
+    (decision.price_test_arms, read at call time: the decision's TEST_* constants) visited in `arm_order`.
+    `cost` (N,): unit costs (currency)."""
+    n = len(cand.start)
+    rows = np.arange(n)
+    prices = cand.prices
+    start = prices[rows, cand.start]
+    support = cand.support if cand.support is not None else np.column_stack([start, start])
+    values = relative_profit(prices, start, cost, posterior.slope)
+    draws = rng.normal(posterior.slope, posterior.slope_sd, (D.DRAWS, n))
+    kinds, whys, recommended, probability, interval, arms = [], [], [], [], [], []
+    for j in range(n):
+        p, admitted, current = prices[j], cand.admitted[j], int(cand.start[j])
+        chosen = D.best_index(values[j], admitted)
+        draw_values = (p - cost[j])[None, :] * np.exp(-draws[:, j : j + 1] * np.log(p / start[j])[None, :])
+        conf = D.confidence(p, draw_values, admitted, chosen, current)
+        low, high = Context(float(start[j]), float(cost[j]), *map(float, support[j])).support_range
+        outside = not (low - 1e-9 <= p[chosen] <= high + 1e-9)
+        wide = conf.price_interval[1] - conf.price_interval[0] > 2 * D.TEST_BAND * float(start[j])
+        kind, why = D.verdict(
+            conf.probability_beats_current,
+            float(values[j, chosen] - values[j, current]),
+            float(values[j, current]),
+            chosen == current,
+            outside_support=outside,
+            interval_wide=wide,
+        )
+        plan = []
+        if kind == "test":
+            chosen_arms = D.price_test_arms(p, admitted, current, chosen)
+            plan = arm_order([int(cand.minor[j, i]) for i in chosen_arms], int(cand.minor[j, current]), rng)
+        kinds.append(kind)
+        whys.append(why)
+        recommended.append(chosen)
+        probability.append(conf.probability_beats_current)
+        interval.append(conf.price_interval)
+        arms.append(plan)
+    return Verdicts(
+        np.array(kinds),
+        np.array(whys, dtype=object),
+        np.array(recommended),
+        np.array(probability),
+        np.array(interval, dtype=float).reshape(n, 2),
+        arms,
+        D.TEST_WEEKS_PER_ARM,
+    )
+
+
+def arm_order(arms: list[int], current: int, rng: np.random.Generator, order: str | None = None) -> list[int]:
+    """The order a test visits its arms (pence), `order` (default ARM_ORDER): `sweep`, the current price's arm
+    first (the product is there), then the arms on one side of it outward, then the other side's outward, the side
+    first drawn at random: the fewest moves between arms, each of one arm's spacing where the sides allow, so the
+    weekly step cap (which applies between arms: `decide` approaches an arm beyond the step within it, those weeks
+    not counting as the arm's) costs the fewest extra weeks; `random`, a random permutation (no arm tied to a time
+    of the test, but with arms 10% apart and a step of 8% most moves take several weeks). ValueError for another
+    order."""
+    order = ARM_ORDER if order is None else order
+    arms = [int(a) for a in arms]
+    if order == "random":
+        return [int(a) for a in rng.permutation(np.asarray(arms, dtype=np.int64))]
+    if order != "sweep":
+        raise ValueError(f"order must be 'sweep' or 'random', got {order!r}")
+    below = sorted((a for a in arms if a < current), reverse=True)
+    above = sorted(a for a in arms if a > current)
+    sides = [below, above] if rng.random() < 0.5 else [above, below]
+    return [a for a in arms if a == current] + sides[0] + sides[1]
+
+
 class Policy:
     """A pricing policy (module docstring): `name`, and `slopes(posterior, rng, state)` the slope per product
     to price by this week ((N,), or None for the status quo)."""
@@ -161,6 +277,11 @@ class Policy:
     budget: int | None = None
 
     def slopes(self, posterior: Posterior, rng: np.random.Generator, state: State) -> np.ndarray | None:
+        return None
+
+    def direct(self, cand, state, posterior, cost, rng) -> tuple[np.ndarray, np.ndarray] | None:
+        """Prices a policy sets directly instead of through a slope: (pence (N,), -1 where the slope decides;
+        reason codes (N,)), or None (every price through `slopes`)."""
         return None
 
     def spacing(self, weeks: int) -> int:
@@ -223,6 +344,52 @@ class Budgeted(Policy):
         return math.ceil(weeks / (self.budget + 1))
 
 
+class TestDecision(Policy):
+    """What `/v1/price-decision` says at the start, played out (`decision_verdicts`, from the posterior before the
+    first test week): `hold` keeps the status quo; `change` moves to the recommended price within the weekly step
+    and keeps it (as `change-now`); `test` visits its arms in their order, `weeks_per_arm` weeks at each (weeks
+    spent stepping towards an arm beyond the step do not count), then prices at the posterior mean's optimum
+    (monetising). The stop-loss and the other guardrails apply throughout (`decide`)."""
+
+    name = "test-decision"
+
+    def __init__(self) -> None:
+        self.verdicts: Verdicts | None = None
+        self._prior: np.ndarray | None = None
+        self._arm = np.zeros(0, int)  # per product: the arm being visited (its position in the order)
+        self._done = np.zeros(0, int)  # weeks spent at it so far
+
+    def direct(self, cand, state, posterior, cost, rng):
+        """Per product the price the decision's plan wants this week (pence; -1: the slope's optimum, `slopes`)
+        and its reason code (N,)."""
+        n = len(state.price)
+        if self.verdicts is None or state.week == 0:
+            self.verdicts = decision_verdicts(cand, posterior, cost, rng)
+            self._prior = posterior.slope.copy()
+            self._arm, self._done = np.zeros(n, int), np.zeros(n, int)
+        else:  # count the week just priced towards its arm (the price in force is last week's)
+            for j, plan in enumerate(self.verdicts.arms):
+                if self._arm[j] < len(plan) and state.price[j] == plan[self._arm[j]]:
+                    self._done[j] += 1
+                    if self._done[j] >= self.verdicts.weeks_per_arm:
+                        self._arm[j], self._done[j] = self._arm[j] + 1, 0
+        kind = self.verdicts.kind
+        wanted = np.full(n, -1, dtype=np.int64)
+        reason = np.full(n, REASON["after test"])
+        reason[kind == "change"] = REASON["decision: change"]
+        hold = kind == "hold"
+        wanted[hold] = cand.minor[np.flatnonzero(hold), cand.start[hold]]
+        reason[hold] = REASON["decision: hold"]
+        for j, plan in enumerate(self.verdicts.arms):
+            if self._arm[j] < len(plan):
+                wanted[j], reason[j] = plan[self._arm[j]], REASON["test arm"]
+        return wanted, reason
+
+    def slopes(self, posterior, rng, state):
+        # change: the prior's slope, kept whatever the weeks show; after a test: the posterior mean
+        return np.where(self.verdicts.kind == "change", self._prior, posterior.slope)
+
+
 def make_policy(name: str, learning_weeks: int | None = None) -> Policy:
     """The policy called `name` (POLICIES, or budget-M for any M >= 1); `learning_weeks`: Thompson's (see
     Thompson). ValueError for another name."""
@@ -234,6 +401,8 @@ def make_policy(name: str, learning_weeks: int | None = None) -> Policy:
         return Thompson(learning_weeks)
     if name == "change-now":
         return ChangeNow()
+    if name == "test-decision":
+        return TestDecision()
     if name.startswith("budget-") and name[7:].isdigit():
         return Budgeted(int(name[7:]))
     raise ValueError(f"unknown policy {name!r}: one of {', '.join(POLICIES)} (or budget-M)")
@@ -297,12 +466,21 @@ def decide(
         newly_budget = away & ~state.stopped & ~newly_prob & over
         state.stopped |= newly_prob | newly_budget
         allowed = cand.admitted & step_mask(cand, state.price, guardrails.step)
+        directed = policy.direct(cand, state, posterior, cost, rng)
         slopes = policy.slopes(posterior, rng, state)
         value = np.where(allowed, relative_profit(prices, start, cost, slopes), -np.inf)
         best = np.argmax(value, axis=1)
         target = cand.minor[rows, best]
         unbounded = np.argmax(np.where(cand.admitted, relative_profit(prices, start, cost, slopes), -np.inf), axis=1)
         reason[cand.minor[rows, unbounded] != target] = REASON["policy, step cap binding"]
+        if directed is not None:
+            # a price the policy sets directly: the allowed candidate nearest it (itself, within this week's step)
+            wanted, reason = directed[0], directed[1].copy()
+            fixed = wanted >= 0
+            gap = np.where(allowed, np.abs(cand.minor - wanted[:, None]), np.iinfo(np.int64).max)
+            nearest = cand.minor[rows, np.argmin(gap, axis=1)]
+            target = np.where(fixed, nearest, target)
+            reason[fixed & (nearest != wanted) & (reason == REASON["test arm"])] = REASON["test arm, step cap binding"]
         moving = target != state.price
         too_soon = moving & (state.weeks_at_price < max(guardrails.min_weeks, policy.spacing(weeks)))
         target = np.where(too_soon, state.price, target)

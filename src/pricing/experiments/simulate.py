@@ -112,6 +112,7 @@ class Run:
     holdout: np.ndarray
     posterior: Posterior
     lines: list[pd.DataFrame] | None = None
+    verdicts: dict | None = None  # test-decision: products per verdict (policies.Verdicts.counts)
 
 
 def run_policy(
@@ -178,7 +179,9 @@ def run_policy(
                 level - posterior.slope[:, None] * x[:, test]
             )
             estimated_loss = (at_start - at_price).sum(axis=1)
-    return Run(name, price, reason, out["ep"], out["er"], out["rp"], out["rr"], state.holdout, posterior, lines)
+    verdicts = getattr(policy, "verdicts", None)
+    counts = None if verdicts is None else verdicts.counts()
+    return Run(name, price, reason, out["ep"], out["er"], out["rp"], out["rr"], state.holdout, posterior, lines, counts)
 
 
 def metrics(run: Run, truth: Truth, settings: Settings) -> dict:
@@ -220,6 +223,8 @@ def metrics(run: Run, truth: Truth, settings: Settings) -> dict:
             REASONS[c]: int(k) for c, k in zip(*np.unique(run.reason[:, test], return_counts=True), strict=True)
         },
     }
+    if run.verdicts is not None:
+        figures["verdicts"] = run.verdicts
     treated = ~run.holdout
     if run.policy != "status-quo" and run.holdout.any() and treated.any():
         post = np.arange(prices.shape[1]) >= settings.pre_weeks
@@ -251,7 +256,9 @@ def simulate(
         sim = SimMarket(seed, settings.products, settings.pre_weeks + settings.weeks, market, settings.rows)
         store = None if settings.store is None else settings.store.format(seed=seed, market=market)
         prior = passive_prior(sim, seed) if store is None else bundle_prior(store, sim)
-        cand = candidates(sim.current_price, sim.unit_cost, settings.guardrails)
+        # the prices each product sold at in the history: the decision's support (the test-decision policy)
+        support = np.column_stack([sim.history_price.min(axis=1), sim.history_price.max(axis=1)])
+        cand = candidates(sim.current_price, sim.unit_cost, settings.guardrails, support)
         truth = truth_of(sim, cand, settings.pre_weeks + settings.weeks)
         holdout = choose_holdout(sim.n, settings.guardrails.holdout_share, np.random.default_rng([seed, 600]))
         true_slope = sim_slope(sim)

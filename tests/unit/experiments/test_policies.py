@@ -17,9 +17,11 @@ from pricing.experiments.policies import (
     candidates,
     choose_holdout,
     decide,
+    decision_verdicts,
     make_policy,
     probability_of_loss,
 )
+from pricing.serving import decision as D
 from pricing.serving.decision import Rules
 from pricing.serving.money import to_minor
 
@@ -28,7 +30,9 @@ N, WEEKS = 12, 14
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    policy=st.sampled_from(["status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now"]),
+    policy=st.sampled_from(
+        ["status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now", "test-decision"]
+    ),
     band=st.floats(0.05, 0.4),
     step=st.floats(0.02, 0.3),
     min_weeks=st.integers(1, 4),
@@ -53,7 +57,9 @@ def test_every_price_respects_every_guardrail(
         stop_loss_probability=stop_probability,
         holdout_share=holdout_share,
     )
-    cand = candidates(start, cost, guardrails)
+    # the prices each product sold at: some around the start, some only the start (the test-decision's support)
+    support = np.column_stack([start * rng.choice([1.0, 0.85], N), start * rng.choice([1.0, 1.25], N)])
+    cand = candidates(start, cost, guardrails, support)
     holdout = choose_holdout(N, holdout_share, rng) if policy != "status-quo" else np.zeros(N, bool)
     start_minor = to_minor(start)
     state = State.start(start_minor, holdout)
@@ -180,3 +186,93 @@ def test_bad_guardrails_and_policies_are_refused():
         make_policy("random")
     with pytest.raises(ValueError, match="budget"):
         make_policy("budget-0")
+
+
+def _play(guardrails, start, cost, support, posteriors, weeks):
+    """The test-decision policy's prices and reasons over `weeks` weeks, week t priced under posteriors(t)."""
+    cand = candidates(start, cost, guardrails, support)
+    state = State.start(to_minor(start), np.zeros(len(start), bool))
+    policy, rng = make_policy("test-decision"), np.random.default_rng(0)
+    prices, reasons = [], []
+    for week in range(weeks):
+        price, reason = decide(
+            policy, guardrails, cand, state, posteriors(week), cost, np.zeros(len(start)), np.ones(len(start)), rng, 30
+        )
+        prices.append(price.copy())
+        reasons.append(reason.copy())
+    return policy, np.array(prices), np.array(reasons)
+
+
+def test_the_decision_test_visits_its_arms_for_the_planned_weeks_then_prices_at_the_posterior_mean():
+    """A product the decision says `test` for (its recommended price, the band's top, lies outside the one price
+    it sold at): each arm of the decision's plan for TEST_WEEKS_PER_ARM weeks in the plan's order, then the
+    posterior mean's optimum, kept."""
+    start, cost = np.array([10.0]), np.array([5.0])
+    guardrails = Guardrails(step=0.45, band=0.2, min_weeks=1, holdout_share=0.0, stop_loss_share=0.99)
+    inelastic = Posterior.prior(np.zeros(1), np.array([1.2]), np.array([0.3]))  # raise: optimum at the band's top
+    elastic = Posterior.prior(np.zeros(1), np.array([3.0]), np.array([0.01]))  # optimum 7.5: the band's bottom
+    weeks_per_arm = D.TEST_WEEKS_PER_ARM
+    policy, prices, reasons = _play(guardrails, start, cost, None, lambda t: inelastic if t == 0 else elastic, 20)
+    verdicts = policy.verdicts
+    assert verdicts.kind[0] == "test" and "outside the prices the product sold at" in verdicts.why[0]
+    plan = verdicts.arms[0]
+    assert 1000 in plan and len(plan) == D.TEST_ARMS and all(800 <= a <= 1200 for a in plan)
+    test_weeks = len(plan) * weeks_per_arm
+    np.testing.assert_array_equal(prices[:test_weeks, 0], np.repeat(plan, weeks_per_arm))
+    assert np.all(reasons[:test_weeks, 0] == REASON["test arm"])
+    assert np.all(prices[test_weeks:, 0] == 800) and np.all(reasons[test_weeks:, 0] == REASON["after test"])
+
+
+def test_a_test_arm_beyond_the_step_is_approached_within_it_and_its_weeks_count_only_there():
+    start, cost = np.array([10.0]), np.array([5.0])
+    guardrails = Guardrails(step=0.08, band=0.2, min_weeks=1, holdout_share=0.0, stop_loss_share=0.99)
+    inelastic = Posterior.prior(np.zeros(1), np.array([1.2]), np.array([0.3]))
+    policy, prices, reasons = _play(guardrails, start, cost, None, lambda t: inelastic, 40)
+    plan = policy.verdicts.arms[0]
+    pounds = prices[:, 0] / 100
+    assert np.all(np.abs(np.diff(pounds)) <= 0.08 * pounds[:-1] + 0.01)
+    at_arm = reasons[:, 0] == REASON["test arm"]
+    # every arm is held for its planned weeks, in the plan's order, the weeks in between stepping towards it
+    visited = [p for p, _ in itertools.groupby(prices[at_arm, 0])]
+    assert visited == plan
+    assert all(np.sum(prices[at_arm, 0] == arm) == D.TEST_WEEKS_PER_ARM for arm in plan)
+    assert REASON["test arm, step cap binding"] in reasons[:, 0]
+    assert reasons[-1, 0] == REASON["after test"]
+
+
+def test_a_change_product_moves_to_its_prior_optimum_and_stays():
+    """Sold across the band and sure of its slope: `change`; it moves (within the step) to the prior's optimum and
+    stays there when later weeks' posterior says otherwise."""
+    start, cost = np.array([10.0]), np.array([5.0])
+    guardrails = Guardrails(step=0.08, band=0.2, min_weeks=1, holdout_share=0.0, stop_loss_share=0.99)
+    support = np.array([[8.0, 12.0]])
+    sure = Posterior.prior(np.zeros(1), np.array([1.2]), np.array([0.01]))  # optimum 30: the band's top
+    elastic = Posterior.prior(np.zeros(1), np.array([4.0]), np.array([0.01]))
+    policy, prices, reasons = _play(guardrails, start, cost, support, lambda t: sure if t == 0 else elastic, 12)
+    assert policy.verdicts.kind[0] == "change"
+    assert prices[-1, 0] == 1200 and np.all(prices[4:, 0] == 1200)
+    assert np.all(np.diff(prices[:, 0]) >= 0) and np.all(reasons[:, 0] == REASON["decision: change"])
+
+
+def test_a_hold_product_never_moves():
+    """The current price is the optimum (b = p0 / (p0 - c) = 2): `hold`, and a later posterior that favours a move
+    does not move it."""
+    start, cost = np.array([10.0]), np.array([5.0])
+    guardrails = Guardrails(step=0.08, band=0.2, min_weeks=1, holdout_share=0.0)
+    at_optimum = Posterior.prior(np.zeros(1), np.array([2.0]), np.array([0.05]))
+    inelastic = Posterior.prior(np.zeros(1), np.array([1.2]), np.array([0.01]))
+    policy, prices, reasons = _play(guardrails, start, cost, None, lambda t: at_optimum if t == 0 else inelastic, 8)
+    assert policy.verdicts.kind[0] == "hold"
+    assert np.all(prices == 1000) and np.all(reasons == REASON["decision: hold"])
+
+
+def test_the_verdicts_are_the_decisions_own():
+    """decision_verdicts applies pricing.serving.decision's rule: where the draws split, a change inside the
+    support is a test below TEST_CONFIDENT and a change above it."""
+    start, cost = np.full(2, 10.0), np.full(2, 5.0)
+    guardrails = Guardrails(band=0.2)
+    cand = candidates(start, cost, guardrails, np.array([[8.0, 12.0], [8.0, 12.0]]))
+    posterior = Posterior.prior(np.zeros(2), np.array([1.5, 1.5]), np.array([0.05, 0.4]))
+    verdicts = decision_verdicts(cand, posterior, cost, np.random.default_rng(1))
+    assert verdicts.probability[0] >= D.TEST_CONFIDENT and verdicts.kind[0] == "change"
+    assert verdicts.probability[1] < D.TEST_CONFIDENT and verdicts.kind[1] == "test"
