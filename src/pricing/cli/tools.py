@@ -52,6 +52,12 @@ def add_evaluate(commands: argparse._SubParsersAction) -> None:
         help="CSV of stockcode,unit_cost (`pricing generate` writes unit_costs.csv): score weekly profit, "
         "(price - cost) x weekly units, instead of revenue",
     )
+    ev.add_argument(
+        "--raw",
+        type=Path,
+        help="the transaction lines the truth was drawn with, for the passive regression's slopes beside the "
+        "model's (default: online_retail.csv beside --truth, skipped when there is none)",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
 
@@ -69,6 +75,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         monotone=args.monotone,
         weekly=not args.per_line_truth,
         costs_path=args.costs,
+        raw_path=args.raw,
     )
     paths = write_outputs(report, curves, args.out)
     print(f"truth: {report['truth']}; {report['products']} products")
@@ -88,6 +95,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"{method:<19} {s['median_regret']:>14.2%} {s['p90_regret']:>11.2%} {s['median_price_error']:>19.2%} "
             f"{(f'{uplift:.0%}' if uplift is not None else '-'):>16}"
         )
+    if report["slopes"]:
+        summary = report["slopes"]["summary"]
+        print(f"slopes of weekly units at the current price (truth: mean {summary['truth']['mean']:.3f})")
+        print(f"{'slope':<15} {'mean':>7} {'median':>7} {'bias':>7} {'bias sd':>8} {'below truth':>12} {'products':>9}")
+        for name, s in list(summary.items())[1:]:
+            cells = (s["mean"], s["median"], s["bias"]["mean"], s["bias"]["sd"], s["share_below_truth"])
+            specs = (">7.3f", ">7.3f", ">+7.3f", ">8.3f", ">12.0%")
+            widths = (7, 7, 7, 8, 12)  # a figure over no product (None) prints as '-'
+            shown = [f"{'-':>{w}}" if v is None else format(v, f) for v, f, w in zip(cells, specs, widths, strict=True)]
+            print(f"{name:<15} {' '.join(shown)} {s['products']:>9}")
+        if report["slopes"]["passive_missing"]:
+            print(f"passive regression not run: {report['slopes']['passive_missing']}")
+    else:
+        print(f"slopes not computed: {report['slopes_missing']}")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -22,13 +22,29 @@ and the models alike. The primary's decision is scored too: `decision` is the pr
 price when it holds), `current_price` the price it would hold at; and its interval for the optimal price is
 checked against the true optimum (coverage: the share of products whose true optimum lies inside, within half a
 grid step).
+
+The slopes (report["slopes"], `slope_table`): per product, the elasticity of expected weekly units at its current
+price p0 (the bundle's last list price), b = -d log(units per week) / d log(price) (b > 0: units fall as the price
+rises; docs/EXPERIMENTS.md's convention), three ways, each a central difference at p0 exp(+-SLOPE_STEP) or a
+regression on the same scale:
+    model           the bundle's weekly curve as the API serves it (pricing.experiments.update.model_prior: one
+                    code path with the experiment update's prior), over the product's held-out contexts
+    truth           the generator's true_expected_weekly_units over the same contexts
+    passive         the plain passive regression of the file's weekly units on log list price, per product with a
+                    flat prior (pricing.experiments.prior.passive_fit: the simulator's passive model) on the
+                    transaction lines beside the truth (`raw`); `passive_shrunk` the same shrunk toward the
+                    products' pooled slope, the form the simulator prices by
+and in summary each one's mean and median, its bias against the truth (mean, median, sd, P10, P90) and the share
+of products it reads as less elastic than the truth. In the confounded market (`pricing generate --market
+confounded`: list prices rose with an unobserved demand level) the passive estimates read the products as less
+elastic than they are; the slopes show how far a model of the same passive data is misled.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +54,9 @@ from tqdm import tqdm
 from pricing.artifacts.store import open_store
 from pricing.data.features import FEATURES, quantity_from_log
 from pricing.data.generate import load_ground_truth, true_expected_units_per_line, true_expected_weekly_units
+from pricing.experiments.panel import weekly_panel
+from pricing.experiments.prior import passive_fit
+from pricing.experiments.update import BUNDLE_STEP, model_prior, read_lines, volume_offset
 from pricing.serving.decision import verdict as decision_rule
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
@@ -50,6 +69,11 @@ UPLIFT_MIN_GAIN = 0.01  # uplift is scored where the status quo leaves at least 
 # the hold rule's thresholds the report scores (min_probability, min_gain: pricing.serving.decision.verdict)
 HOLD_SWEEP_PROBABILITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
 HOLD_SWEEP_GAINS = (0.0, 0.001, 0.005, 0.01, 0.02)  # 0.001: the service's default (MIN_RELATIVE_GAIN)
+# the truth's central difference takes the model's half-step (model_prior's): both slopes are the same finite
+# difference of their curves, so their gap is the models' and not the step's
+SLOPE_STEP = BUNDLE_STEP
+SLOPE_METHODS = ("model", "passive", "passive_shrunk")
+RAW_NAME = "online_retail.csv"  # the transaction file `pricing generate` writes beside ground_truth.csv
 
 
 def true_revenue(
@@ -65,6 +89,103 @@ def true_revenue(
     else:
         units = true_expected_units_per_line(prices, truth, contexts, tiered=False)
     return (prices - (unit_cost or 0.0)) * units
+
+
+def true_slope(price: float, truth: pd.Series, contexts: pd.DataFrame, step: float = SLOPE_STEP) -> float:
+    """The truth's elasticity of expected weekly units at `price` (currency per unit): b = -(log U(p e^h) -
+    log U(p e^-h)) / 2h, U the generator's true_expected_weekly_units over `contexts` (columns segment, country,
+    invoice_date), h = `step`. Unitless, b > 0 when units fall as the price rises. ValueError for a price or
+    step that is not positive."""
+    if not (price > 0 and step > 0):
+        raise ValueError(f"the price and the step must be positive, got {price} and {step}")
+    units = true_expected_weekly_units(price * np.exp(np.array([-step, step])), truth, contexts, week_scale=1.0)
+    return float(-(np.log(units[1]) - np.log(units[0])) / (2 * step))
+
+
+@dataclass(frozen=True)
+class PassiveSlopes:
+    """The passive regression's slopes for N products (`passive_slopes`), b as `true_slope`'s: `plain` (N,) each
+    product's own estimate (flat prior; NaN where its weeks hold fewer than two list prices, so the data say
+    nothing of its slope) with `plain_sd`; `shrunk` (N,) the same shrunk toward the pooled slope, with
+    `shrunk_sd`; `weeks` (N,) the weeks that counted and `prices` (N,) the distinct weekly list prices among them;
+    `source`: the file read."""
+
+    plain: np.ndarray
+    plain_sd: np.ndarray
+    shrunk: np.ndarray
+    shrunk_sd: np.ndarray
+    weeks: np.ndarray
+    prices: np.ndarray
+    source: str
+
+
+def passive_slopes(raw: Path, codes, current_price: np.ndarray) -> PassiveSlopes:
+    """The plain passive regression of `raw`'s weekly units on log list price for `codes` (N,), around each one's
+    `current_price` (N,, currency per unit): the lines read and cleaned as `pricing prepare` reads them
+    (pricing.experiments.update.read_lines), per product and ISO week its units, squared line quantities and list
+    price through the price ladder (pricing.experiments.panel.weekly_panel), the week's known log volume from the
+    shop's other products' order lines (update.volume_offset, as `pricing experiment update` reads a shop's
+    export), fitted by the simulator's passive model (pricing.experiments.prior.passive_fit: the weekly
+    quasi-Poisson regression, flat prior then shrunk). A product the file never sold counts no week.
+    DataError for a file that cannot be read; ValueError for a file without a usable line, or prices not positive."""
+    codes = np.asarray(codes, dtype=str)
+    current_price = np.asarray(current_price, dtype=float)
+    if current_price.shape != codes.shape or not (current_price > 0).all():
+        raise ValueError(f"need one positive current price per product, got {current_price.shape} for {codes.shape}")
+    lines, _ = read_lines(Path(raw))
+    panel = weekly_panel(lines, codes)
+    x = np.log(panel.list_price / current_price[:, None])
+    observed = np.isfinite(x)
+    offset = volume_offset(lines, panel, np.zeros(len(codes), dtype=bool))
+    flat, shrunk = passive_fit(panel.units, panel.squared_units, x, offset, observed)
+    prices = np.array([len(np.unique(np.round(row[np.isfinite(row)], 2))) for row in panel.list_price])
+    identified = prices >= 2
+    return PassiveSlopes(
+        np.where(identified, flat.slope, np.nan),
+        np.where(identified, flat.slope_sd, np.nan),
+        shrunk.slope,
+        shrunk.slope_sd,
+        observed.sum(axis=1),
+        prices,
+        str(raw),
+    )
+
+
+def slope_summary(truth: np.ndarray, slopes: dict[str, np.ndarray]) -> dict:
+    """The slopes' summary over products: the truth's (N,) mean and median, and for each method's slopes (N,,
+    NaN where it has none) its mean and median, its bias against the truth (method - truth: mean, median, sd, P10,
+    P90; negative reads the products as less elastic than they are) and the share of products whose slope is below
+    the truth's, each over the products where it has a slope (`products`)."""
+    truth = np.asarray(truth, dtype=float)
+    summary = {"truth": {"products": int(np.isfinite(truth).sum()), **_centre(truth)}}
+    for name, values in slopes.items():
+        values = np.asarray(values, dtype=float)
+        known = np.isfinite(values) & np.isfinite(truth)
+        bias = values[known] - truth[known]
+        summary[name] = {
+            "products": int(known.sum()),
+            **_centre(values[known]),
+            "bias": {
+                **_centre(bias),
+                "sd": _round(np.std(bias, ddof=1)) if len(bias) > 1 else None,
+                "p10": _round(np.percentile(bias, 10)) if len(bias) else None,
+                "p90": _round(np.percentile(bias, 90)) if len(bias) else None,
+            },
+            "share_below_truth": _round(np.mean(bias < 0)) if len(bias) else None,
+        }
+    return summary
+
+
+def _centre(values: np.ndarray) -> dict:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"mean": None, "median": None}
+    return {"mean": _round(values.mean()), "median": _round(np.median(values))}
+
+
+def _round(value: float) -> float:
+    return round(float(value), 4)
 
 
 def reference_sweep(predictor: Predictor, network, raw: pd.DataFrame, prices: np.ndarray) -> np.ndarray:
@@ -101,9 +222,16 @@ def evaluate(
     monotone: bool = False,
     weekly: bool = True,
     costs_path: Path | None = None,
+    raw_path: Path | None = None,
 ) -> tuple[dict, dict]:
-    """The report (summary per method, per-product detail; the primary's interval coverage and decisions) and the
-    curves for the plots. ValueError when the truth file predates weekly demand and `weekly` is asked for."""
+    """The report (summary per method, per-product detail; the primary's interval coverage and decisions; the
+    slopes, module docstring) and the curves for the plots. `raw_path`: the transaction lines the passive
+    regression reads (default: RAW_NAME beside the truth, skipped with the reason in the report when there is
+    none). ValueError when the truth file predates weekly demand and `weekly` is asked for; FileNotFoundError for
+    a `raw_path` given that does not exist; the passive regression's errors (`passive_slopes`) for a file it
+    cannot read. Nothing is written."""
+    if raw_path is not None and not Path(raw_path).is_file():
+        raise FileNotFoundError(f"--raw {raw_path}: no such file (the transaction lines the truth was drawn with)")
     bundle = open_store(store).fetch()
     predictor = Predictor(bundle)
     truth = load_ground_truth(truth_path)
@@ -122,12 +250,22 @@ def evaluate(
         costs = pd.read_csv(costs_path, dtype={"stockcode": str}).set_index("stockcode")["unit_cost"]
     products = predictor.products[predictor.products.index.isin(truth.index)]
     codes = list(products.sort_values("lines", ascending=False).index[:top])
+    # the slopes need weekly units from both sides: the truth's incidence and the bundle's incidence model
+    slopes_missing = None
+    if "incidence_elasticity" not in truth.columns:
+        slopes_missing = f"{truth_path} has no incidence truth (generated before weekly demand)"
+    elif not two_part:
+        slopes_missing = "the bundle has no incidence model, so no weekly curve"
+    current, truth_slopes = [], []
     rows, curves = [], {}
     for code in tqdm(codes, desc="evaluate", unit="product"):
         product, t = predictor.products.loc[code], truth.loc[code]
         low, high = float(product["price_min"]), float(product["price_max"])
         prices = price_grid(low, high, bins)
         contexts = raw.iloc[predictor.context_sample(code, samples)]
+        if slopes_missing is None:
+            current.append(predictor.current_price(code)[0])
+            truth_slopes.append(true_slope(current[-1], t, contexts))
 
         cost = float(costs[code]) if costs is not None and code in costs.index else None
 
@@ -182,8 +320,69 @@ def evaluate(
         "true_share_at_range_top": round(float(np.mean([np.isclose(r["p_star"], r["price_max"]) for r in rows])), 3),
         "true_share_at_range_bottom": round(float(np.mean([np.isclose(r["p_star"], r["price_min"]) for r in rows])), 3),
         "products_detail": rows,
+        "slopes": None,
+        "slopes_missing": slopes_missing,
     }
+    if slopes_missing is None and codes:
+        raw_lines = Path(raw_path) if raw_path is not None else Path(truth_path).with_name(RAW_NAME)
+        report["slopes"] = slope_table(
+            bundle,
+            codes,
+            np.array(current),
+            np.array(truth_slopes),
+            raw_lines if raw_lines.is_file() else None,
+            samples,
+        )
     return report, curves
+
+
+def slope_table(
+    bundle, codes: list[str], current: np.ndarray, truth: np.ndarray, raw: Path | None, samples: int
+) -> dict:
+    """The report's slopes (module docstring) for `codes` (N,) at their `current` prices (N,, currency per unit),
+    given the truth's slopes (N,, `true_slope`): the model's from the bundle's weekly curve (update.model_prior,
+    `samples` held-out contexts per price: the truth's contexts), the passive regression's from `raw`'s lines
+    (`passive_slopes`; None: not run, said in `passive_missing`), per product and in summary (`slope_summary`,
+    over the per-product figures as reported, to 4 decimals)."""
+    model = model_prior(bundle, np.asarray(codes, dtype=str), current, samples)
+    passive = passive_slopes(raw, codes, current) if raw is not None else None
+    per_product = []
+    for j, code in enumerate(codes):
+        row = {
+            "stockcode": code,
+            "current_price": round(float(current[j]), 4),
+            "truth": _round(truth[j]),
+            "model": _round(model.slope[j]),
+            "model_sd": _round(model.slope_sd[j]),
+            "passive": None,
+            "passive_sd": None,
+            "passive_shrunk": None,
+            "passive_weeks": None,
+            "passive_prices": None,
+        }
+        if passive is not None:
+            plain = passive.plain[j]
+            row["passive"] = _round(plain) if np.isfinite(plain) else None
+            row["passive_sd"] = _round(passive.plain_sd[j]) if np.isfinite(plain) else None
+            row["passive_shrunk"] = _round(passive.shrunk[j])
+            row["passive_weeks"] = int(passive.weeks[j])
+            row["passive_prices"] = int(passive.prices[j])
+        per_product.append(row)
+
+    def column(name: str) -> np.ndarray:
+        return np.array([np.nan if r[name] is None else r[name] for r in per_product], dtype=float)
+
+    methods = SLOPE_METHODS if passive is not None else SLOPE_METHODS[:1]
+    return {
+        "definition": "b = -d log(expected units per week) / d log(price) at the current price (b > 0: units fall "
+        f"as the price rises); central differences at p0 x exp(+-{SLOPE_STEP})",
+        "step": SLOPE_STEP,
+        "samples": samples,
+        "passive_source": None if passive is None else passive.source,
+        "passive_missing": None if passive is not None else "no transaction file beside the truth: pass --raw",
+        "summary": slope_summary(column("truth"), {name: column(name) for name in methods}),
+        "per_product": per_product,
+    }
 
 
 def _decision_scores(decision, prices, revenue, revenue_of: Callable, status_quo: float) -> dict:
@@ -324,6 +523,9 @@ def _summary(scores: list[dict]) -> dict:
 
 
 def write_outputs(report: dict, curves: dict, out: Path) -> list[Path]:
+    """Write the report: `out` (JSON), the Markdown reading beside it (`out` with .md), and the plots beside it:
+    `<stem>_regret.png` (each method's regret), `<stem>_curves.png` (six products' true and predicted curves) and,
+    where the report has slopes, `<stem>_slopes.png` (`slopes_chart`). Returns the paths written, JSON first."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -363,4 +565,134 @@ def write_outputs(report: dict, curves: dict, out: Path) -> list[Path]:
     examples = out.with_name(out.stem + "_curves.png")
     fig.savefig(examples, dpi=110)
     plt.close(fig)
-    return [out, distribution, examples]
+    paths = [out, distribution, examples]
+    if report.get("slopes"):
+        paths.append(slopes_chart(report["slopes"], report["bundle_version"], out.with_name(out.stem + "_slopes.png")))
+    markdown = out.with_suffix(".md")
+    markdown.write_text(report_markdown(report, [p.name for p in paths[1:]]))
+    return [*paths, markdown]
+
+
+def slopes_chart(slopes: dict, version: str, path: Path) -> Path:
+    """The slopes plot: one point per product, the model's slope (and the passive regression's, where run)
+    against the truth's, the diagonal (no bias) drawn; a point below it reads the product as less elastic than it
+    is. Writes `path` (PNG) and returns it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = slopes["per_product"]
+    truth = np.array([r["truth"] for r in rows], dtype=float)
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    shown = [truth]
+    for name, colour in (("passive", "tab:orange"), ("model", "tab:blue")):
+        values = np.array([np.nan if r[name] is None else r[name] for r in rows], dtype=float)
+        if np.isfinite(values).any():
+            stats = slopes["summary"][name]
+            label = f"{name} (mean {stats['mean']:.2f}, bias {stats['bias']['mean']:+.2f})"
+            ax.scatter(truth, values, s=12, alpha=0.6, color=colour, label=label)
+            shown.append(values)
+    # the passive regression's per-product estimates can run far off; the axes hold the middle 98% of every point
+    every = np.concatenate(shown)
+    every = every[np.isfinite(every)]
+    low, high = np.percentile(every, [1, 99]) if len(every) else (0.0, 3.0)
+    pad = 0.05 * max(high - low, 0.1)
+    low, high = low - pad, high + pad
+    ax.plot([low, high], [low, high], color="black", lw=1, label="estimate = truth")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("true slope of weekly units at the current price (-d log units / d log price)")
+    ax.set_ylabel("estimated slope")
+    ax.set_title(
+        f"Slopes of {len(rows)} products against the truth (mean {slopes['summary']['truth']['mean']:.2f})\n"
+        f"bundle {version}",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def report_markdown(report: dict, plots: list[str]) -> str:
+    """The report's Markdown reading: the methods' summary table, the interval and decisions in a line each, the
+    slopes' summary and one row per product, and the plots' names."""
+    lines = [
+        f"# Pricing quality: bundle {report['bundle_version']}",
+        "",
+        f"Scored against the generator's truth ({report['truth']}) on {report['products']} best-selling products, "
+        f"{report['bins']} price bins, {report['samples']} contexts per product.",
+        "",
+        "| method | median regret | P90 regret | median price error | median uplift captured |",
+        "|---|---|---|---|---|",
+    ]
+    for method, s in report["summary"].items():
+        uplift = "-" if s["median_uplift_captured"] is None else f"{s['median_uplift_captured']:.0%}"
+        lines.append(
+            f"| {method} | {s['median_regret']:.2%} | {s['p90_regret']:.2%} | {s['median_price_error']:.2%} | "
+            f"{uplift} |"
+        )
+    if report.get("interval"):
+        i = report["interval"]
+        lines += [
+            "",
+            f"Interval ({i['level']:.0%}): holds the true optimum for {i['coverage']:.1%} of {i['products']}.",
+        ]
+    if report.get("decisions"):
+        d = report["decisions"]
+        lines += [
+            "",
+            f"Decisions: hold {d['hold_share']:.1%}, test {d['test_share']:.1%}; median regret of the decision "
+            f"{d['median_regret_decision']:.2%}, of the recommended price {d['median_regret_recommended']:.2%}.",
+        ]
+    lines += ["", "## Slopes of weekly units at the current price", ""]
+    slopes = report.get("slopes")
+    if not slopes:
+        lines.append(f"Not computed: {report.get('slopes_missing') or 'no product'}.")
+    else:
+        lines += [
+            f"{slopes['definition']}. Model: the bundle's weekly curve (the API's); truth: the generator's over the "
+            "same contexts; passive: the plain weekly quasi-Poisson regression on the transaction file"
+            + (
+                f" `{slopes['passive_source']}`"
+                if slopes["passive_source"]
+                else f" (not run: {slopes['passive_missing']})"
+            )
+            + "; passive_shrunk: the same shrunk toward the pooled slope.",
+            "",
+            "| slope | products | mean | median | bias: mean | median | sd | P10, P90 | share below truth |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, s in slopes["summary"].items():
+            bias = s.get("bias")  # the truth's own row has none
+            cells = ["-"] * 5
+            if bias:
+                cells = [
+                    _fmt(bias["mean"], "+.3f"),
+                    _fmt(bias["median"], "+.3f"),
+                    _fmt(bias["sd"], ".3f"),
+                    f"{_fmt(bias['p10'], '+.2f')}, {_fmt(bias['p90'], '+.2f')}",
+                    _fmt(s["share_below_truth"], ".0%"),
+                ]
+            head = [name, str(s["products"]), _fmt(s["mean"], ".3f"), _fmt(s["median"], ".3f")]
+            lines.append("| " + " | ".join(head + cells) + " |")
+        lines += [
+            "",
+            "| product | current price | truth | model (sd) | passive (sd) | passive shrunk | weeks | prices |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in slopes["per_product"]:
+            passive = "-" if r["passive"] is None else f"{r['passive']:.2f} ({r['passive_sd']:.2f})"
+            lines.append(
+                f"| {r['stockcode']} | {r['current_price']:.2f} | {r['truth']:.2f} | {r['model']:.2f} "
+                f"({r['model_sd']:.2f}) | {passive} | {_fmt(r['passive_shrunk'], '.2f')} | "
+                f"{_fmt(r['passive_weeks'], 'd')} | {_fmt(r['passive_prices'], 'd')} |"
+            )
+    lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in plots) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
