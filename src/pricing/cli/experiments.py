@@ -91,6 +91,18 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:
         "--holdout", type=float, default=0.1, help="share of products that never move (default: %(default)s)"
     )
     sim.add_argument(
+        "--loss-cap",
+        type=_fraction,
+        help="the worst-week guardrail: admit a price only where the posterior probability of a week losing more "
+        "than this share of the status-quo profit is at most --loss-cap-probability (default: off)",
+    )
+    sim.add_argument(
+        "--loss-cap-probability",
+        type=_fraction,
+        default=0.1,
+        help="the worst-week guardrail's probability (default: %(default)s)",
+    )
+    sim.add_argument(
         "--learning-weeks",
         type=positive_int,
         help="thompson: draw from the posterior for this many test weeks, then price at its mean (default: draw "
@@ -132,6 +144,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         stop_loss_probability=args.stop_loss_probability,
         loss_budget=args.loss_budget,
         holdout_share=args.holdout,
+        loss_cap=args.loss_cap,
+        loss_cap_probability=args.loss_cap_probability,
     )
     settings = Settings(
         weeks=args.weeks,
