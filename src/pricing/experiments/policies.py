@@ -54,6 +54,7 @@ REASONS = (
     "test arm",  # test-decision: at an arm of the decision's price test
     "test arm, step cap binding",  # on the way to the next arm, which lies beyond this week's largest step
     "after test",  # test-decision: the test is over, the posterior mean's optimum (monetising)
+    "loss cap",  # the worst-week guardrail excluded the policy's price (or the price in force): the best it admits
 )
 REASON = {name: code for code, name in enumerate(REASONS)}
 POLICIES = ("status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now", "test-decision")
@@ -75,12 +76,18 @@ class Guardrails:
     stop_loss_probability: float = 0.9
     loss_budget: float = 1.0  # weeks of the status-quo profit
     holdout_share: float = 0.1
+    # the worst-week guardrail (None: off): a price is admitted only where the posterior probability that its week
+    # loses more than `loss_cap` of the status-quo profit is at most `loss_cap_probability` (`loss_cap_mask`)
+    loss_cap: float | None = None
+    loss_cap_probability: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("band", "step", "stop_loss_share", "stop_loss_probability"):
+        for name in ("band", "step", "stop_loss_share", "stop_loss_probability", "loss_cap_probability"):
             value = getattr(self, name)
             if not 0 < value < 1:
                 raise ValueError(f"{name} must be within (0, 1), got {value}")
+        if self.loss_cap is not None and not 0 < self.loss_cap < 1:
+            raise ValueError(f"loss_cap must be within (0, 1), got {self.loss_cap}")
         if not 0 <= self.holdout_share < 1:
             raise ValueError(f"holdout_share must be within [0, 1), got {self.holdout_share}")
         if self.min_weeks < 1 or self.loss_budget <= 0:
@@ -168,6 +175,23 @@ def probability_of_loss(price, start, cost, posterior: Posterior, share: float) 
     p = np.where(r > 0, 1 - ndtr(z), ndtr(z))
     p = np.where(r == 0, 0.0, p)
     return np.where(price <= cost, 1.0, p)
+
+
+def loss_cap_mask(cand: Candidates, cost: np.ndarray, posterior: Posterior, cap: float, probability: float):
+    """Which candidates (N, K) the worst-week guardrail admits: those whose posterior probability of a week's
+    profit below (1 - cap) x the status quo's is at most `probability` (`probability_of_loss` at every candidate:
+    a pessimistic quantile of the slope's posterior, since the profit ratio is monotone in b), and the starting
+    price. `cost` (N,): unit costs (currency)."""
+    rows = np.arange(len(cand.start))
+    start = cand.prices[rows, cand.start]
+    wide = Posterior(
+        *(
+            np.asarray(v)[:, None]
+            for v in (posterior.level, posterior.slope, posterior.level_sd, posterior.slope_sd, posterior.correlation)
+        )
+    )
+    risk = probability_of_loss(cand.prices, start[:, None], cost[:, None], wide, cap)
+    return (risk <= probability) | (cand.minor == cand.minor[rows, cand.start][:, None])
 
 
 @dataclass(frozen=True)
@@ -465,30 +489,49 @@ def decide(
         newly_prob = away & ~state.stopped & (risky > guardrails.stop_loss_probability)
         newly_budget = away & ~state.stopped & ~newly_prob & over
         state.stopped |= newly_prob | newly_budget
-        allowed = cand.admitted & step_mask(cand, state.price, guardrails.step)
+        step_allowed = cand.admitted & step_mask(cand, state.price, guardrails.step)
+        allowed, unsafe_now = step_allowed, np.zeros(n, bool)
+        if guardrails.loss_cap is not None:
+            # the worst-week guardrail: only prices whose pessimistic week stays within the cap; where none within
+            # this week's step is, the one nearest the start within it (the way back)
+            safe = loss_cap_mask(cand, cost, posterior, guardrails.loss_cap, guardrails.loss_cap_probability)
+            unsafe_now = ~safe[rows, np.argmax(cand.minor == state.price[:, None], axis=1)]
+            allowed = step_allowed & safe
+            distance = np.where(step_allowed, np.abs(cand.minor - start_minor[:, None]), np.iinfo(np.int64).max)
+            way_back = np.zeros_like(step_allowed)
+            way_back[rows, np.argmin(distance, axis=1)] = True
+            allowed = np.where(allowed.any(axis=1)[:, None], allowed, way_back)
         directed = policy.direct(cand, state, posterior, cost, rng)
         slopes = policy.slopes(posterior, rng, state)
-        value = np.where(allowed, relative_profit(prices, start, cost, slopes), -np.inf)
-        best = np.argmax(value, axis=1)
-        target = cand.minor[rows, best]
-        unbounded = np.argmax(np.where(cand.admitted, relative_profit(prices, start, cost, slopes), -np.inf), axis=1)
-        reason[cand.minor[rows, unbounded] != target] = REASON["policy, step cap binding"]
+        profit = relative_profit(prices, start, cost, slopes)
+        target = cand.minor[rows, np.argmax(np.where(allowed, profit, -np.inf), axis=1)]
+        uncapped = cand.minor[rows, np.argmax(np.where(step_allowed, profit, -np.inf), axis=1)]
+        unbounded = np.argmax(np.where(cand.admitted, profit, -np.inf), axis=1)
+        reason[cand.minor[rows, unbounded] != uncapped] = REASON["policy, step cap binding"]
         if directed is not None:
             # a price the policy sets directly: the allowed candidate nearest it (itself, within this week's step)
             wanted, reason = directed[0], directed[1].copy()
             fixed = wanted >= 0
-            gap = np.where(allowed, np.abs(cand.minor - wanted[:, None]), np.iinfo(np.int64).max)
-            nearest = cand.minor[rows, np.argmin(gap, axis=1)]
-            target = np.where(fixed, nearest, target)
-            reason[fixed & (nearest != wanted) & (reason == REASON["test arm"])] = REASON["test arm, step cap binding"]
+
+            def nearest(mask):
+                gap = np.where(mask, np.abs(cand.minor - wanted[:, None]), np.iinfo(np.int64).max)
+                return cand.minor[rows, np.argmin(gap, axis=1)]
+
+            target = np.where(fixed, nearest(allowed), target)
+            uncapped = np.where(fixed, nearest(step_allowed), uncapped)
+            step_binds = fixed & (uncapped != wanted) & (reason == REASON["test arm"])
+            reason[step_binds] = REASON["test arm, step cap binding"]
+        reason[(target != uncapped) | unsafe_now] = REASON["loss cap"]
         moving = target != state.price
-        too_soon = moving & (state.weeks_at_price < max(guardrails.min_weeks, policy.spacing(weeks)))
+        # a price the worst-week guardrail no longer admits is not kept for the minimum weeks or the budget
+        too_soon = moving & ~unsafe_now & (state.weeks_at_price < max(guardrails.min_weeks, policy.spacing(weeks)))
         target = np.where(too_soon, state.price, target)
         reason[too_soon] = REASON["min weeks at a price"]
         if policy.budget is not None:
-            spent = (target != state.price) & (state.changes >= policy.budget)
+            spent = (target != state.price) & ~unsafe_now & (state.changes >= policy.budget)
             target = np.where(spent, state.price, target)
             reason[spent] = REASON["change budget spent"]
+        allowed = step_allowed
         # stopped products step back to the start: the allowed price nearest it within this week's step
         distance = np.where(allowed, np.abs(cand.minor - start_minor[:, None]), np.iinfo(np.int64).max)
         back = cand.minor[rows, np.argmin(distance, axis=1)]
