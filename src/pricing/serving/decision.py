@@ -473,7 +473,9 @@ class ProductFacts:
 
     `current_price`: today's list price, `current_date` (YYYY-MM-DD or None) and `current_source` (where it was
     read); `support`: the lowest and highest list price it sold at; `unit_cost` and `unit_cost_source` (None:
-    unknown); `observed`: its observed weekly history by list-price level (the response's `observed`)."""
+    unknown); `observed`: its observed weekly history by list-price level (the response's `observed`);
+    `learnt`: what a price test taught of its weekly elasticity (pricing.serving.learnt.LearntSlope), None when
+    it was not tested."""
 
     description: str
     current_price: float
@@ -483,6 +485,7 @@ class ProductFacts:
     unit_cost: float | None
     unit_cost_source: str | None
     observed: list[dict]
+    learnt: object | None = None
 
 
 class DemandSource(Protocol):

@@ -34,6 +34,7 @@ DECISION_FIELDS = (
     "decision_reason",
     "price_to_set",
     "test",
+    "experiment_evidence",
     "support",
     "segment",
     "model",
@@ -128,6 +129,8 @@ def to_json(decision: Decision) -> dict:
         "price_to_set": decision.price_to_set,
         # a `test` verdict's price test (pricing.serving.decision.PriceTest); null for change and hold
         "test": _test_json(decision),
+        # what a price test taught of the product's weekly elasticity (pricing.serving.learnt); null if untested
+        "experiment_evidence": None if decision.facts.learnt is None else decision.facts.learnt.as_json(),
         "support": {
             "low": round(decision.support[0], 4),
             "high": round(decision.support[1], 4),

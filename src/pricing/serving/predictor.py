@@ -26,6 +26,7 @@ from pricing.models.errors import PREDICT_ERRORS
 from pricing.serving import decision as D
 from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
 from pricing.serving.health import ModelFailures
+from pricing.serving.learnt import EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, learnt_slopes
 from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import SWEEP_BAND, SWEEP_BASES, SweepResult, aggregate, price_grid, sweep_matrix
@@ -93,7 +94,9 @@ def resolve(model):
 
 
 class Predictor:
-    def __init__(self, bundle: Bundle, torch_threads: int | None = None) -> None:
+    def __init__(self, bundle: Bundle, torch_threads: int | None = None, learnt: bool = True) -> None:
+        """`learnt`: serve what a price test taught (pricing.serving.learnt) where the bundle has it; False: the
+        models' own curves and evidence (the prior `pricing experiment update` starts from)."""
         self.version = bundle.version
         self.preprocessor = bundle.preprocessor()
         self.products = bundle.products()
@@ -135,6 +138,8 @@ class Predictor:
         self.costs = _indexed(bundle.table("costs.parquet"))
         self.recent = _indexed(bundle.table("recent_level.parquet"))
         self.recent_weeks = bundle.recent_weeks()
+        # what a price test taught (pricing.serving.learnt): {} without an experiment's update in the bundle
+        self.learnt = learnt_slopes(bundle.table(EXPERIMENT_EVIDENCE), bundle.table(EXPERIMENT_WEEKS)) if learnt else {}
         # the incidence part (order lines per week), its own fallback chain; none in bundles written before it
         self.incidence_models: list[tuple[str, object]] = []
         self.reference_weeks = bundle.reference_weeks() if bundle.incidence_model_names() else None
@@ -385,6 +390,9 @@ class Predictor:
                 level = self._inference.submit(self.level_factor, code, per_line, incidence).result()
             # one population (the segment's order lines, with its units per line), at the level the product sells
             orders = orders * share * level
+            learnt = self.learnt.get(code)
+            if learnt is not None:  # a price test's elasticity (pricing.serving.learnt)
+                orders = orders * learnt.tilt(prices)
         result = aggregate(
             prices, quantity[: len(prices)], monotone, orders_per_week=orders, objective=request.optimise
         )
@@ -431,6 +439,7 @@ class Predictor:
             unit_cost=cost,
             unit_cost_source=cost_source,
             observed=observed_points(self.history, code),
+            learnt=self.learnt.get(code) if self.incidence_models else None,
         )
 
     def current_price(self, stockcode: str) -> tuple[float, str | None, str]:
@@ -445,12 +454,18 @@ class Predictor:
         """The list prices the product was sold at (lowest, highest level of price_history.parquet): the prices a
         decision sets. Not the range of prices lines paid, which runs from quantity-break discounts up to the
         guest channel's premium (twice the list price on the real file). A bundle without the history: that
-        range (the product table's price_min, price_max)."""
+        range (the product table's price_min, price_max). A tested product's range takes in its test weeks' list
+        prices (pricing.serving.learnt)."""
         if self.history is not None and stockcode in self.history.index:
             levels = self.history.loc[[stockcode], "price"]
-            return float(levels.min()), float(levels.max())
-        product = self.product(stockcode)
-        return float(product["price_min"]), float(product["price_max"])
+            low, high = float(levels.min()), float(levels.max())
+        else:
+            product = self.product(stockcode)
+            low, high = float(product["price_min"]), float(product["price_max"])
+        learnt = self.learnt.get(stockcode)
+        if learnt is not None and learnt.tested_prices is not None:  # a test's prices were sold at too
+            low, high = min(low, learnt.tested_prices[0]), max(high, learnt.tested_prices[1])
+        return low, high
 
     def unit_cost(self, request: PriceRequest) -> tuple[float | None, str | None]:
         """The request's unit cost, else the cost file's (published with the bundle), else (None, None)."""
@@ -479,9 +494,13 @@ class Predictor:
         `pivot` (the current price): the incidence slope on log price (weekly answers only), the per-line slope on
         price / median price (the `price_ratio` feature the network's structural price effect and the evidence's
         sd are measured on: pricing.training.evidence). Whatever model answers, so a fallback keeps the per-line
-        uncertainty. [] for a bundle without the evidence."""
-        incidence_sd, line_sd = self.slope_sd(stockcode)
+        uncertainty. [] for a bundle without the evidence. A tested product's weekly answer draws its test's
+        posterior sd of the weekly-units slope on log price instead (pricing.serving.learnt)."""
         prices = np.asarray(prices, dtype=float)
+        learnt = self.learnt.get(stockcode)
+        if weekly and learnt is not None and self.incidence_models:
+            return [(learnt.sd, np.log(prices / pivot))]
+        incidence_sd, line_sd = self.slope_sd(stockcode)
         terms = []
         if weekly and incidence_sd is not None:
             terms.append((incidence_sd, np.log(prices / pivot)))
