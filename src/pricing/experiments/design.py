@@ -8,8 +8,8 @@ its week-by-week schedule. `pricing experiment start` writes it (pricing.experim
 
 The schedule, a pure function of (config, stockcode, week) (`price_for`):
 
-- holdout: a `holdout_share` of the products, drawn once from the config's seed (the simulator's own draw,
-  pricing.experiments.policies.choose_holdout, over the products in the config's order), keeps `arms: [status quo]`
+- holdout: a `holdout_share` of the products (rounded), drawn once from the config's seed over the products in the
+  config's order (`choose_holdout`, the simulator's rule), keeps `arms: [status quo]`
   and its status-quo price every week (binding `holdout`);
 - every other product's arms are visited in a random order, each for `weeks_per_arm` consecutive weeks, a new order
   drawn for each cycle through them until the experiment's weeks are filled (so a longer experiment visits each arm
@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pricing.experiments.policies import choose_holdout
 from pricing.serving.decision import OBJECTIVE_KINDS
 from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor, from_minor, is_whole_minor, to_minor
 
@@ -170,6 +169,7 @@ class Experiment:
     def to_json(self) -> dict:
         """The contract's JSON (docs/EXPERIMENTS.md): products with lists, schedule weeks as objects."""
         document = asdict(self)
+        document["products"] = list(document["products"])
         for product in document["products"]:
             product["arms"] = list(product["arms"])
             product["schedule"] = [dict(week) for week in product["schedule"]]
@@ -317,6 +317,15 @@ def price_for(config: Experiment, stockcode: str, week: str) -> WeekPrice:
     )
     chosen = schedule[index]
     return WeekPrice(week, index, chosen.arm, chosen.target, chosen.price, chosen.binding, 1 / len(product.arms))
+
+
+def choose_holdout(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """A random `share` of n products (rounded), chosen once: booleans (n,). The simulator's rule
+    (pricing.experiments.policies.choose_holdout), restated here because the serving image carries this module and
+    not the simulator's (whose scipy it does not install: Dockerfile)."""
+    holdout = np.zeros(n, dtype=bool)
+    holdout[rng.choice(n, round(share * n), replace=False)] = True
+    return holdout
 
 
 # -- building and validating ------------------------------------------------------------------------------------------
