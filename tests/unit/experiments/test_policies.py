@@ -18,8 +18,10 @@ from pricing.experiments.policies import (
     choose_holdout,
     decide,
     decision_verdicts,
+    loss_cap_mask,
     make_policy,
     probability_of_loss,
+    step_mask,
 )
 from pricing.serving import decision as D
 from pricing.serving.decision import Rules
@@ -276,3 +278,61 @@ def test_the_verdicts_are_the_decisions_own():
     verdicts = decision_verdicts(cand, posterior, cost, np.random.default_rng(1))
     assert verdicts.probability[0] >= D.TEST_CONFIDENT and verdicts.kind[0] == "change"
     assert verdicts.probability[1] < D.TEST_CONFIDENT and verdicts.kind[1] == "test"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    policy=st.sampled_from(["greedy", "thompson", "budget-2", "change-now", "test-decision"]),
+    cap=st.floats(0.01, 0.5),
+    probability=st.floats(0.001, 0.5),
+    step=st.floats(0.02, 0.3),
+    min_weeks=st.integers(1, 3),
+    ending=st.sampled_from([None, 0.99]),
+    seed=st.integers(0, 10_000),
+)
+def test_the_loss_cap_keeps_no_price_its_posterior_fears(policy, cap, probability, step, min_weeks, ending, seed):
+    """Whatever the posterior (a new one every week), every week's price is one the worst-week guardrail admits
+    under that week's posterior (its probability of losing more than the cap at most the guardrail's), or the
+    status quo, or a step back towards the status quo (a stop-loss, or no admitted price within the step)."""
+    rng = np.random.default_rng(seed)
+    start = np.round(rng.uniform(0.5, 30, N), 2)
+    cost = np.round(start * rng.uniform(0.2, 0.9, N), 2)
+    guardrails = Guardrails(
+        rules=Rules(price_ending=ending),
+        step=step,
+        min_weeks=min_weeks,
+        holdout_share=0.0,
+        loss_cap=cap,
+        loss_cap_probability=probability,
+    )
+    cand = candidates(start, cost, guardrails)
+    state = State.start(to_minor(start), np.zeros(N, bool))
+    chosen, previous = make_policy(policy), to_minor(start)
+    for _ in range(WEEKS):
+        posterior = Posterior.prior(rng.normal(3, 1, N), rng.normal(1.5, 1.5, N), rng.uniform(0.01, 2, N))
+        price, _ = decide(chosen, guardrails, cand, state, posterior, cost, np.zeros(N), np.full(N, 4.0), rng, WEEKS)
+        safe = loss_cap_mask(cand, cost, posterior, cap, probability)
+        column = np.argmax(cand.minor == price[:, None], axis=1)
+        admitted = safe[np.arange(N), column]
+        home = to_minor(start)
+        back = np.abs(price - home) < np.abs(previous - home)
+        # stuck: the rules and the step leave no price that is admitted or nearer the status quo (a price ending
+        # with the status quo beyond the step): the price stays
+        reachable = cand.admitted & step_mask(cand, previous, step)
+        better = reachable & (safe | (np.abs(cand.minor - home[:, None]) < np.abs(previous - home)[:, None]))
+        stuck = (price == previous) & ~better.any(axis=1)
+        assert np.all(admitted | back | stuck), (price[~(admitted | back | stuck)], previous[~(admitted | back)])
+        previous = price.copy()
+
+
+def test_the_loss_cap_admits_by_the_posteriors_pessimistic_quantile():
+    """At p0 = 10, c = 5, a 20% raise loses more than 5% of the status quo's profit for a slope above
+    log(1.4 / 0.95) / log(1.2) = 2.13: a posterior N(1.2, 0.1) is almost sure it does not (admitted), N(2.1, 0.1)
+    gives it 39% (refused at 10%)."""
+    start, cost = np.full(2, 10.0), np.full(2, 5.0)
+    cand = candidates(start, cost, Guardrails(band=0.2))
+    posterior = Posterior.prior(np.zeros(2), np.array([1.2, 2.1]), np.array([0.1, 0.1]))
+    safe = loss_cap_mask(cand, cost, posterior, 0.05, 0.1)
+    top = cand.minor == 1200
+    assert safe[0][top[0]].all() and not safe[1][top[1]].any()
+    assert safe[np.arange(2), cand.start].all()
