@@ -58,7 +58,6 @@ REASONS = (
 )
 REASON = {name: code for code, name in enumerate(REASONS)}
 POLICIES = ("status-quo", "greedy", "thompson", "budget-1", "budget-2", "budget-4", "change-now", "test-decision")
-ARM_ORDER = "sweep"  # the order a test visits its arms (arm_order; chosen on seeds 0-1, docs/EXPERIMENTS.md)
 GRID = 161  # prices swept across the band per product (plus each rule's boundaries and the price endings)
 
 
@@ -200,7 +199,7 @@ class Verdicts:
     'change', 'test' or 'hold' and `why` (N,) the decision's reason; `recommended` (N,) the candidate column of
     the recommended price; `probability` (N,) the share of draws in which it beats the starting price;
     `interval` (N, 2) the 90% interval of the best price (currency); `arms` per product the test's arms in
-    whole pence in the order they are visited (empty unless `test`); `weeks_per_arm` the test's weeks at each."""
+    whole pence, increasing (empty unless `test`); `weeks_per_arm` the test's weeks at each."""
 
     kind: np.ndarray
     why: np.ndarray
@@ -226,8 +225,8 @@ def decision_verdicts(cand: Candidates, posterior: Posterior, cost: np.ndarray, 
     draws of the slope from its posterior (the service draws its curve's slopes the same way:
     decision.draw_curves), the support (`cand.support`, widened by SUPPORT_TOLERANCE as the service does), and
     the interval's width against 2 x TEST_BAND of the starting price. A `test` gets its arms
-    (decision.price_test_arms, read at call time: the decision's TEST_* constants) visited in `arm_order`.
-    `cost` (N,): unit costs (currency)."""
+    (decision.price_test_arms; the decision's TEST_* constants are read at call time). `cost` (N,): unit costs
+    (currency)."""
     n = len(cand.start)
     rows = np.arange(n)
     prices = cand.prices
@@ -255,7 +254,7 @@ def decision_verdicts(cand: Candidates, posterior: Posterior, cost: np.ndarray, 
         plan = []
         if kind == "test":
             chosen_arms = D.price_test_arms(p, admitted, current, chosen)
-            plan = arm_order([int(cand.minor[j, i]) for i in chosen_arms], int(cand.minor[j, current]), rng)
+            plan = [int(cand.minor[j, i]) for i in chosen_arms]
         kinds.append(kind)
         whys.append(why)
         recommended.append(chosen)
@@ -273,32 +272,13 @@ def decision_verdicts(cand: Candidates, posterior: Posterior, cost: np.ndarray, 
     )
 
 
-def arm_order(arms: list[int], current: int, rng: np.random.Generator, order: str | None = None) -> list[int]:
-    """The order a test visits its arms (pence), `order` (default ARM_ORDER): `sweep`, the current price's arm
-    first (the product is there), then the arms on one side of it outward, then the other side's outward, the side
-    first drawn at random: the fewest moves between arms, each of one arm's spacing where the sides allow, so the
-    weekly step cap (which applies between arms: `decide` approaches an arm beyond the step within it, those weeks
-    not counting as the arm's) costs the fewest extra weeks; `random`, a random permutation (no arm tied to a time
-    of the test, but with arms 10% apart and a step of 8% most moves take several weeks). ValueError for another
-    order."""
-    order = ARM_ORDER if order is None else order
-    arms = [int(a) for a in arms]
-    if order == "random":
-        return [int(a) for a in rng.permutation(np.asarray(arms, dtype=np.int64))]
-    if order != "sweep":
-        raise ValueError(f"order must be 'sweep' or 'random', got {order!r}")
-    below = sorted((a for a in arms if a < current), reverse=True)
-    above = sorted(a for a in arms if a > current)
-    sides = [below, above] if rng.random() < 0.5 else [above, below]
-    return [a for a in arms if a == current] + sides[0] + sides[1]
-
-
 class Policy:
     """A pricing policy (module docstring): `name`, and `slopes(posterior, rng, state)` the slope per product
     to price by this week ((N,), or None for the status quo)."""
 
     name = "status-quo"
     budget: int | None = None
+    step: float = 0.08  # the guardrails' weekly step, set by `decide` before `direct`
 
     def slopes(self, posterior: Posterior, rng: np.random.Generator, state: State) -> np.ndarray | None:
         return None
@@ -371,32 +351,53 @@ class Budgeted(Policy):
 class TestDecision(Policy):
     """What `/v1/price-decision` says at the start, played out (`decision_verdicts`, from the posterior before the
     first test week): `hold` keeps the status quo; `change` moves to the recommended price within the weekly step
-    and keeps it (as `change-now`); `test` visits its arms in their order, `weeks_per_arm` weeks at each (weeks
-    spent stepping towards an arm beyond the step do not count), then prices at the posterior mean's optimum
-    (monetising). The stop-loss and the other guardrails apply throughout (`decide`)."""
+    and keeps it (as `change-now`); `test` runs the API's own schedule of its arms (pricing.experiments.design.
+    product_schedule: a random order per (seed, stockcode), `weeks_per_arm` consecutive weeks each, every week's
+    price within the step of the week before, one cycle through the arms: the decision's PriceTest.weeks), then
+    prices at the posterior mean's optimum (monetising). The stop-loss, the holdout, the band and the rules apply
+    throughout (`decide`); the schedule's weeks are its own minimum weeks (the API's schedule has no other).
+    `codes` (N,) and `seed`: the stockcodes and the experiment seed the schedule's order is drawn from (default:
+    the products' positions and 0)."""
 
     name = "test-decision"
 
-    def __init__(self) -> None:
+    def __init__(self, codes: list[str] | None = None, seed: int = 0) -> None:
+        self.codes, self.seed = codes, seed
         self.verdicts: Verdicts | None = None
+        self.schedule: list[list[int]] = []  # per product: the test's price each week (pence; empty unless test)
         self._prior: np.ndarray | None = None
-        self._arm = np.zeros(0, int)  # per product: the arm being visited (its position in the order)
-        self._done = np.zeros(0, int)  # weeks spent at it so far
+        self._first_week = 0
 
     def direct(self, cand, state, posterior, cost, rng):
         """Per product the price the decision's plan wants this week (pence; -1: the slope's optimum, `slopes`)
         and its reason code (N,)."""
+        from pricing.experiments.design import product_schedule
+
         n = len(state.price)
         if self.verdicts is None or state.week == 0:
             self.verdicts = decision_verdicts(cand, posterior, cost, rng)
-            self._prior = posterior.slope.copy()
-            self._arm, self._done = np.zeros(n, int), np.zeros(n, int)
-        else:  # count the week just priced towards its arm (the price in force is last week's)
-            for j, plan in enumerate(self.verdicts.arms):
-                if self._arm[j] < len(plan) and state.price[j] == plan[self._arm[j]]:
-                    self._done[j] += 1
-                    if self._done[j] >= self.verdicts.weeks_per_arm:
-                        self._arm[j], self._done[j] = self._arm[j] + 1, 0
+            self._prior, self._first_week = posterior.slope.copy(), state.week
+            codes = self.codes if self.codes is not None else [str(j) for j in range(n)]
+            weeks = self.verdicts.weeks_per_arm
+            self.schedule = []
+            for j, arms in enumerate(self.verdicts.arms):
+                plan = (
+                    product_schedule(
+                        str(codes[j]),
+                        float(from_minor(state.price[j])),
+                        tuple(float(a) for a in from_minor(np.asarray(arms, dtype=np.int64))),
+                        False,
+                        "2026-W01",  # any week: the schedule's prices depend on its order, not its dates
+                        len(arms) * weeks,
+                        weeks,
+                        self.step,
+                        self.seed,
+                    )
+                    if arms
+                    else ()
+                )
+                self.schedule.append([int(to_minor(w.price)) for w in plan])
+        t = state.week - self._first_week
         kind = self.verdicts.kind
         wanted = np.full(n, -1, dtype=np.int64)
         reason = np.full(n, REASON["after test"])
@@ -404,9 +405,11 @@ class TestDecision(Policy):
         hold = kind == "hold"
         wanted[hold] = cand.minor[np.flatnonzero(hold), cand.start[hold]]
         reason[hold] = REASON["decision: hold"]
-        for j, plan in enumerate(self.verdicts.arms):
-            if self._arm[j] < len(plan):
-                wanted[j], reason[j] = plan[self._arm[j]], REASON["test arm"]
+        for j, plan in enumerate(self.schedule):
+            if t < len(plan):
+                arm_week = plan[t] in self.verdicts.arms[j]
+                wanted[j] = plan[t]
+                reason[j] = REASON["test arm" if arm_week else "test arm, step cap binding"]
         return wanted, reason
 
     def slopes(self, posterior, rng, state):
@@ -414,9 +417,9 @@ class TestDecision(Policy):
         return np.where(self.verdicts.kind == "change", self._prior, posterior.slope)
 
 
-def make_policy(name: str, learning_weeks: int | None = None) -> Policy:
+def make_policy(name: str, learning_weeks: int | None = None, codes: list[str] | None = None, seed: int = 0) -> Policy:
     """The policy called `name` (POLICIES, or budget-M for any M >= 1); `learning_weeks`: Thompson's (see
-    Thompson). ValueError for another name."""
+    Thompson); `codes`, `seed`: TestDecision's. ValueError for another name."""
     if name == "status-quo":
         return Policy()
     if name == "greedy":
@@ -426,7 +429,7 @@ def make_policy(name: str, learning_weeks: int | None = None) -> Policy:
     if name == "change-now":
         return ChangeNow()
     if name == "test-decision":
-        return TestDecision()
+        return TestDecision(codes, seed)
     if name.startswith("budget-") and name[7:].isdigit():
         return Budgeted(int(name[7:]))
     raise ValueError(f"unknown policy {name!r}: one of {', '.join(POLICIES)} (or budget-M)")
@@ -501,6 +504,7 @@ def decide(
             way_back = np.zeros_like(step_allowed)
             way_back[rows, np.argmin(distance, axis=1)] = True
             allowed = np.where(allowed.any(axis=1)[:, None], allowed, way_back)
+        policy.step = guardrails.step
         directed = policy.direct(cand, state, posterior, cost, rng)
         slopes = policy.slopes(posterior, rng, state)
         profit = relative_profit(prices, start, cost, slopes)
@@ -521,10 +525,13 @@ def decide(
             uncapped = np.where(fixed, nearest(step_allowed), uncapped)
             step_binds = fixed & (uncapped != wanted) & (reason == REASON["test arm"])
             reason[step_binds] = REASON["test arm, step cap binding"]
+        scheduled = np.isin(reason, [REASON["test arm"], REASON["test arm, step cap binding"]])
         reason[(target != uncapped) | unsafe_now] = REASON["loss cap"]
         moving = target != state.price
-        # a price the worst-week guardrail no longer admits is not kept for the minimum weeks or the budget
-        too_soon = moving & ~unsafe_now & (state.weeks_at_price < max(guardrails.min_weeks, policy.spacing(weeks)))
+        # a price the worst-week guardrail no longer admits is not kept for the minimum weeks or the budget; a
+        # test's schedule sets its own weeks at a price
+        too_soon = moving & ~unsafe_now & ~scheduled
+        too_soon &= state.weeks_at_price < max(guardrails.min_weeks, policy.spacing(weeks))
         target = np.where(too_soon, state.price, target)
         reason[too_soon] = REASON["min weeks at a price"]
         if policy.budget is not None:

@@ -127,7 +127,7 @@ def run_policy(
 ) -> Run:
     """`name`'s run on `sim` (module docstring); `holdout` (N,) the products that never move (unused by the
     status quo, which moves none); `keep_lines`: keep every test week's transaction lines."""
-    policy = make_policy(name, settings.learning_weeks)
+    policy = make_policy(name, settings.learning_weeks, [str(c) for c in sim.codes], seed)
     n, total = sim.n, settings.pre_weeks + settings.weeks
     guardrails = settings.guardrails
     rows = np.arange(n)

@@ -91,6 +91,8 @@ def test_every_price_respects_every_guardrail(
     assert np.all(reasons[:, holdout] == REASON["holdout"])
     # min weeks at a price and the change budget, for the policy's own changes (a stop-loss may cut a price short)
     stop = np.isin(reasons, [REASON[r] for r in ("stopped", "stop-loss: probability", "stop-loss: loss budget")])
+    # a test's schedule (the API's) sets its own weeks at a price
+    stop |= np.isin(reasons, [REASON["test arm"], REASON["test arm, step cap binding"]])
     for j in range(N):
         changes = [t for t in range(1, WEEKS + 1) if prices[t, j] != prices[t - 1, j] and not stop[t - 1, j]]
         assert all(b - a >= min_weeks for a, b in itertools.pairwise(changes))
@@ -207,38 +209,51 @@ def _play(guardrails, start, cost, support, posteriors, weeks):
 
 def test_the_decision_test_visits_its_arms_for_the_planned_weeks_then_prices_at_the_posterior_mean():
     """A product the decision says `test` for (its recommended price, the band's top, lies outside the one price
-    it sold at): each arm of the decision's plan for TEST_WEEKS_PER_ARM weeks in the plan's order, then the
-    posterior mean's optimum, kept."""
+    it sold at): the API's schedule of the decision's arms (design.product_schedule: each arm TEST_WEEKS_PER_ARM
+    consecutive weeks in the design's random order), then the posterior mean's optimum, kept."""
+    from pricing.experiments.design import arm_order
+
     start, cost = np.array([10.0]), np.array([5.0])
-    guardrails = Guardrails(step=0.45, band=0.2, min_weeks=1, holdout_share=0.0, stop_loss_share=0.99)
+    guardrails = Guardrails(step=0.45, band=0.2, min_weeks=3, holdout_share=0.0, stop_loss_share=0.99)
     inelastic = Posterior.prior(np.zeros(1), np.array([1.2]), np.array([0.3]))  # raise: optimum at the band's top
     elastic = Posterior.prior(np.zeros(1), np.array([3.0]), np.array([0.01]))  # optimum 7.5: the band's bottom
     weeks_per_arm = D.TEST_WEEKS_PER_ARM
     policy, prices, reasons = _play(guardrails, start, cost, None, lambda t: inelastic if t == 0 else elastic, 20)
     verdicts = policy.verdicts
     assert verdicts.kind[0] == "test" and "outside the prices the product sold at" in verdicts.why[0]
-    plan = verdicts.arms[0]
-    assert 1000 in plan and len(plan) == D.TEST_ARMS and all(800 <= a <= 1200 for a in plan)
-    test_weeks = len(plan) * weeks_per_arm
-    np.testing.assert_array_equal(prices[:test_weeks, 0], np.repeat(plan, weeks_per_arm))
+    arms = verdicts.arms[0]
+    assert 1000 in arms and len(arms) == D.TEST_ARMS and all(800 <= a <= 1200 for a in arms)
+    test_weeks = len(arms) * weeks_per_arm
+    order = arm_order(len(arms), test_weeks, weeks_per_arm, 0, "0")  # the design's order for this product
+    np.testing.assert_array_equal(prices[:test_weeks, 0], np.array(arms)[order])
+    assert sorted(set(order)) == list(range(len(arms)))  # every arm, weeks_per_arm weeks each (min weeks aside)
     assert np.all(reasons[:test_weeks, 0] == REASON["test arm"])
     assert np.all(prices[test_weeks:, 0] == 800) and np.all(reasons[test_weeks:, 0] == REASON["after test"])
 
 
-def test_a_test_arm_beyond_the_step_is_approached_within_it_and_its_weeks_count_only_there():
+def test_a_test_arm_beyond_the_step_is_approached_within_it_as_the_apis_schedule_says():
+    from pricing.experiments.design import product_schedule
+
     start, cost = np.array([10.0]), np.array([5.0])
-    guardrails = Guardrails(step=0.08, band=0.2, min_weeks=1, holdout_share=0.0, stop_loss_share=0.99)
+    guardrails = Guardrails(step=0.08, band=0.2, min_weeks=2, holdout_share=0.0, stop_loss_share=0.99)
     inelastic = Posterior.prior(np.zeros(1), np.array([1.2]), np.array([0.3]))
-    policy, prices, reasons = _play(guardrails, start, cost, None, lambda t: inelastic, 40)
-    plan = policy.verdicts.arms[0]
+    policy, prices, reasons = _play(guardrails, start, cost, None, lambda t: inelastic, 20)
+    arms = policy.verdicts.arms[0]
+    weeks = len(arms) * D.TEST_WEEKS_PER_ARM
+    api = product_schedule(
+        "0", 10.0, tuple(a / 100 for a in arms), False, "2026-W10", weeks, D.TEST_WEEKS_PER_ARM, 0.08, 0
+    )
+    # the arms exactly; a week the step cap binds, the simulator's candidate nearest the API's price (its grid
+    # steps by 0.25% of the price)
+    api_minor = np.array([round(w.price * 100) for w in api])
+    on_arm = np.isin(api_minor, arms)
+    np.testing.assert_array_equal(prices[:weeks, 0][on_arm], api_minor[on_arm])
+    assert np.all(np.abs(prices[:weeks, 0] / api_minor - 1) <= 0.003)
     pounds = prices[:, 0] / 100
     assert np.all(np.abs(np.diff(pounds)) <= 0.08 * pounds[:-1] + 0.01)
-    at_arm = reasons[:, 0] == REASON["test arm"]
-    # every arm is held for its planned weeks, in the plan's order, the weeks in between stepping towards it
-    visited = [p for p, _ in itertools.groupby(prices[at_arm, 0])]
-    assert visited == plan
-    assert all(np.sum(prices[at_arm, 0] == arm) == D.TEST_WEEKS_PER_ARM for arm in plan)
-    assert REASON["test arm, step cap binding"] in reasons[:, 0]
+    assert REASON["test arm, step cap binding"] in reasons[:weeks, 0]
+    # after the test: the posterior mean's optimum, once the minimum weeks at the last test price are served
+    assert np.all(np.isin(reasons[weeks:, 0], [REASON["after test"], REASON["min weeks at a price"]]))
     assert reasons[-1, 0] == REASON["after test"]
 
 
