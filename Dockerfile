@@ -32,6 +32,10 @@ COPY src/pricing/data/__init__.py src/pricing/data/features.py src/pricing/data/
 COPY src/pricing/artifacts/ ${LAMBDA_TASK_ROOT}/pricing/artifacts/
 COPY src/pricing/models/ ${LAMBDA_TASK_ROOT}/pricing/models/
 COPY src/pricing/serving/ ${LAMBDA_TASK_ROOT}/pricing/serving/
+# the running experiment's config and its results, which the API's mode=experiment answers from (the simulator and
+# the update, with their scipy and statsmodels, stay out)
+COPY src/pricing/experiments/__init__.py src/pricing/experiments/design.py src/pricing/experiments/results.py \
+     ${LAMBDA_TASK_ROOT}/pricing/experiments/
 COPY app.py ${LAMBDA_TASK_ROOT}/
 COPY --from=dashboard /build/dist/ ${LAMBDA_TASK_ROOT}/dashboard/dist/
 

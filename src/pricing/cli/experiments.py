@@ -175,52 +175,178 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-EXPERIMENT_ACTIONS = ("update",)
+EXPERIMENT_ACTIONS = ("update", "start", "plan")
 
 
 def add_experiment(commands: argparse._SubParsersAction) -> None:
-    """`pricing experiment update`: its arguments, run by `cmd_experiment`. The action is a positional choice
-    rather than a nested sub-parser so that `pricing experiment --help` lists every option (tests/integration/
-    test_cli.py checks each command's help shows its options); `plan` (issue 25, build 5) joins the choices."""
+    """`pricing experiment update|start|plan`: their arguments, run by `cmd_experiment`. The action is a positional
+    choice rather than a nested sub-parser so that `pricing experiment --help` lists every option (tests/integration/
+    test_cli.py checks each command's help shows its options); each action says which options it takes."""
+    from pricing.experiments.start import DEFAULT_TOP
     from pricing.experiments.update import CURVE_SAMPLES, DEFAULT_OUT
 
     exp = commands.add_parser(
         "experiment",
-        help="learn from a price test's weeks: update the slopes, publish a new bundle version, report "
+        help="run a price test: start one on the LATEST bundle, plan a week's prices, learn from its weeks "
         "(docs/EXPERIMENTS.md)",
     )
     exp.add_argument(
         "action",
         choices=EXPERIMENT_ACTIONS,
         help="update: read the test weeks' transaction lines, update each product's price slope with the LATEST "
-        "bundle as the prior, publish the result as a new version (models unchanged) and write the report",
+        "bundle as the prior, publish the result as a new version (models unchanged) and write the report; "
+        "start: choose the products whose decision is test, plan their arms and weeks, and publish the experiment "
+        "(experiment.json) with the bundle as a new version; plan: write every experiment product's price for "
+        "--week (CSV in the batch job's shape, a JSON summary beside it)",
     )
     exp.add_argument(
         "--raw",
         type=Path,
-        required=True,
-        help="the test weeks' transaction lines, with a pre-period and holdout products for the difference in "
-        "differences (any form `pricing prepare` reads)",
+        help="update: the test weeks' transaction lines, with a pre-period and holdout products for the difference "
+        "in differences (any form `pricing prepare` reads); required",
     )
     exp.add_argument(
         "--store", required=True, help="the store whose LATEST bundle is the prior and receives the update"
     )
-    exp.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: %(default)s)")
+    exp.add_argument(
+        "--out",
+        type=Path,
+        help=f"update: report folder (default: {DEFAULT_OUT}); plan: the CSV to write (required), the JSON summary "
+        "beside it",
+    )
     exp.add_argument(
         "--samples",
         type=positive_int,
         default=CURVE_SAMPLES,
-        help="held-out contexts per price when reading the bundle's curve for the prior (default: %(default)s)",
+        help="update: held-out contexts per price when reading the bundle's curve for the prior (default: %(default)s)",
     )
     add_date_order(exp)  # as `pricing prepare`'s: the same loader reads the file
-    exp.set_defaults(func=cmd_experiment)
+    exp.add_argument("--start-week", help="start: the experiment's first ISO week, YYYY-Www (e.g. 2026-W10); required")
+    exp.add_argument(
+        "--weeks",
+        type=int,
+        help="start: the experiment's weeks (default: the most arms a product has x the test's weeks per arm)",
+    )
+    exp.add_argument(
+        "--objective",
+        default="profit",
+        help="start: the decisions' objective, revenue or profit (default: %(default)s)",
+    )
+    costs = exp.add_mutually_exclusive_group()
+    costs.add_argument(
+        "--unit-cost-share",
+        type=float,
+        help="start: each product's unit cost as this share of its current price (default: the bundle's cost file)",
+    )
+    costs.add_argument(
+        "--costs",
+        type=Path,
+        help="start: a stockcode,unit_cost file, read as `pricing publish --costs` reads one (default: the "
+        "bundle's cost file)",
+    )
+    chosen = exp.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--top",
+        type=int,
+        help=f"start: consider the N best sellers, keep those whose decision is test (default: {DEFAULT_TOP})",
+    )
+    chosen.add_argument("--products", help="start: comma-separated stockcodes to test (each decision must be test)")
+    exp.add_argument(
+        "--holdout", type=float, default=0.1, help="start: share of products kept at their price (default: %(default)s)"
+    )
+    exp.add_argument(
+        "--band",
+        type=float,
+        default=0.2,
+        help="start: arms within this fraction of the current price (default: %(default)s)",
+    )
+    exp.add_argument(
+        "--step", type=float, default=0.08, help="start: largest price change a week (default: %(default)s)"
+    )
+    exp.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="start: the holdout draw's and the arms' orders' seed (default: %(default)s)",
+    )
+    exp.add_argument("--week", help="plan: the ISO week to price, YYYY-Www; required")
+    exp.set_defaults(func=cmd_experiment, experiment_parser=exp)
+
+
+def _require(args: argparse.Namespace, *names: str) -> None:
+    """A usage error (exit 2, as argparse's own) for an option the action needs."""
+    missing = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) is None]
+    if missing:
+        args.experiment_parser.error(f"{args.action} needs {', '.join(missing)}")
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    """`pricing experiment update` (pricing.experiments.update.update_experiment): prints the new version, the
-    states and where the report is; 0. StoreError, DataError, ValueError (one line, exit 1 through main)."""
-    from pricing.experiments.update import update_experiment
+    """`pricing experiment update|start|plan`: runs the action; 0. StoreError, DataError, ValueError (one line, exit 1
+    through main; nothing published)."""
+    if args.action == "start":
+        return _cmd_start(args)
+    if args.action == "plan":
+        return _cmd_plan(args)
+    return _cmd_update(args)
 
+
+def _cmd_start(args: argparse.Namespace) -> int:
+    """`pricing experiment start` (pricing.experiments.start): prints the new version and the experiment."""
+    from pricing.experiments.start import StartOptions, start_experiment
+
+    _require(args, "start_week")
+    products = None if args.products is None else tuple(args.products.split(","))
+    options = StartOptions(
+        store=args.store,
+        start_week=args.start_week,
+        weeks=args.weeks,
+        objective=args.objective,
+        unit_cost_share=args.unit_cost_share,
+        costs=args.costs,
+        top=args.top,
+        products=products,
+        holdout=args.holdout,
+        band=args.band,
+        step=args.step,
+        seed=args.seed,
+    )
+    result = start_experiment(options)
+    config = result.config
+    held = sum(p.holdout for p in config.products)
+    print(f"published {result.version} (parent {result.parent}) to {args.store}")
+    print(
+        f"experiment {config.id}: {len(config.products)} products ({len(config.products) - held} tested, {held} "
+        f"holdout), weeks {config.start_week} to {config.end_week} ({config.weeks}), {config.arms} arms at most, "
+        f"{config.weeks_per_arm} weeks each, step {config.step:g}, band {config.band:g}"
+    )
+    print("decisions of the products considered: " + ", ".join(f"{k} {v}" for k, v in sorted(result.verdicts.items())))
+    if held == 0 and config.holdout_share > 0:
+        print(f"note: --holdout {config.holdout_share:g} of {len(config.products)} products rounds to none held out")
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    """`pricing experiment plan` (pricing.experiments.plan): prints the week's counts and the files written."""
+    from pricing.experiments.plan import summary_path, write_plan
+
+    _require(args, "week", "out")
+    summary = write_plan(args.store, args.week, args.out)
+    print(
+        f"{summary['experiment']} ({summary['status']}) week {summary['week']}: {summary['products']} products, "
+        f"{summary['holdout']} holdout, {summary['at_status_quo']} at their status-quo price; guardrails "
+        + ", ".join(f"{k} {v}" for k, v in summary["binding_guardrail"].items())
+    )
+    print(f"wrote {args.out} and {summary_path(args.out)}")
+    return 0
+
+
+def _cmd_update(args: argparse.Namespace) -> int:
+    """`pricing experiment update` (pricing.experiments.update.update_experiment): prints the new version, the
+    states and where the report is; 0."""
+    from pricing.experiments.update import DEFAULT_OUT, update_experiment
+
+    _require(args, "raw")
+    args.out = args.out or DEFAULT_OUT
     result = update_experiment(args.raw, args.store, args.out, args.samples, args.date_order)
     report = result.report
     did = report["difference_in_differences"]

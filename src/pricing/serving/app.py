@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from pricing.artifacts.store import ArtifactStore
 from pricing.config import Settings
 from pricing.data.features import canonical_stockcode
+from pricing.experiments.design import week_end, week_of
 from pricing.numbers import NumberError, parse_integer
 from pricing.serving.cache import CacheUnavailable, PriceCache, cache_key, make_cache
 from pricing.serving.dashboard import register_dashboard
@@ -27,13 +28,16 @@ from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, Unkn
 from pricing.serving.openapi import RESPONSE_HEADERS
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import (
+    MODE_NAMES,
     PARAMETER_NAMES,
     PRODUCTS_PAGE_MAX,
+    ModeRequest,
     PriceRequest,
     check_parameter_names,
+    parse_mode,
     parse_request,
 )
-from pricing.serving.state import Service, ServiceUnavailable, attach, current_service, load_predictor
+from pricing.serving.state import Loaded, Service, ServiceUnavailable, attach, current_service, load_serving
 
 log = logging.getLogger(__name__)
 # a browser on CORS_ORIGINS reads the headers every priced answer carries, the ones the OpenAPI document lists
@@ -68,10 +72,12 @@ def create_app(
     app.json.sort_keys = False
     # '//' in a path is a 404 like any unknown path, not werkzeug's HTML redirect built from the Host header
     app.url_map.merge_slashes = False
-    predictor, load_error = (predictor, None) if predictor is not None else load_predictor(settings, store)
+    loaded = Loaded(predictor, None) if predictor is not None else load_serving(settings, store)
     cache = cache or make_cache(settings.redis_url, settings.redis_cluster, settings.cache_timeout_seconds)
     retry_at = time.monotonic() + settings.bundle_retry_seconds
-    attach(app, Service(settings, cache, predictor, load_error, store=store, next_load=retry_at))
+    service = Service(settings, cache, loaded.predictor, loaded.error, store=store, next_load=retry_at)
+    service.experiment, service.experiment_error = loaded.experiment, loaded.experiment_error
+    attach(app, service)
     if settings.cors_origins:
         from flask_cors import CORS
 
@@ -165,14 +171,47 @@ def predict_price(stockcode: str) -> Response:
 @routes.get("/v1/price-decision/<stockcode>")
 def price_decision(stockcode: str) -> Response:
     """The decision: current price, recommended and unconstrained prices, rules and their costs, the interval,
-    the probability of beating the current price, change or hold, the support, the observed history, the curve."""
+    the probability of beating the current price, change or hold, the support, the observed history, the curve.
+    With mode=experiment, the running experiment's price of the week instead (_experiment_response)."""
+    _check_names((*PARAMETER_NAMES, *MODE_NAMES))
+    try:
+        mode = parse_mode({name: _single(name) for name in MODE_NAMES})
+    except RequestError as exc:
+        raise ApiError(400, str(exc)) from None
+    if mode.mode == "experiment":
+        return _experiment_response(stockcode, mode)
     return _decision_response(stockcode, curve_only=False)
 
 
-def _decision_response(stockcode: str, curve_only: bool) -> Response:
+def _cached(key: str, compute) -> tuple[bytes, str, float, float]:
+    """(the answer's bytes, X-Cache, ms reading the cache, ms computing) for `key`: from the service's cache, else
+    computed once however many requests ask at the same time (single-flight) and stored for the settings' TTL."""
+    svc = current_service()
+    cache_state, cached = "MISS", None
+    cache_started = time.perf_counter()
+    try:
+        cached = svc.cache.get(key)
+    except CacheUnavailable:
+        cache_state = "BYPASS"
+    cache_ms = (time.perf_counter() - cache_started) * 1000
+    if cached is not None:
+        return cached, "HIT", cache_ms, 0.0
+    compute_started = time.perf_counter()
+    value, computed_here = svc.flight.do(key, compute)
+    compute_ms = (time.perf_counter() - compute_started) * 1000
+    if cache_state == "MISS" and computed_here:
+        try:
+            svc.cache.set(key, value, svc.settings.cache_ttl_seconds)
+        except CacheUnavailable:
+            cache_state = "BYPASS"
+    return value, cache_state, cache_ms, compute_ms
+
+
+def _decision_response(stockcode: str, curve_only: bool, note: str | None = None) -> Response:
     """Both routes answer from one cached decision (the same request gives the same key). The cached envelope is
     `models \n curve JSON \n decision JSON`, so either route returns its bytes as stored, parsing nothing on a hit
-    (JSON escapes every newline inside a string)."""
+    (JSON escapes every newline inside a string). `note`: an `experiment_note` added to the decision (a product
+    outside the experiment asked for in experiment mode)."""
     started = time.perf_counter()
     svc = current_service()
     predictor = svc.require_predictor()
@@ -185,36 +224,17 @@ def _decision_response(stockcode: str, curve_only: bool) -> Response:
         raise ApiError(*error_message(exc, stockcode=given)) from None
     key = cache_key(predictor.version, price_request.stockcode, price_request.key_fields())
 
-    cache_state, cached = "MISS", None
-    cache_started = time.perf_counter()
-    try:
-        cached = svc.cache.get(key)
-    except CacheUnavailable:
-        cache_state = "BYPASS"
-    cache_ms = (time.perf_counter() - cache_started) * 1000
+    def compute() -> bytes:
+        decision = _decide(predictor, price_request)
+        body = to_json(decision)
+        models = f"{decision.model}\t{decision.incidence_model or ''}"
+        parts = (models, json.dumps(body["curve"], separators=(",", ":")), json.dumps(body, separators=(",", ":")))
+        return "\n".join(parts).encode()
 
-    sweep_ms = 0.0
-    if cached is not None:
-        cache_state = "HIT"
-        envelope = cached
-    else:
-
-        def compute() -> bytes:
-            decision = _decide(predictor, price_request)
-            body = to_json(decision)
-            models = f"{decision.model}\t{decision.incidence_model or ''}"
-            parts = (models, json.dumps(body["curve"], separators=(",", ":")), json.dumps(body, separators=(",", ":")))
-            return "\n".join(parts).encode()
-
-        sweep_started = time.perf_counter()
-        envelope, computed_here = svc.flight.do(key, compute)
-        sweep_ms = (time.perf_counter() - sweep_started) * 1000
-        if cache_state == "MISS" and computed_here:
-            try:
-                svc.cache.set(key, envelope, svc.settings.cache_ttl_seconds)
-            except CacheUnavailable:
-                cache_state = "BYPASS"
+    envelope, cache_state, cache_ms, sweep_ms = _cached(key, compute)
     model, curve, decision = envelope.split(b"\n", 2)
+    if note is not None:
+        decision = json.dumps({**json.loads(decision), "experiment_note": note}, separators=(",", ":")).encode()
     total_ms = (time.perf_counter() - started) * 1000
     model, _, incidence_model = model.decode().partition("\t")
     return json_response(
@@ -227,6 +247,61 @@ def _decision_response(stockcode: str, curve_only: bool) -> Response:
             "X-Fallback": "true" if predictor.is_fallback(model, incidence_model or None) else "false",
             "X-Cache": cache_state,
             "Server-Timing": f"cache;dur={cache_ms:.2f}, sweep;dur={sweep_ms:.2f}, total;dur={total_ms:.2f}",
+        },
+    )
+
+
+def _experiment_response(stockcode: str, mode: ModeRequest) -> Response:
+    """GET /v1/price-decision/<stockcode>?mode=experiment (pricing.serving.experiment): the product's price in the
+    week (`week`, else the service clock's ISO week), cached under (bundle, experiment, product, week), so every
+    request of a week gets the same bytes. 400 naming any decision parameter given (the experiment fixed them); 404
+    naming `experiment` when the bundle runs none or another one; 404 for an unknown stockcode; 503 when the
+    bundle's experiment could not be read. A product of the bundle outside the experiment gets its decision with an
+    `experiment_note`."""
+    from pricing.serving.experiment import NoExperiment, answer, check_experiment, not_in_experiment_note
+
+    started = time.perf_counter()
+    svc = current_service()
+    predictor = svc.require_predictor()
+    given = canonical_stockcode(stockcode)
+    refused = [name for name in PARAMETER_NAMES if (_single(name) or "").strip()]
+    if refused:
+        raise ApiError(
+            400,
+            f"{', '.join(refused)}: not taken with mode=experiment (the experiment fixed the objective, costs and "
+            "rules); drop them, or ask mode=decision",
+        )
+    if svc.experiment is None and svc.experiment_error is not None:
+        raise ApiError(503, f"experiment: this bundle's experiment cannot be served ({svc.experiment_error[:200]})")
+    try:
+        served = check_experiment(svc.experiment, mode.experiment)
+    except NoExperiment as exc:
+        raise ApiError(404, str(exc)) from None
+    try:
+        predictor.product(given)
+    except UnknownStockcode as exc:
+        raise ApiError(*error_message(exc, stockcode=given)) from None
+    config = served.config
+    if config.product(given) is None:
+        return _decision_response(given, curve_only=False, note=not_in_experiment_note(config, given))
+    now = svc.clock()
+    week = mode.week or week_of(now)
+    key = cache_key(predictor.version, given, {"mode": "experiment", "experiment": config.id, "week": week})
+
+    def compute() -> bytes:
+        return json.dumps(answer(served, given, week, predictor.version), separators=(",", ":")).encode()
+
+    body, cache_state, cache_ms, compute_ms = _cached(key, compute)
+    # an answer for "this week" must not outlive the week in a client's or a CDN's cache
+    max_age = 300 if mode.week else max(0, min(300, int((week_end(week) - now).total_seconds())))
+    total_ms = (time.perf_counter() - started) * 1000
+    return json_response(
+        body,
+        headers={
+            "X-Model-Version": predictor.version,
+            "X-Cache": cache_state,
+            "Server-Timing": f"cache;dur={cache_ms:.2f}, experiment;dur={compute_ms:.2f}, total;dur={total_ms:.2f}",
+            "Cache-Control": f"public, max-age={max_age}",
         },
     )
 

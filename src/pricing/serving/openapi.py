@@ -6,7 +6,8 @@ from functools import cache
 
 from pricing.config import Settings
 from pricing.serving.decision_json import BIN_FIELDS, DECISION_FIELDS
-from pricing.serving.request import PARAMETERS, PRODUCTS_PAGE_MAX
+from pricing.serving.experiment import ANSWER_FIELDS
+from pricing.serving.request import MODE_PARAMETERS, PARAMETERS, PRODUCTS_PAGE_MAX
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -24,14 +25,22 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-def _price_route(settings: Settings, summary: str, description: str, schema: dict) -> dict:
-    """A GET on /v1/<route>/{stockcode} with every request parameter (both price routes share them)."""
+def _price_route(
+    settings: Settings,
+    summary: str,
+    description: str,
+    schema: dict,
+    parameters: tuple = (),
+    not_found: str = "Unknown stockcode",
+) -> dict:
+    """A GET on /v1/<route>/{stockcode} with every request parameter (both price routes share them) and the route's
+    own `parameters` (Parameter entries)."""
     return {
         "get": {
             "summary": summary,
             "parameters": [
                 {"name": "stockcode", "in": "path", "required": True, "schema": {"type": "string"}},
-                *(_query(p.name, p.schema(settings), p.description) for p in PARAMETERS),
+                *(_query(p.name, p.schema(settings), p.description) for p in (*PARAMETERS, *parameters)),
             ],
             "responses": {
                 "200": {
@@ -42,7 +51,7 @@ def _price_route(settings: Settings, summary: str, description: str, schema: dic
                 "400": _error(
                     "A parameter is malformed or out of range, or the rules admit no price; the message names them"
                 ),
-                "404": _error("Unknown stockcode"),
+                "404": _error(not_found),
                 "503": _error("No bundle loaded or no usable model"),
             },
         }
@@ -70,9 +79,19 @@ def spec(settings: Settings) -> dict:
             ),
             "/v1/price-decision/{stockcode}": _price_route(
                 settings,
-                "The price decision: current and recommended price, rules and their costs, interval, change or hold",
-                "The decision (README: Price decisions)",
-                {"$ref": "#/components/schemas/PriceDecision"},
+                "The price decision: current and recommended price, rules and their costs, interval, change or "
+                "hold; with mode=experiment, this week's price of the bundle's running price experiment",
+                "The decision (README: Price decisions); with mode=experiment, the experiment answer "
+                "(docs/EXPERIMENTS.md), or for a product outside the experiment its decision with an experiment_note",
+                {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/PriceDecision"},
+                        {"$ref": "#/components/schemas/ExperimentAnswer"},
+                    ]
+                },
+                MODE_PARAMETERS,
+                "Unknown stockcode; with mode=experiment also: the bundle runs no experiment, or not the one given "
+                "(the message names `experiment`)",
             ),
             "/v1/products": {
                 "get": {
@@ -122,6 +141,31 @@ def spec(settings: Settings) -> dict:
                         if name == "curve"
                         else {}  # any JSON value: objects, numbers, strings or null (README lists each)
                         for name in DECISION_FIELDS
+                    },
+                },
+                "ExperimentAnswer": {
+                    "type": "object",
+                    "required": list(ANSWER_FIELDS),
+                    "properties": {
+                        **{name: {} for name in ANSWER_FIELDS},  # any JSON value, as PriceDecision's
+                        "mode": {"type": "string", "enum": ["experiment"]},
+                        "week": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"},
+                        "week_index": {"type": "integer", "nullable": True, "minimum": 0},
+                        "price": {"type": "number"},
+                        "status_quo_price": {"type": "number"},
+                        "holdout": {"type": "boolean"},
+                        "arm": {"type": "integer", "nullable": True, "minimum": 0},
+                        "arms": {"type": "array", "items": {"type": "number"}},
+                        "propensity": {"type": "number", "nullable": True},
+                        "binding_guardrail": {
+                            "type": "string",
+                            "nullable": True,
+                            "enum": ["step", "holdout", "stop-loss", "outside the experiment's weeks", None],
+                        },
+                        "state": {
+                            "type": "string",
+                            "enum": ["planned", "learning", "monetising", "stopped", "holdout"],
+                        },
                     },
                 },
                 "ProductPage": {

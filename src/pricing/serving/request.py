@@ -109,6 +109,30 @@ PARAMETERS = (
     ),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
+# /v1/price-decision's answer mode (pricing.serving.experiment): the decision, or the running experiment's price of
+# the week; not batch columns, and in experiment mode the PARAMETERS above are refused (the experiment fixed them)
+MODES = ("decision", "experiment")
+MODE_PARAMETERS = (
+    Parameter(
+        "mode",
+        "choice",
+        "decision (the default): the price decision; experiment: this week's price of the bundle's running price "
+        "experiment for the product (the same for every request in an ISO week), with its arm, holdout, propensity, "
+        "binding guardrail, state and schedule; the decision's other parameters are refused in experiment mode",
+        MODES,
+    ),
+    Parameter(
+        "experiment",
+        "text",
+        "mode=experiment only: the experiment's id (default: the loaded bundle's experiment; another id is a 404)",
+    ),
+    Parameter(
+        "week",
+        "text",
+        "mode=experiment only: the ISO week to price, YYYY-Www (default: the server's current week, UTC)",
+    ),
+)
+MODE_NAMES = tuple(p.name for p in MODE_PARAMETERS)
 _FRACTION_MAX = {"max_change": 1.0, "min_margin": 0.99, "min_probability": 1.0, "min_gain": 1.0}
 _COUNT_BOUNDS = {
     "num_price_bins": lambda s: (2, s.max_price_bins, s.default_price_bins),
@@ -214,6 +238,41 @@ def parse_request(
         **choices,
         **optional,
     )
+
+
+@dataclass(frozen=True)
+class ModeRequest:
+    """How /v1/price-decision answers: `mode` (MODES), and for experiment mode the experiment's id (None: the
+    bundle's) and the ISO week (`YYYY-Www`, canonical; None: the server's current week)."""
+
+    mode: str = MODES[0]
+    experiment: str | None = None
+    week: str | None = None
+
+
+def parse_mode(values: Mapping[str, str | None]) -> ModeRequest:
+    """The ModeRequest of a query's `mode`, `experiment` and `week` (blank means not given). RequestError naming the
+    parameter: a mode not in MODES, a week that is not an ISO week YYYY-Www, `experiment` or `week` without
+    mode=experiment."""
+    from pricing.experiments.design import format_week, parse_week
+
+    def text(name: str) -> str | None:
+        value = values.get(name)
+        return value.strip() or None if value is not None else None
+
+    mode = _choice(MODE_PARAMETERS[0], text("mode"))
+    experiment, week = text("experiment"), text("week")
+    if mode != "experiment":
+        given = [name for name, value in (("experiment", experiment), ("week", week)) if value is not None]
+        if given:
+            raise RequestError(f"{', '.join(given)}: only taken with mode=experiment")
+        return ModeRequest(mode)
+    if week is not None:
+        try:
+            week = format_week(parse_week(week, "week"))
+        except ValueError as exc:
+            raise RequestError(str(exc)) from None
+    return ModeRequest(mode, experiment, week)
 
 
 def _choice(parameter: Parameter, given: str | None) -> str:
