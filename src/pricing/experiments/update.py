@@ -15,10 +15,31 @@ The steps (docs/EXPERIMENTS.md, "Learning from a shop's test weeks"):
 4. the update: pricing.experiments.learning.update_posterior, the weekly quasi-Poisson likelihood of the
    surrogate mu_t = exp(a + o_t - b log(p_t / p0)), with o_t the week's known volume read from the file itself
    (`volume_offset`) and phi from the lines' quantities (learning.dispersion);
-5. the new version: the LATEST bundle's files copied unchanged, `experiment_evidence.parquet` added (or replaced),
-   a manifest with every file's sha256, version `<parent>-x<digest>` and `experiment.parent` naming the parent,
+5. the new version: the LATEST bundle's files copied unchanged (its `experiment.json` included),
+   `experiment_evidence.parquet`, `experiment_weeks.parquet` and `experiment_report.json` added (or replaced), a
+   manifest with every file's sha256, version `<parent>-x<digest>` and `experiment.parent` naming the parent,
    published through the store (files, manifest, LATEST last);
 6. the report: per product and overall (`report.json`, `report.md`).
+
+Two designs. Without an `experiment.json` in the LATEST bundle (the design is inferred from the prices): every
+product of the bundle the file holds takes part, p0 is its list price in the file's first week it sold, a product
+is tested when some week's list price is more than MOVED from p0 (else holdout), and the pre-period is the weeks
+before any tested product's price first moved. With one (the experiment contract, published by `pricing
+experiment start`; `read_config`): the products are the config's that the file holds (the file's other products
+only feed the volume offset), tested and holdout as the config says (a holdout product whose list price moved
+more than MOVED from its status-quo price in any week of the file is refused, naming it), p0 is the config's
+`status_quo_price`, the unit costs are the config's (`unit_cost`, null: none), the weekly figure is the config's
+`objective` (profit only where every product has a cost, as without a config), the stop-loss is the config's
+`stop_loss`, and the pre-period is the weeks before its `start_week`.
+
+The weeks' table (`experiment_weeks.parquet`, WEEK_COLUMNS), one row per product taking part and ISO week of the
+file: the week's list price, units, order lines, the realised weekly figure (the DiD's: profit, sum over lines of
+(paid price - unit cost) x quantity, or revenue without costs; currency per week), and the expected one
+(`expected_weekly`): the prior model's, (p_t - c) x exp(a0 + o_t - b0 log(p_t / p0)) with a0 the log of the
+bundle curve's units per week at p0, b0 its slope (step 3), and o_t the week's volume offset (step 4, the log of
+the shop's untested order lines that week over their mean across the file's weeks), so that a busy November week
+and a quiet February week are both compared with what the model expects at that volume; `post` marks the weeks
+from the first price change (inferred) or the start week (config) on.
 
 Which slope is updated, and why it has a table of its own. The surrogate's b is the elasticity of weekly units to
 the list price at p0. In the bundle, that elasticity is the sum of two parts, the incidence network's slope
@@ -37,8 +58,10 @@ start, with its pre-period); a later update replaces the table, so no week count
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import math
 import re
 import shutil
 from dataclasses import dataclass
@@ -55,9 +78,28 @@ from pricing.experiments.did import difference_in_differences
 from pricing.experiments.learning import Posterior, dispersion, update_posterior
 from pricing.experiments.panel import WeeklyPanel, weekly_panel
 from pricing.experiments.policies import probability_of_loss
+from pricing.experiments.results import (
+    EXPERIMENT_CONFIG,
+    EXPERIMENT_EVIDENCE,
+    EXPERIMENT_REPORT,
+    EXPERIMENT_WEEKS,
+    Z,
+)
 from pricing.serving.decision import PRIOR_SD_FLOOR
 
-EXPERIMENT_EVIDENCE = "experiment_evidence.parquet"
+# the Online Retail file's currency; the bundle records none, and every figure here is in the lines' own
+CURRENCY = "GBP"
+DID_SCOPE = "all tested products vs holdout"
+WEEK_COLUMNS = (
+    "stockcode",
+    "week",  # ISO week, "YYYY-Www" (Monday to Sunday)
+    "price",  # the week's list price (the price ladder's, panel.weekly_panel), currency per unit; NaN before a sale
+    "units",  # units sold that week
+    "orders",  # order lines that week
+    "realised",  # the week's profit (revenue without costs), currency per week: the DiD's figure
+    "expected",  # the prior model's figure at the week's price and volume (expected_weekly), currency per week
+    "post",  # the week is from the first price change (inferred) or the experiment's start week (config) on
+)
 EXPERIMENT_COLUMNS = (
     "stockcode",
     "slope_mean",  # b's posterior mean: -d log(units per week) / d log(price) at p0
@@ -72,7 +114,6 @@ EXPERIMENT_COLUMNS = (
     "state",  # learning, monetising, stopped, or holdout (STATES)
 )
 LEVEL = 0.9
-Z = 1.6448536269514722  # the standard normal's 95th percentile: a central 90% interval
 MOVED = 0.01  # a weekly list price more than 1% from p0 is a tested price (the ladder's noise is below that)
 BUNDLE_STEP = 0.05  # the log-price half-step of the curve's central difference (prior.BUNDLE_STEP's)
 CURVE_SAMPLES = 200  # held-out contexts per price when reading the curve
@@ -92,6 +133,119 @@ class UpdateResult:
     parent: str
     table: pd.DataFrame
     report: dict
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What the update reads from a bundle's `experiment.json` (the experiment contract): its id, its start week
+    ("YYYY-Www") and that week's Monday, the objective ("profit" or "revenue"), the stop-loss (share of the
+    status-quo weekly figure, posterior probability), and per product (N rows, indexed by stockcode, in the
+    config's order) its `status_quo_price` (currency per unit), `unit_cost` (currency per unit, NaN for null) and
+    `holdout` (bool)."""
+
+    id: str
+    start_week: str
+    start_monday: pd.Timestamp
+    objective: str
+    stop_share: float
+    stop_probability: float
+    products: pd.DataFrame
+
+
+ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+def iso_week(monday: pd.Timestamp) -> str:
+    """The ISO week ("YYYY-Www") of a day: the ISO year and week number (ISO 8601), so late December may belong to
+    the next year's W01 and early January to the last year's W52/W53."""
+    year, week, _ = pd.Timestamp(monday).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_monday(week: str) -> pd.Timestamp:
+    """The Monday of an ISO week "YYYY-Www"; ValueError naming it when it is not one (W54, W00, W53 of a year
+    with 52 weeks, another form)."""
+    match = ISO_WEEK.fullmatch(str(week))
+    if match is None:
+        raise ValueError(f"{week!r} is not an ISO week (YYYY-Www, e.g. 2026-W10)")
+    try:
+        return pd.Timestamp(dt.date.fromisocalendar(int(match[1]), int(match[2]), 1))
+    except ValueError as exc:
+        raise ValueError(f"{week!r} is not an ISO week: {exc}") from None
+
+
+def _number(value, what: str, low: float = 0.0, high: float = math.inf, strict_low: bool = True) -> float:
+    """A JSON number in (low, high] ([low, high] with strict_low False), refusing booleans, strings, NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    if value < low or (strict_low and value == low) or value > high:
+        raise ValueError(f"{what} must be in {'(' if strict_low else '['}{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def read_config(bundle: Bundle) -> ExperimentConfig | None:
+    """The bundle's experiment config (`experiment.json`, read through its checksum), or None for a bundle without
+    one. Reads only the fields the update uses; the rest of the contract (arms, schedule, ...) is the planner's.
+    ValueError naming the file, the bundle and the field for a config the update cannot use (not JSON, a field
+    missing or of the wrong type, a malformed start week, no products, a stockcode twice)."""
+    if EXPERIMENT_CONFIG not in bundle.manifest["files"]:
+        return None
+    where = f"{EXPERIMENT_CONFIG} of bundle {bundle.version}"
+    try:
+        config = json.loads(bundle.verified(EXPERIMENT_CONFIG).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not valid JSON ({exc.msg})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: not a JSON object")
+    for key in ("id", "start_week", "objective", "products"):
+        if key not in config:
+            raise ValueError(f"{where}: no {key!r}")
+    if not isinstance(config["id"], str) or not config["id"]:
+        raise ValueError(f"{where}: 'id' must be a non-empty string")
+    try:
+        monday = week_monday(config["start_week"])
+    except ValueError as exc:
+        raise ValueError(f"{where}: start_week {exc}") from None
+    if config["objective"] not in ("profit", "revenue"):
+        raise ValueError(f"{where}: objective must be 'profit' or 'revenue', got {config['objective']!r}")
+    stop = config.get("stop_loss") or {}
+    if not isinstance(stop, dict):
+        raise ValueError(f"{where}: stop_loss must be an object")
+    share = _number(stop.get("share", STOP_LOSS_SHARE), f"{where}: stop_loss.share", 0.0, 1.0)
+    probability = _number(stop.get("probability", STOP_LOSS_PROBABILITY), f"{where}: stop_loss.probability", 0, 1)
+    products = config["products"]
+    if not isinstance(products, list) or not products:
+        raise ValueError(f"{where}: 'products' must be a non-empty list")
+    rows = []
+    for k, product in enumerate(products):
+        at = f"{where}: products[{k}]"
+        if not isinstance(product, dict) or not isinstance(product.get("stockcode"), str) or not product["stockcode"]:
+            raise ValueError(f"{at} needs a 'stockcode' string")
+        at = f"{where}: product {product['stockcode']}"
+        cost = product.get("unit_cost")
+        if not isinstance(product.get("holdout"), bool):
+            raise ValueError(f"{at}: 'holdout' must be true or false, got {product.get('holdout')!r}")
+        rows.append(
+            {
+                "stockcode": product["stockcode"],
+                "status_quo_price": _number(product.get("status_quo_price"), f"{at}: status_quo_price"),
+                "unit_cost": np.nan if cost is None else _number(cost, f"{at}: unit_cost", strict_low=False),
+                "holdout": product["holdout"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    twice = table["stockcode"][table["stockcode"].duplicated()].unique()
+    if twice.size:
+        raise ValueError(f"{where}: product {', '.join(twice[:3])} listed more than once")
+    return ExperimentConfig(
+        config["id"],
+        config["start_week"],
+        monday,
+        config["objective"],
+        share,
+        probability,
+        table.set_index("stockcode"),
+    )
 
 
 def read_lines(raw: Path, date_order: str | None = None) -> tuple[pd.DataFrame, dict]:
@@ -141,7 +295,7 @@ def model_prior(bundle: Bundle, codes: np.ndarray, status_quo: np.ndarray, sampl
     from pricing.serving.predictor import Predictor
     from pricing.serving.request import PriceRequest
 
-    predictor = Predictor(bundle)
+    predictor = Predictor(bundle, learnt=False)  # the model's own curve: never an earlier test's posterior
     n = len(codes)
     slope, sd, level = np.empty(n), np.empty(n), np.empty(n)
     for j, code in enumerate(tqdm(codes, desc="prior from the bundle's curves", unit="product", leave=False)):
@@ -175,18 +329,43 @@ def _weekly_money(lines: pd.DataFrame, panel: WeeklyPanel, cost: np.ndarray) -> 
     return (revenue - cost[:, None] * panel.units if profit else revenue), profit
 
 
-def _did(money: np.ndarray, tested: np.ndarray, x: np.ndarray, observed: np.ndarray) -> tuple[dict | None, str]:
-    """The overall difference in differences (pricing.experiments.did) of the weekly figure, tested products
-    against the holdout, pre-period the weeks before any tested product's price first moved; and per tested
-    product its own estimate against the holdout (the point estimate only: one treated product gives a
-    cluster-robust interval no test could trust). (None, why) where the file has no such design."""
+def expected_weekly(
+    prior: Posterior, status_quo: np.ndarray, list_price: np.ndarray, offset: np.ndarray, cost: np.ndarray
+) -> np.ndarray:
+    """The prior model's expected weekly figure (N, T), currency per week (module docstring, the weeks' table):
+    (p_t - c) x exp(a0 + o_t - b0 log(p_t / p0)), c the unit cost where every product has one (profit, as
+    `_weekly_money`), else 0 (revenue). prior: the bundle's (`model_prior`: a0 its log units per week at p0, b0
+    its slope), status_quo (N,) p0, list_price (N, T) NaN before a product's first sale (NaN there too), offset
+    (N, T) `volume_offset`, cost (N,) NaN where unknown. The surrogate of pricing.experiments.learning, whose
+    level and slope the update starts from, so the week's gap to `realised` is what the test taught the model."""
+    margin = list_price - (cost[:, None] if np.isfinite(cost).all() else 0.0)
+    with np.errstate(invalid="ignore"):
+        x = np.log(list_price / status_quo[:, None])
+    return margin * np.exp(prior.level[:, None] + offset - prior.slope[:, None] * x)
+
+
+def _inferred_post(x: np.ndarray, observed: np.ndarray, tested: np.ndarray) -> np.ndarray:
+    """post (T,): the weeks from the first week any tested product's price moved on; none where none moved."""
     moved = observed & (np.abs(x) > np.log1p(MOVED))
     changed_weeks = np.flatnonzero(moved[tested].any(axis=0)) if tested.any() else np.array([], dtype=int)
+    post = np.zeros(x.shape[1], dtype=bool)
+    if changed_weeks.size:
+        post[changed_weeks[0] :] = True
+    return post
+
+
+def _did(money: np.ndarray, tested: np.ndarray, post: np.ndarray, why: dict[str, str]) -> tuple[dict | None, str]:
+    """The overall difference in differences (pricing.experiments.did) of the weekly figure, tested products
+    against the holdout, `post` (T,) the test's weeks, the others the pre-period; and per tested product its own
+    estimate against the holdout (the point estimate only: one treated product gives a cluster-robust interval no
+    test could trust). (None, why) where the file has no such design: `why` words each case ("sides", "pre",
+    "post") for the design in use."""
     if not tested.any() or tested.all():
-        return None, "needs both tested products and holdout products (whose price did not move)"
-    if changed_weeks.size == 0 or changed_weeks[0] == 0:
-        return None, "needs a pre-period: weeks before the first price change"
-    post = np.arange(money.shape[1]) >= changed_weeks[0]
+        return None, why["sides"]
+    if post.all():
+        return None, why["pre"]
+    if not post.any():
+        return None, why["post"]
     overall = difference_in_differences(money, tested, post, LEVEL).as_dict()
     overall["pre_weeks"], overall["post_weeks"] = int((~post).sum()), int(post.sum())
     holdout_change = money[~tested][:, post].mean() - money[~tested][:, ~post].mean()
@@ -195,14 +374,37 @@ def _did(money: np.ndarray, tested: np.ndarray, x: np.ndarray, observed: np.ndar
     return overall, ""
 
 
+# what the report says where the file has no difference in differences, per design
+INFERRED_WHY = {
+    "sides": "needs both tested products and holdout products (whose price did not move)",
+    "pre": "needs a pre-period: weeks before the first price change",
+    "post": "needs a pre-period: weeks before the first price change",  # no price moved: as before configs
+}
+
+
+def _config_why(config: ExperimentConfig) -> dict[str, str]:
+    return {
+        "sides": f"needs both tested and holdout products of experiment {config.id} in the file",
+        "pre": f"needs a pre-period: weeks before the experiment's start week {config.start_week} in the file",
+        "post": f"needs test weeks: weeks from the experiment's start week {config.start_week} in the file",
+    }
+
+
 def _states(
-    posterior: Posterior, tested: np.ndarray, status_quo: np.ndarray, last_price: np.ndarray, cost: np.ndarray
+    posterior: Posterior,
+    tested: np.ndarray,
+    status_quo: np.ndarray,
+    last_price: np.ndarray,
+    cost: np.ndarray,
+    stop_share: float = STOP_LOSS_SHARE,
+    stop_probability: float = STOP_LOSS_PROBABILITY,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each product's state and decision threshold b* (module docstring of docs/EXPERIMENTS.md's rule):
 
     - holdout: its price never moved in the file;
-    - stopped: the posterior probability that its last tested price loses more than STOP_LOSS_SHARE of the
-      status-quo weekly figure passes STOP_LOSS_PROBABILITY (the simulator's stop-loss): return to p0;
+    - stopped: the posterior probability that its last tested price loses more than `stop_share` of the
+      status-quo weekly figure passes `stop_probability` (default the simulator's stop-loss, STOP_LOSS_SHARE and
+      STOP_LOSS_PROBABILITY; a config's `stop_loss` otherwise): return to p0;
     - learning: b's 90% interval contains b*, the slope at which p0 is the optimum of the surrogate's weekly
       figure, p0 / (p0 - c) for profit at unit cost c (1 for revenue, without a cost): the evidence cannot yet say
       which way the price should move;
@@ -211,52 +413,82 @@ def _states(
     c = np.where(np.isfinite(cost), cost, 0.0)
     threshold = np.where(status_quo > c, status_quo / np.maximum(status_quo - c, 1e-12), np.inf)
     low, high = posterior.slope - Z * posterior.slope_sd, posterior.slope + Z * posterior.slope_sd
-    loss = probability_of_loss(last_price, status_quo, c, posterior, STOP_LOSS_SHARE)
+    loss = probability_of_loss(last_price, status_quo, c, posterior, stop_share)
     state = np.where((low < threshold) & (threshold < high), "learning", "monetising")
-    state = np.where(loss > STOP_LOSS_PROBABILITY, "stopped", state)
+    state = np.where(loss > stop_probability, "stopped", state)
     return np.where(tested, state, "holdout"), threshold
 
 
 def update_experiment(
     raw: Path, store_location: str, out: Path = DEFAULT_OUT, samples: int = CURVE_SAMPLES, date_order: str | None = None
 ) -> UpdateResult:
-    """The whole command (module docstring): read `raw`, update the LATEST bundle's products that it holds,
-    publish the new version to `store_location`, write `out/report.json` and `out/report.md`; `samples`: held-out
-    contexts per price on the prior's curve; `date_order`: "dayfirst" or "monthfirst" where the file cannot tell.
+    """The whole command (module docstring): read `raw`, update the LATEST bundle's products that it holds (the
+    config's, where the bundle carries `experiment.json`), publish the new version to `store_location`, write
+    `out/report.json` and `out/report.md`; `samples`: held-out contexts per price on the prior's curve;
+    `date_order`: "dayfirst" or "monthfirst" where the file cannot tell.
 
     Everything that can refuse the input runs before anything is written, so a refusal publishes nothing and
     leaves LATEST as it was. Raises StoreError (no bundle in the store), DataError (the file cannot be read),
-    ValueError (no usable line; no product of the bundle in the file; no week with a price), all one line."""
+    ValueError (no usable line; no product of the bundle, or of its experiment, in the file; a config the update
+    cannot read; a holdout product whose price moved), all one line."""
     store = open_store(store_location)
     parent = store.fetch()
+    config = read_config(parent)
     lines, cleaning = read_lines(raw, date_order)
-    known = parent.products().index
+    known = set(parent.products().index.astype(str))
     in_file = pd.unique(lines["stockcode"].astype(str))
-    codes = np.array(sorted(set(in_file) & set(known.astype(str))), dtype=str)
-    if codes.size == 0:
-        raise ValueError(
-            f"{raw}: none of its {len(in_file):,} products is in bundle {parent.version} "
-            f"(e.g. {', '.join(map(str, in_file[:3]))}): export the shop whose data trained it"
-        )
+    if config is None:
+        codes = np.array(sorted(set(in_file) & known), dtype=str)
+        if codes.size == 0:
+            raise ValueError(
+                f"{raw}: none of its {len(in_file):,} products is in bundle {parent.version} "
+                f"(e.g. {', '.join(map(str, in_file[:3]))}): export the shop whose data trained it"
+            )
+    else:
+        planned = config.products.index
+        codes = np.array(sorted(set(in_file) & known & set(planned)), dtype=str)
+        if codes.size == 0:
+            raise ValueError(
+                f"{raw}: none of experiment {config.id}'s {len(planned):,} products is in it (e.g. "
+                f"{', '.join(map(str, planned[:3]))}): export the weeks of the shop that runs it"
+            )
     panel = weekly_panel(lines, codes)
-    first = np.argmax(np.isfinite(panel.list_price), axis=1)
-    status_quo = panel.list_price[np.arange(len(codes)), first]
+    if config is None:
+        first = np.argmax(np.isfinite(panel.list_price), axis=1)
+        status_quo = panel.list_price[np.arange(len(codes)), first]
+    else:
+        status_quo = config.products["status_quo_price"].reindex(codes).to_numpy(dtype=float)
     x = np.log(panel.list_price / status_quo[:, None])
     observed = np.isfinite(x)  # a week before the product's first sale has no known price: it does not count
-    tested = (observed & (np.abs(x) > np.log1p(MOVED))).any(axis=1)
+    moved = observed & (np.abs(x) > np.log1p(MOVED))
+    if config is None:
+        tested = moved.any(axis=1)
+        post = _inferred_post(x, observed, tested)
+        why = INFERRED_WHY
+        stop = (STOP_LOSS_SHARE, STOP_LOSS_PROBABILITY)
+    else:
+        tested = ~config.products["holdout"].reindex(codes).to_numpy(dtype=bool)
+        _refuse_moved_holdout(raw, config, panel, status_quo, moved & ~tested[:, None])
+        post = np.asarray(panel.weeks >= config.start_monday)
+        why = _config_why(config)
+        stop = (config.stop_share, config.stop_probability)
     offset = volume_offset(lines, panel, tested)
     phi = dispersion(np.where(observed, panel.units, 0.0), np.where(observed, panel.squared_units, 0.0))
     prior = model_prior(parent, codes, status_quo, samples)
     posterior = update_posterior(prior, panel.units, x, offset, phi, observed)
 
-    costs = parent.table("costs.parquet")
     cost = np.full(len(codes), np.nan)
-    if costs is not None:
+    if config is not None:
+        cost = config.products["unit_cost"].reindex(codes).to_numpy(dtype=float)
+    elif (costs := parent.table("costs.parquet")) is not None:
         cost = costs.set_index(costs["stockcode"].astype(str))["unit_cost"].reindex(codes).to_numpy(dtype=float)
+    # the figure the experiment is judged on: a revenue objective ignores the costs it was given
+    figure_cost = cost if config is None or config.objective == "profit" else np.full(len(codes), np.nan)
     last_price = panel.list_price[:, -1]
-    state, threshold = _states(posterior, tested, status_quo, last_price, cost)
-    money, is_profit = _weekly_money(lines, panel, cost)
-    did, did_why = _did(money, tested, x, observed)
+    state, threshold = _states(posterior, tested, status_quo, last_price, figure_cost, *stop)
+    money, is_profit = _weekly_money(lines, panel, figure_cost)
+    expected = expected_weekly(prior, status_quo, panel.list_price, offset, figure_cost)
+    did, did_why = _did(money, tested, post, why)
 
     weeks = observed.sum(axis=1)
     prices_seen = [sorted({round(float(p), 2) for p in row[np.isfinite(row)]}) for row in panel.list_price]
@@ -275,11 +507,19 @@ def update_experiment(
             "state": state,
         }
     )[list(EXPERIMENT_COLUMNS)]
-
-    version = _publish(store, parent, table, Path(raw).name)
+    week_table = weeks_table(panel, money, expected, post)
+    updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    version = _version(parent, table, updated)
+    summary = experiment_report(
+        updated, config, parent.version, version, Path(raw).name, panel, table, post, did, did_why, is_profit
+    )
+    _publish(store, parent, version, table, week_table, summary, Path(raw).name)
     report = _report(
         raw, parent.version, version, cleaning, panel, table, prices_seen, threshold, cost, did, did_why, is_profit
     )
+    report["experiment"] = None if config is None else config.id
+    report["design"] = "inferred" if config is None else "config"
+    report["files"] = [EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, EXPERIMENT_REPORT]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -287,21 +527,115 @@ def update_experiment(
     return UpdateResult(version, parent.version, table, report)
 
 
-def _publish(store, parent: Bundle, table: pd.DataFrame, source: str) -> str:
-    """Copy the parent's files, write the table and a manifest listing it (module docstring, step 5), publish
-    through the store (LATEST flips last) and remove the copy. Returns the new version."""
+def _refuse_moved_holdout(raw, config: ExperimentConfig, panel: WeeklyPanel, status_quo, moved: np.ndarray) -> None:
+    """ValueError naming every holdout product (up to 5) whose list price moved (`moved` (N, T): more than MOVED
+    from its status-quo price in that week), with the first such week and price: a holdout product keeps its
+    status-quo price, and one that moved would be compared with itself."""
+    rows = np.flatnonzero(moved.any(axis=1))
+    if rows.size == 0:
+        return
+    said = []
+    for j in rows[:5]:
+        t = int(np.argmax(moved[j]))
+        said.append(
+            f"{panel.codes[j]} ({panel.list_price[j, t]:.2f} in {iso_week(panel.weeks[t])}, status quo "
+            f"{status_quo[j]:.2f})"
+        )
+    more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+    raise ValueError(
+        f"{raw}: holdout product{'s' if rows.size > 1 else ''} of experiment {config.id} moved: "
+        f"{', '.join(said)}{more}; a holdout product keeps its status-quo price: nothing published"
+    )
+
+
+def weeks_table(panel: WeeklyPanel, money: np.ndarray, expected: np.ndarray, post: np.ndarray) -> pd.DataFrame:
+    """The weeks' table (WEEK_COLUMNS; module docstring): one row per product of `panel` and week, product-major.
+    money, expected (N, T) currency per week; post (T,) booleans."""
+    n, t = panel.units.shape
+    return pd.DataFrame(
+        {
+            "stockcode": np.repeat(panel.codes, t),
+            "week": np.tile([iso_week(w) for w in panel.weeks], n),
+            "price": panel.list_price.ravel().round(4),
+            "units": panel.units.ravel().round(4),
+            "orders": panel.orders.ravel().astype(int),
+            "realised": money.ravel().round(4),
+            "expected": expected.ravel().round(4),
+            "post": np.tile(np.asarray(post, dtype=bool), n),
+        }
+    )[list(WEEK_COLUMNS)]
+
+
+def experiment_report(updated, config, parent, version, source, panel, table, post, did, did_why, is_profit) -> dict:
+    """`experiment_report.json`'s content: the update's overall figures, which `pricing.experiments.results`
+    serves. updated: UTC ISO time of the update; the difference in differences of the weekly figure (profit, or
+    revenue without costs) in `unit` (currency per product-week) with its 90% interval, the pre and test weeks,
+    the products on each side, the counts per state; `experiment`: the config's id (null: inferred design)."""
+    states = table["state"].value_counts().reindex(list(STATES), fill_value=0)
+    return {
+        "updated": updated,
+        "experiment": None if config is None else config.id,
+        "design": "inferred" if config is None else "config",
+        "version": version,
+        "parent_version": parent,
+        "source": source,
+        "outcome": "profit" if is_profit else "revenue",
+        "currency": CURRENCY,
+        "weeks": {"first": iso_week(panel.weeks[0]), "last": iso_week(panel.weeks[-1]), "count": len(panel.weeks)},
+        "pre_weeks": int((~np.asarray(post)).sum()),
+        "post_weeks": int(np.asarray(post).sum()),
+        "tested": int(table["tested"].sum()),
+        "holdout": int((~table["tested"]).sum()),
+        "states": {k: int(v) for k, v in states.items()},
+        "did": None
+        if did is None
+        else {
+            **{k: did[k] for k in ("estimate", "low", "high", "std_error", "treated", "control")},
+            "level": LEVEL,
+            "unit": f"{CURRENCY} per product-week",
+            "scope": DID_SCOPE,
+            "pre_weeks": did["pre_weeks"],
+            "post_weeks": did["post_weeks"],
+        },
+        "did_missing": did_why or None,
+    }
+
+
+def _version(parent: Bundle, table: pd.DataFrame, updated: str) -> str:
+    """`<parent>-x<digest>`: the digest of the parent, the table and the update's time (the report inside the
+    version carries that time, so one parent updated twice with the same file gives two versions, never one
+    version with two contents); a later update replaces the last suffix."""
+    digest = hashlib.sha256((parent.version + table.to_csv(index=False) + updated).encode()).hexdigest()[:8]
+    base = re.sub(r"-x[0-9a-f]{8}$", "", parent.version)
+    return f"{base}-x{digest}"
+
+
+def _publish(
+    store, parent: Bundle, version: str, table: pd.DataFrame, weeks: pd.DataFrame, summary: dict, source: str
+) -> str:
+    """Copy the parent's files (its experiment.json unchanged), write the three experiment files and a manifest
+    listing them (module docstring, step 5), publish through the store (LATEST flips last) and remove the copy.
+    Returns the new version."""
     target = copy_bundle(parent, "bundle-experiment-")
     try:
         table.to_parquet(target / EXPERIMENT_EVIDENCE, index=False)
-        digest = hashlib.sha256((parent.version + table.to_csv(index=False)).encode()).hexdigest()[:8]
-        base = re.sub(r"-x[0-9a-f]{8}$", "", parent.version)  # a later update replaces the last: one suffix
+        weeks.to_parquet(target / EXPERIMENT_WEEKS, index=False)
+        (target / EXPERIMENT_REPORT).write_text(json.dumps(summary, indent=2) + "\n")
         manifest = json.loads(json.dumps(parent.manifest))
-        manifest["version"] = f"{base}-x{digest}"
-        manifest["files"] = {**manifest["files"], EXPERIMENT_EVIDENCE: sha256_of(target / EXPERIMENT_EVIDENCE)}
+        manifest["version"] = version
+        manifest["files"] = {
+            **manifest["files"],
+            **{name: sha256_of(target / name) for name in (EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, EXPERIMENT_REPORT)},
+        }
+        earlier = manifest.get("experiment")
         manifest["experiment"] = {
+            **(earlier if isinstance(earlier, dict) else {}),  # keys another writer of the block put there stay
             "parent": parent.version,
             "source": source,
             "table": EXPERIMENT_EVIDENCE,
+            "weeks": EXPERIMENT_WEEKS,
+            "report": EXPERIMENT_REPORT,
+            "config": summary["experiment"],
             "products": len(table),
             "tested": int(table["tested"].sum()),
             "served": False,  # serving does not read the table yet (module docstring)
