@@ -7,8 +7,11 @@ import pandas as pd
 import pytest
 
 from pricing.data.generate import load_ground_truth
+from pricing.experiments.update import model_prior
 from pricing.serving.decision import CHANGE_PROBABILITY, MIN_RELATIVE_GAIN
+from pricing.serving.predictor import Predictor
 from pricing.tools.evaluate import UPLIFT_MIN_GAIN, _score, evaluate, true_revenue, write_outputs
+from tests.unit.tools.test_passive_bias import analytic_slope
 
 
 def contexts_for_truth(n: int = 50) -> pd.DataFrame:
@@ -105,7 +108,73 @@ def test_the_report_holds_every_model_and_both_baselines_with_plots(store, small
     assert {"network", "median_price", "reference_sweep"} <= set(row)
     paths = write_outputs(report, curves, tmp_path / "quality.json")
     assert json.loads(paths[0].read_text())["products"] == 4
-    assert all(p.stat().st_size > 5_000 for p in paths[1:])
+    names = [p.name for p in paths]
+    assert names == ["quality.json", "quality_regret.png", "quality_curves.png", "quality_slopes.png", "quality.md"]
+    assert all(p.stat().st_size > 5_000 for p in paths if p.suffix == ".png")
+    markdown = paths[-1].read_text()
+    assert "## Slopes of weekly units at the current price" in markdown and "| passive_shrunk |" in markdown
+    assert all(row["stockcode"] in markdown for row in report["products_detail"])
+
+
+def test_the_slopes_are_the_truths_the_models_and_the_passive_regressions(store, small_raw):
+    samples = 60
+    report, _ = evaluate(str(store.root), small_raw / "ground_truth.csv", top=5, bins=10, samples=samples)
+    slopes = report["slopes"]
+    rows = slopes["per_product"]
+    codes = [r["stockcode"] for r in rows]
+    assert codes == [r["stockcode"] for r in report["products_detail"]] and len(rows) == 5
+    assert slopes["passive_source"] == str(small_raw / "online_retail.csv") and slopes["passive_missing"] is None
+
+    # the truth: the generator's calculus at the bundle's current price, over the product's held-out contexts
+    bundle = store.fetch()
+    predictor = Predictor(bundle)
+    truth = load_ground_truth(small_raw / "ground_truth.csv")
+    segments = pd.read_csv(small_raw / "ground_truth_customers.csv").set_index("customer_id")["segment"]
+    contexts = bundle.contexts()
+    contexts["segment"] = contexts["customer_id"].map(segments).fillna("guest").to_numpy()
+    current = np.array([predictor.current_price(code)[0] for code in codes])
+    for row, code, price in zip(rows, codes, current, strict=True):
+        assert row["current_price"] == pytest.approx(price, abs=1e-4)
+        own = contexts.iloc[predictor.context_sample(code, samples)]
+        assert row["truth"] == pytest.approx(analytic_slope(price, truth.loc[code], own), abs=2e-3)
+
+    # the model: the experiment update's prior, the API's weekly curve, at the same prices and contexts
+    model = model_prior(bundle, np.array(codes), current, samples)
+    assert [r["model"] for r in rows] == pytest.approx(model.slope, abs=1e-4)
+    assert [r["model_sd"] for r in rows] == pytest.approx(model.slope_sd, abs=1e-4)
+
+    # the summary is its rows'
+    summary = slopes["summary"]
+    assert set(summary) == {"truth", "model", "passive", "passive_shrunk"}
+    truth_slopes = np.array([r["truth"] for r in rows])
+    assert summary["truth"]["mean"] == pytest.approx(truth_slopes.mean(), abs=1e-4)
+    for name in ("model", "passive", "passive_shrunk"):
+        values = np.array([np.nan if r[name] is None else r[name] for r in rows])
+        known = np.isfinite(values)
+        bias = values[known] - truth_slopes[known]
+        s = summary[name]
+        assert s["products"] == known.sum() > 0
+        assert s["mean"] == pytest.approx(values[known].mean(), abs=1e-4)
+        assert s["median"] == pytest.approx(np.median(values[known]), abs=1e-4)
+        assert s["bias"]["mean"] == pytest.approx(bias.mean(), abs=1e-4)
+        assert s["bias"]["median"] == pytest.approx(np.median(bias), abs=1e-4)
+        assert s["share_below_truth"] == pytest.approx(np.mean(bias < 0), abs=1e-4)
+    for row in rows:  # the passive regression saw the file's weeks and more than one price for each
+        assert row["passive_weeks"] > 10 and row["passive_prices"] >= 2 and row["passive_sd"] > 0
+
+
+def test_without_a_transaction_file_the_slopes_say_the_passive_regression_was_not_run(store, small_raw, tmp_path):
+    alone = tmp_path / "truth_alone"
+    alone.mkdir()
+    for name in ("ground_truth.csv", "ground_truth_customers.csv"):
+        (alone / name).write_bytes((small_raw / name).read_bytes())
+    report, _ = evaluate(str(store.root), alone / "ground_truth.csv", top=2, bins=10, samples=30)
+    slopes = report["slopes"]
+    assert slopes["passive_source"] is None and "--raw" in slopes["passive_missing"]
+    assert set(slopes["summary"]) == {"truth", "model"}
+    assert all(r["passive"] is None and r["passive_shrunk"] is None for r in slopes["per_product"])
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        evaluate(str(store.root), alone / "ground_truth.csv", top=2, raw_path=alone / "missing.csv")
 
 
 def test_the_true_profit_optimum_lies_above_cost_and_has_zero_regret(small_raw):
@@ -176,4 +245,14 @@ def test_the_evaluate_command_prints_the_summary(store, small_raw, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "median_price" in done.stdout and "reference_sweep" in done.stdout
-    assert (tmp_path / "q_regret.png").is_file() and (tmp_path / "q_curves.png").is_file()
+    assert "slopes of weekly units at the current price" in done.stdout and "passive_shrunk" in done.stdout
+    for name in ("q_regret.png", "q_curves.png", "q_slopes.png", "q.md"):
+        assert (tmp_path / name).is_file(), name
+
+
+def test_the_evaluate_command_refuses_a_missing_raw_file_and_writes_nothing(store, small_raw, tmp_path):
+    command = [sys.executable, "-m", "pricing", "evaluate", "--store", str(store.root), "--truth"]
+    command += [str(small_raw / "ground_truth.csv"), "--out", str(tmp_path / "q.json"), "--top", "2"]
+    done = subprocess.run([*command, "--raw", str(tmp_path / "nope.csv")], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "nope.csv: no such file" in done.stderr
+    assert "Traceback" not in done.stderr and list(tmp_path.iterdir()) == []
