@@ -53,6 +53,13 @@ def test_the_command_writes_the_report_table_and_plots(run):
     assert (weeks["regret"] >= -1e-9).all()
     testing = report["runs"][1]
     assert testing["policy"] == "greedy" and "did" in testing and testing["did"]["low"] <= testing["did"]["high"]
+    # the decision played out: every product gets a verdict, and its prices carry the decision's reasons
+    for decided in (r for r in report["runs"] if r["policy"] == "test-decision"):
+        verdicts = decided["verdicts"]
+        assert verdicts["change"] + verdicts["test"] + verdicts["hold"] == 30
+        assert set(decided["reasons"]) & {"decision: hold", "decision: change", "test arm", "after test"}
+    tested = weeks[(weeks["policy"] == "test-decision") & (weeks["week"] >= 2)]
+    assert (tested["price"] > 0).all() and tested["reason"].isin(REASONS).all()
 
 
 def test_the_same_seed_is_the_same_run(run, tmp_path):
