@@ -419,8 +419,9 @@ def publish_with_config(store: LocalStore, config: dict) -> str:
 
 @pytest.fixture(scope="module")
 def config_run(quick_bundle, test_weeks, tmp_path_factory):
-    """The command run on the same file in a store whose LATEST carries a config (CONFIG_START's comment): its
-    process, the store, the config's version, the config and the report folder."""
+    """The command run on the same file in a store whose LATEST carries a config (CONFIG_START's comment), then
+    again on its own version (a repeated update): the first run's process, the store, the config's version, the
+    config, the first report folder, the first run's version and the second run's process."""
     _path, products, prices = test_weeks
     local = LocalStore(tmp_path_factory.mktemp("config-store"))
     local.publish(quick_bundle)
@@ -428,13 +429,16 @@ def config_run(quick_bundle, test_weeks, tmp_path_factory):
     parent = publish_with_config(local, config)
     out = tmp_path_factory.mktemp("config-report")
     done = pricing("experiment", "update", "--raw", str(test_weeks[0]), "--store", str(local.root), "--out", str(out))
-    return done, local, parent, config, out
+    first = local.latest()
+    again = pricing(
+        "experiment", "update", "--raw", str(test_weeks[0]), "--store", str(local.root), "--out", str(out / "again")
+    )
+    return done, local, parent, config, out, first, again
 
 
 def test_the_configs_products_holdout_pre_period_prices_and_costs_are_used(config_run, test_weeks):
-    done, local, parent, config, out = config_run
+    done, local, parent, config, out, version, _again = config_run
     assert done.returncode == 0, done.stderr[-2000:]
-    version = local.latest()
     assert version.startswith(parent + "-x")
     bundle = open_bundle(local.root / version)
     assert (bundle.root / "experiment.json").read_bytes() == (local.root / parent / "experiment.json").read_bytes()
@@ -465,6 +469,23 @@ def test_the_configs_products_holdout_pre_period_prices_and_costs_are_used(confi
     results = product_results(bundle, code)  # the config's experiment's results: served
     assert results is not None and results["did"]["estimate"] == summary["did"]["estimate"]
     assert product_state(bundle, code) == table.loc[code, "state"]
+
+
+def test_a_repeated_update_starts_again_from_the_models_prior(config_run):
+    """The second update's parent carries the first's posterior, which serving tilts its curve by: the prior must
+    still be the model's own (the same weeks would otherwise count twice), so the same file gives the same prior
+    and posterior; the config is still carried unchanged, the suffix replaced."""
+    _done, local, parent, _config, _out, first, again = config_run
+    assert again.returncode == 0, again.stderr[-2000:]
+    second = local.latest()
+    assert second != first and second.startswith(parent + "-x") and second.count("-x") == 1
+    bundle = open_bundle(local.root / second)
+    assert bundle.manifest["experiment"]["parent"] == first
+    assert (bundle.root / "experiment.json").read_bytes() == (local.root / parent / "experiment.json").read_bytes()
+    before = open_bundle(local.root / first).table("experiment_evidence.parquet").set_index("stockcode")
+    after = bundle.table("experiment_evidence.parquet").set_index("stockcode").loc[before.index]
+    for column in ("prior_mean", "prior_sd", "slope_mean", "slope_sd"):
+        np.testing.assert_allclose(after[column], before[column], atol=1e-6, err_msg=column)
 
 
 def test_a_holdout_product_that_moved_is_refused_and_nothing_published(quick_bundle, test_weeks, tmp_path):

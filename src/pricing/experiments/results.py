@@ -26,6 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from pricing.artifacts.bundle import Bundle
+from pricing.experiments.design import EXPERIMENT_FILE
 
 # The files' names live here, not in pricing.experiments.update (which imports them from here): serving imports
 # this module, and update's imports (the loader, tqdm, statsmodels) are the batch job's, not the image's
@@ -33,7 +34,7 @@ from pricing.artifacts.bundle import Bundle
 EXPERIMENT_EVIDENCE = "experiment_evidence.parquet"
 EXPERIMENT_WEEKS = "experiment_weeks.parquet"
 EXPERIMENT_REPORT = "experiment_report.json"
-EXPERIMENT_CONFIG = "experiment.json"  # the experiment contract's config (`pricing experiment start`)
+EXPERIMENT_CONFIG = EXPERIMENT_FILE  # the experiment contract's config (`pricing experiment start`)
 Z = 1.6448536269514722  # the standard normal's 95th percentile: a central 90% interval
 CACHED_BUNDLES = 4  # versions kept: the loaded one, and the one a reload is replacing it with
 _FILES = (EXPERIMENT_WEEKS, EXPERIMENT_EVIDENCE, EXPERIMENT_REPORT, EXPERIMENT_CONFIG)

@@ -48,8 +48,9 @@ price / median price, so x p0 / median on the log-price scale), plus whatever cu
 evidence.parquet holds only those two slopes' sds, the slopes themselves living in the models' weights. Weekly
 units identify their sum, not how it splits between lines and units per line, so b's posterior does not map onto
 either column of the evidence. It is stored in a table of its own, `experiment_evidence.parquet` (one row per
-product of the bundle the file holds: `EXPERIMENT_COLUMNS`), and serving does not read it yet: the new version's
-curves and decisions are its parent's (a later issue makes `/v1/price-decision` price by it).
+product of the bundle the file holds: `EXPERIMENT_COLUMNS`); serving prices a tested product by it
+(pricing.serving.learnt: the curve tilted to b's posterior at p0), and the prior here reads the curve without that
+tilt (`model_prior`).
 
 Repeated updates: the prior is always the model's (the parent's curve and evidence), never an earlier
 experiment's posterior, so the file given must hold every test week so far (the shop's export from the test's
@@ -74,6 +75,7 @@ from tqdm import tqdm
 from pricing.artifacts.bundle import MANIFEST, Bundle, copy_bundle, sha256_of
 from pricing.artifacts.store import open_store
 from pricing.data.load import load
+from pricing.experiments.design import CURRENCY, format_week, parse_week
 from pricing.experiments.did import difference_in_differences
 from pricing.experiments.learning import Posterior, dispersion, update_posterior
 from pricing.experiments.panel import WeeklyPanel, weekly_panel
@@ -87,8 +89,6 @@ from pricing.experiments.results import (
 )
 from pricing.serving.decision import PRIOR_SD_FLOOR
 
-# the Online Retail file's currency; the bundle records none, and every figure here is in the lines' own
-CURRENCY = "GBP"
 DID_SCOPE = "all tested products vs holdout"
 WEEK_COLUMNS = (
     "stockcode",
@@ -152,26 +152,9 @@ class ExperimentConfig:
     products: pd.DataFrame
 
 
-ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
-
-
 def iso_week(monday: pd.Timestamp) -> str:
-    """The ISO week ("YYYY-Www") of a day: the ISO year and week number (ISO 8601), so late December may belong to
-    the next year's W01 and early January to the last year's W52/W53."""
-    year, week, _ = pd.Timestamp(monday).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def week_monday(week: str) -> pd.Timestamp:
-    """The Monday of an ISO week "YYYY-Www"; ValueError naming it when it is not one (W54, W00, W53 of a year
-    with 52 weeks, another form)."""
-    match = ISO_WEEK.fullmatch(str(week))
-    if match is None:
-        raise ValueError(f"{week!r} is not an ISO week (YYYY-Www, e.g. 2026-W10)")
-    try:
-        return pd.Timestamp(dt.date.fromisocalendar(int(match[1]), int(match[2]), 1))
-    except ValueError as exc:
-        raise ValueError(f"{week!r} is not an ISO week: {exc}") from None
+    """The ISO week ("YYYY-Www") holding a day (design.format_week's spelling, the contract's)."""
+    return format_week(pd.Timestamp(monday).date())
 
 
 def _number(value, what: str, low: float = 0.0, high: float = math.inf, strict_low: bool = True) -> float:
@@ -203,9 +186,9 @@ def read_config(bundle: Bundle) -> ExperimentConfig | None:
     if not isinstance(config["id"], str) or not config["id"]:
         raise ValueError(f"{where}: 'id' must be a non-empty string")
     try:
-        monday = week_monday(config["start_week"])
+        monday = pd.Timestamp(parse_week(config["start_week"], "start_week"))
     except ValueError as exc:
-        raise ValueError(f"{where}: start_week {exc}") from None
+        raise ValueError(f"{where}: {exc}") from None
     if config["objective"] not in ("profit", "revenue"):
         raise ValueError(f"{where}: objective must be 'profit' or 'revenue', got {config['objective']!r}")
     stop = config.get("stop_loss") or {}
@@ -295,7 +278,9 @@ def model_prior(bundle: Bundle, codes: np.ndarray, status_quo: np.ndarray, sampl
     from pricing.serving.predictor import Predictor
     from pricing.serving.request import PriceRequest
 
-    predictor = Predictor(bundle, learnt=False)  # the model's own curve: never an earlier test's posterior
+    # learnt=False: the parent may carry an earlier update's posterior, by which serving tilts its curve
+    # (pricing.serving.learnt); the prior is the model's own (module docstring, "Repeated updates")
+    predictor = Predictor(bundle, learnt=False)
     n = len(codes)
     slope, sd, level = np.empty(n), np.empty(n), np.empty(n)
     for j, code in enumerate(tqdm(codes, desc="prior from the bundle's curves", unit="product", leave=False)):
@@ -638,7 +623,7 @@ def _publish(
             "config": summary["experiment"],
             "products": len(table),
             "tested": int(table["tested"].sum()),
-            "served": False,  # serving does not read the table yet (module docstring)
+            "served": True,  # pricing.serving.learnt prices a tested product by the table (module docstring)
         }
         (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         return store.publish(target)
@@ -690,7 +675,7 @@ def _report(raw, parent, version, cleaning, panel, table, prices_seen, threshold
         "parent_version": parent,
         "version": version,
         "table": EXPERIMENT_EVIDENCE,
-        "served": False,
+        "served": True,
         "weeks": [str(w.date()) for w in panel.weeks],
         "cleaning": {k: cleaning[k] for k in ("rows_read", "rows_kept", "dropped")},
         "products": len(table),
@@ -718,7 +703,8 @@ def _markdown(report: dict) -> str:
         f"# Experiment update: {report['source']}",
         "",
         f"New bundle version `{report['version']}` (parent `{report['parent_version']}`), "
-        f"`{report['table']}` (not served yet). Weeks {report['weeks'][0]} to {report['weeks'][-1]} "
+        f"`{report['table']}` (served: a tested product's decision uses it). "
+        f"Weeks {report['weeks'][0]} to {report['weeks'][-1]} "
         f"({len(report['weeks'])}); {report['products']} products of the bundle, {report['tested']} tested, "
         f"{report['holdout']} holdout; states: " + ", ".join(f"{k} {v}" for k, v in report["states"].items()) + ".",
         "",
