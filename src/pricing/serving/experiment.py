@@ -32,22 +32,8 @@ from pricing.experiments.design import (
     add_weeks,
     price_for,
 )
-
-try:  # the update's results (pricing.experiments.results); until that module lands, the state from the table alone
-    from pricing.experiments.results import product_results as evidence_results
-    from pricing.experiments.results import product_state as evidence_state
-except ImportError:  # pragma: no cover - removed once pricing.experiments.results is committed
-
-    def evidence_results(bundle: Bundle, stockcode: str) -> dict | None:
-        return None
-
-    def evidence_state(bundle: Bundle, stockcode: str) -> str | None:
-        table = bundle.table("experiment_evidence.parquet")
-        if table is None:
-            return None
-        rows = table[table["stockcode"].astype(str) == stockcode]
-        return None if rows.empty else str(rows["state"].iloc[0])
-
+from pricing.experiments.results import product_results as evidence_results
+from pricing.experiments.results import product_state as evidence_state
 
 log = logging.getLogger(__name__)
 STOPPED = "stopped"
