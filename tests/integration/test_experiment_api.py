@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -288,6 +289,47 @@ def test_the_stop_loss_returns_a_stopped_product_to_its_status_quo(started, conf
     other = next(p for p in tested if p is not stopped)
     body = experiment(client, other.stockcode).get_json()
     assert body["price"] == price_for(config, other.stockcode, week).price and body["state"] == "learning"
+
+
+def _retrained(quick_bundle, tmp_path) -> Path:
+    """The quick bundle as a retrain would publish it: the same files under a new version."""
+    import shutil
+
+    folder = tmp_path / "retrained"
+    shutil.copytree(quick_bundle, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["version"] = manifest["version"] + "r"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_a_retrain_published_mid_experiment_carries_it_on_unless_ended(started, config, quick_bundle, tmp_path):
+    store, _, version = started
+    local = _store_at(store, version)
+    retrained = _retrained(quick_bundle, tmp_path)
+    done = pricing("publish", "--bundle-dir", str(retrained), "--store", str(local.root))
+    assert done.returncode == 0, done.stderr[-2000:]
+    new = json.loads((retrained / "manifest.json").read_text())["version"]
+    carried = local.latest()
+    assert carried.startswith(new + "-e"), done.stdout
+    # the same experiment, byte for byte: every week's price goes on as planned, from the new models
+    assert local.fetch(carried).verified(EXPERIMENT_FILE).read_bytes() == (
+        store.fetch(version).verified(EXPERIMENT_FILE).read_bytes()
+    )
+    week = add_weeks(START, 2)
+    client = app_for(local, now=monday(week, 3600)).test_client()
+    for product in config.products[:5]:
+        body = experiment(client, product.stockcode).get_json()
+        assert (body["experiment"]["id"], body["price"]) == (
+            config.id,
+            price_for(config, product.stockcode, week).price,
+        )
+    # --end-experiment: the retrain alone goes live, and the experiment mode says there is none
+    again = _store_at(store, version)
+    done = pricing("publish", "--bundle-dir", str(retrained), "--store", str(again.root), "--end-experiment")
+    assert done.returncode == 0 and again.latest() == new, done.stderr[-2000:]
+    response = experiment(app_for(again).test_client(), config.products[0].stockcode)
+    assert response.status_code == 404 and "experiment" in response.get_json()["error"]
 
 
 @pytest.mark.parametrize(

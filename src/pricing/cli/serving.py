@@ -24,12 +24,19 @@ def add_publish(commands: argparse._SubParsersAction) -> None:
         ".xlsx, parquet; validated as the API validates unit_cost; a new version, <version>-c<digest>): the profit "
         "objective's default costs. A file that leaves no cost, or has two cost columns, publishes nothing",
     )
+    pub.add_argument(
+        "--end-experiment",
+        action="store_true",
+        help="do not carry the price experiment the store's live bundle runs (its experiment.json) into this one: "
+        "the experiment ends and its products answer their decisions (default: it carries on as planned)",
+    )
     pub.set_defaults(func=cmd_publish)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Publish --bundle-dir to --store (with --costs, a copy carrying them; a bundle without the serving
-    arrays gains them first); 0, or 2 when the cost file is refused and nothing is published."""
+    arrays gains them first; where the store's live bundle runs a price experiment, a copy carrying its
+    experiment.json unless --end-experiment); 0, or 2 when the cost file is refused and nothing is published."""
     from pricing.artifacts.store import open_store
 
     store = open_store(args.store)
@@ -56,6 +63,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
             print("exported the networks' serving arrays (pricing.models.arrays): serves without torch")
             bundle_dir = exported
             temporary.append(exported)
+        if before is not None and not args.end_experiment:
+            from pricing.experiments.start import carry_experiment
+
+            carried = carry_experiment(bundle_dir, store.fetch(before))
+            if carried is not None:  # a retrain mid-experiment: the week's prices go on as planned
+                print(f"carried the experiment of {before} (experiment.json) into the new bundle")
+                bundle_dir = carried
+                temporary.append(carried)
         version = store.publish(bundle_dir)
     finally:
         for folder in temporary:

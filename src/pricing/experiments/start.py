@@ -26,10 +26,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pricing.artifacts.derive import publish_derived
+from pricing.artifacts.bundle import Bundle, open_bundle
+from pricing.artifacts.derive import derive, publish_derived
 from pricing.artifacts.store import open_store
 from pricing.data.features import canonical_stockcode
 from pricing.experiments.design import EXPERIMENT_FILE, MAX_WEEKS, Candidate, Experiment, build, parse_week
@@ -173,8 +175,16 @@ def start_experiment(options: StartOptions) -> StartResult:
         weeks_per_arm=weeks_per_arm,
         seed=options.seed,
     )
+    published = publish_derived(store, parent, *_experiment_files(parent, config), prefix="bundle-experiment-start-")
+    return StartResult(published, parent.version, config, dict(verdicts), left_out)
+
+
+def _experiment_files(parent: Bundle, config: Experiment) -> tuple[str, Callable[[Path], list[str]], dict]:
+    """What a bundle carrying `config` adds to `parent` (pricing.artifacts.derive): its version, `<parent>-e<8 hex
+    digits of parent and config>` (a new experiment replaces the last suffix), the writer of experiment.json, and
+    the manifest's PLAN_KEY block naming the experiment."""
     text = config.dumps()
-    base = re.sub(r"-e[0-9a-f]{8}$", "", parent.version)  # a new experiment replaces the last: one suffix
+    base = re.sub(r"-e[0-9a-f]{8}$", "", parent.version)
     version = f"{base}-e{hashlib.sha256((parent.version + text).encode()).hexdigest()[:8]}"
 
     def write(folder: Path) -> list[str]:
@@ -188,8 +198,24 @@ def start_experiment(options: StartOptions) -> StartResult:
         "products": len(config.products),
         "holdout": sum(p.holdout for p in config.products),
     }
-    published = publish_derived(store, parent, version, write, {PLAN_KEY: plan}, prefix="bundle-experiment-start-")
-    return StartResult(published, parent.version, config, dict(verdicts), left_out)
+    return version, write, {PLAN_KEY: plan}
+
+
+def carry_experiment(bundle_dir: Path, previous: Bundle | None) -> Path | None:
+    """A retrained bundle keeps the experiment its store runs: a temporary copy of `bundle_dir` (for the caller
+    to publish and remove) carrying `previous`'s experiment.json unchanged (its id, products, holdout and
+    schedule: the prices customers see go on as planned), or None where `previous` (the store's LATEST before the
+    publish) runs no experiment or the new bundle has one of its own. The new bundle's other experiment files
+    (experiment_evidence, experiment_weeks: the old model's prior and posterior) are not carried: `pricing
+    experiment update` on the test weeks so far gives the new model's (docs/EXPERIMENTS.md, "A retrain during
+    an experiment"). BundleIntegrityError where the previous experiment.json fails its checksum."""
+    if previous is None or EXPERIMENT_FILE not in previous.manifest["files"]:
+        return None
+    bundle = open_bundle(bundle_dir)
+    if EXPERIMENT_FILE in bundle.manifest["files"]:
+        return None
+    config = Experiment.read(previous.verified(EXPERIMENT_FILE))
+    return derive(bundle, *_experiment_files(bundle, config), prefix="bundle-experiment-carry-")
 
 
 def _costs(options: StartOptions, predictor, codes: list[str]) -> dict[str, float]:
