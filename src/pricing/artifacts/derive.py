@@ -1,10 +1,10 @@
 """A new bundle version derived from a published one: the parent's files unchanged, some files added or replaced,
 the manifest re-written with every file's sha256, published through the store (files, manifest, LATEST last).
 
-`pricing experiment start` (experiment.json) publishes through it, and `pricing publish` carries a running
-experiment into a retrained bundle with `derive` (pricing.experiments.start.carry_experiment); it is what `pricing
-experiment update` and `pricing publish --costs` do by hand (pricing.experiments.update._publish,
-pricing.artifacts.costs.with_costs).
+`pricing experiment start` (experiment.json) and `pricing experiment update` (its evidence, weeks and report)
+publish through it, and `pricing publish` carries a running experiment into a retrained bundle with `derive`
+(pricing.experiments.start.carry_experiment); `pricing publish --costs` still does it by hand
+(pricing.artifacts.costs.with_costs).
 """
 
 from __future__ import annotations

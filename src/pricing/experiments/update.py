@@ -64,7 +64,6 @@ import hashlib
 import json
 import math
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +71,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pricing.artifacts.bundle import MANIFEST, Bundle, copy_bundle, sha256_of
+from pricing.artifacts.bundle import Bundle
+from pricing.artifacts.derive import publish_derived
 from pricing.artifacts.store import open_store
 from pricing.data.load import load
 from pricing.experiments.design import CURRENCY, format_week, parse_week
@@ -598,37 +598,30 @@ def _version(parent: Bundle, table: pd.DataFrame, updated: str) -> str:
 def _publish(
     store, parent: Bundle, version: str, table: pd.DataFrame, weeks: pd.DataFrame, summary: dict, source: str
 ) -> str:
-    """Copy the parent's files (its experiment.json unchanged), write the three experiment files and a manifest
-    listing them (module docstring, step 5), publish through the store (LATEST flips last) and remove the copy.
+    """The parent's files (its experiment.json unchanged) with the three experiment files and a manifest listing
+    them (module docstring, step 5), published through the store (pricing.artifacts.derive: LATEST flips last).
     Returns the new version."""
-    target = copy_bundle(parent, "bundle-experiment-")
-    try:
-        table.to_parquet(target / EXPERIMENT_EVIDENCE, index=False)
-        weeks.to_parquet(target / EXPERIMENT_WEEKS, index=False)
-        (target / EXPERIMENT_REPORT).write_text(json.dumps(summary, indent=2) + "\n")
-        manifest = json.loads(json.dumps(parent.manifest))
-        manifest["version"] = version
-        manifest["files"] = {
-            **manifest["files"],
-            **{name: sha256_of(target / name) for name in (EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, EXPERIMENT_REPORT)},
-        }
-        earlier = manifest.get("experiment")
-        manifest["experiment"] = {
-            **(earlier if isinstance(earlier, dict) else {}),  # keys another writer of the block put there stay
-            "parent": parent.version,
-            "source": source,
-            "table": EXPERIMENT_EVIDENCE,
-            "weeks": EXPERIMENT_WEEKS,
-            "report": EXPERIMENT_REPORT,
-            "config": summary["experiment"],
-            "products": len(table),
-            "tested": int(table["tested"].sum()),
-            "served": True,  # pricing.serving.learnt prices a tested product by the table (module docstring)
-        }
-        (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        return store.publish(target)
-    finally:
-        shutil.rmtree(target, ignore_errors=True)
+
+    def write(folder: Path) -> list[str]:
+        table.to_parquet(folder / EXPERIMENT_EVIDENCE, index=False)
+        weeks.to_parquet(folder / EXPERIMENT_WEEKS, index=False)
+        (folder / EXPERIMENT_REPORT).write_text(json.dumps(summary, indent=2) + "\n")
+        return [EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, EXPERIMENT_REPORT]
+
+    earlier = parent.manifest.get("experiment")
+    block = {
+        **(earlier if isinstance(earlier, dict) else {}),  # keys another writer of the block put there stay
+        "parent": parent.version,
+        "source": source,
+        "table": EXPERIMENT_EVIDENCE,
+        "weeks": EXPERIMENT_WEEKS,
+        "report": EXPERIMENT_REPORT,
+        "config": summary["experiment"],
+        "products": len(table),
+        "tested": int(table["tested"].sum()),
+        "served": True,  # pricing.serving.learnt prices a tested product by the table (module docstring)
+    }
+    return publish_derived(store, parent, version, write, {"experiment": block}, prefix="bundle-experiment-")
 
 
 def _interval(mean: float, sd: float) -> list[float]:
