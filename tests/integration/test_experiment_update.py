@@ -31,6 +31,7 @@ from scipy.stats import norm
 from pricing.artifacts.bundle import MANIFEST, copy_bundle, open_bundle, sha256_of
 from pricing.artifacts.store import LocalStore
 from pricing.experiments.results import product_results, product_state
+from tests.experiment_lines import write_lines
 
 TRUE_SLOPE = 2.0  # -d log(units per week) / d log(price): elastic, unlike the quick bundle's curve
 TESTED, HOLDOUT = 8, 4
@@ -74,37 +75,17 @@ def best_sellers(bundle: Path, n: int) -> pd.DataFrame:
 
 def write_test_weeks(path: Path, products: pd.DataFrame, tested: int, seed: int = 0) -> dict[str, list[float]]:
     """Writes the module docstring's lines to `path` (CSV); returns each product's weekly prices."""
-    rng = np.random.default_rng(seed)
     weeks = PRE_WEEKS + TEST_WEEKS
     season = 1 + 0.3 * np.sin(np.arange(weeks) / 2)
-    rows, prices = [], {}
-    invoice = 600_000
+    prices = {}
     for j, product in products.iterrows():
         p0 = float(product["p0"])
-        path_j = [p0] * PRE_WEEKS + [
+        prices[product["stockcode"]] = [p0] * PRE_WEEKS + [
             round(p0 * ARMS[(k + j) % len(ARMS)], 2) if j < tested else p0 for k in range(TEST_WEEKS)
         ]
-        prices[product["stockcode"]] = path_j
-        for t, price in enumerate(path_j):
-            count = rng.poisson(LINES_PER_WEEK * season[t] * (price / p0) ** -TRUE_SLOPE)
-            seconds = rng.integers(0, 6 * 86_400 - 1, size=count)  # Monday to Saturday
-            for s in seconds:
-                invoice += 1
-                when = FIRST_MONDAY + pd.Timedelta(weeks=t) + pd.Timedelta(seconds=int(s))
-                rows.append(
-                    (
-                        invoice,
-                        product["stockcode"],
-                        product["description"],
-                        1,
-                        when.strftime("%m/%d/%Y %H:%M"),
-                        price,
-                        12_000 + invoice % 3_000,
-                        "United Kingdom",
-                    )
-                )
-    columns = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
-    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    descriptions = dict(zip(products["stockcode"], products["description"], strict=True))
+    paths = {code: (descriptions[code], path_j) for code, path_j in prices.items()}
+    write_lines(path, paths, FIRST_MONDAY, TRUE_SLOPE, LINES_PER_WEEK, season, seed)
     return prices
 
 
