@@ -6,13 +6,17 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pricing.cli import main
+from pricing.experiments.learning import Posterior
 from pricing.experiments.market import SimMarket
 from pricing.experiments.policies import POLICIES, REASONS, Guardrails, candidates
-from pricing.experiments.prior import bundle_prior
-from pricing.experiments.simulate import Settings, simulate
+from pricing.experiments.prior import Prior, bundle_prior, passive_prior, recentred
+from pricing.experiments.simulate import Settings, simulate, start_prices
 from pricing.serving.decision import PRIOR_SD_FLOOR
+from pricing.serving.money import from_minor, is_whole_minor, to_minor
 from pricing.tools.evaluate import true_revenue
 
 ROWS = 60_000
@@ -150,3 +154,129 @@ def test_the_panel_refuses_what_it_cannot_read():
     empty = pd.DataFrame(columns=["stockcode", "invoice_date", "quantity", "unit_price", "customer_id"])
     with pytest.raises(ValueError, match="no transaction lines"):
         weekly_panel(empty, ["A"])
+
+
+# -- --start-price-factor: a shop that starts away from the history's last price -----------------------------------
+
+
+@given(
+    st.lists(st.integers(1, 50_000), min_size=1, max_size=20),
+    st.floats(0.3, 3.0, allow_nan=False, allow_infinity=False),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_start_price_is_the_factor_times_the_last_price_in_whole_pence(pence, factor):
+    current = from_minor(np.array(pence))
+    start = start_prices(current, factor)
+    assert is_whole_minor(start).all() and (start >= 0.01).all()
+    # the nearest whole penny to F x the last price (one penny at the least)
+    assert np.all(np.abs(start - np.maximum(factor * current, 0.01)) <= 0.005 + 1e-9)
+    # factor 1 is the current price itself: today's run
+    assert start_prices(current, 1.0) is current
+
+
+def test_a_start_price_factor_must_be_positive(capsys, tmp_path):
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="positive"):
+            start_prices(np.array([1.0]), bad)
+        with pytest.raises(ValueError, match="positive"):
+            Settings(start_price_factor=bad)
+    with pytest.raises(SystemExit):
+        main(["simulate", "--start-price-factor", "0", "--out", str(tmp_path)])
+    assert "must be a positive number, got 0" in capsys.readouterr().err
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-2, 6),  # level
+            st.floats(-1, 4),  # slope
+            st.floats(0.01, 1.5),  # level sd
+            st.floats(0.01, 1.5),  # slope sd
+            st.floats(-0.9, 0.9),  # correlation
+            st.floats(-0.7, 0.7),  # log ratio of the new reference price
+            st.floats(-1, 1),  # log(price / p0) the prediction is made at
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_a_recentred_prior_predicts_the_same_units_at_every_price(rows):
+    """The model read at a new reference price is the same model: at any price, the prior's log weekly units
+    (a - b log(p / p0)) keep their mean and their variance."""
+    a, b, sa, sb, rho, r, x = (np.array(v) for v in zip(*rows, strict=True))
+    prior = Prior(Posterior(a, b, sa, sb, rho), "passive", np.full(len(a), np.nan))
+    moved = recentred(prior, r).posterior
+    x_new = x - r  # the same price's log ratio to the new reference
+    np.testing.assert_allclose(moved.level - moved.slope * x_new, a - b * x, atol=1e-9)
+    var = sa**2 + x**2 * sb**2 - 2 * x * rho * sa * sb
+    var_new = (
+        moved.level_sd**2
+        + x_new**2 * moved.slope_sd**2
+        - 2 * x_new * moved.correlation * moved.level_sd * moved.slope_sd
+    )
+    np.testing.assert_allclose(var_new, var, rtol=1e-7, atol=1e-9)
+    np.testing.assert_array_equal(moved.slope, b)
+    assert (np.abs(moved.correlation) <= 1 + 1e-9).all()
+    assert recentred(prior, np.zeros(len(a))) is prior
+    with pytest.raises(ValueError, match="log_ratio"):
+        recentred(prior, np.zeros(len(a) + 1))
+
+
+def test_the_start_price_factor_moves_the_status_quo_and_nothing_of_the_truth(tmp_path):
+    """With --start-price-factor 1.3 every policy starts, and the holdout stays, at 1.3 x the history's last
+    price in whole pence; the status quo's profit is the truth's there; the clairvoyant keeps to the band around
+    it; the prior is the passive model read at it (its slope unchanged, its level the model's own prediction)."""
+    argv = ["simulate", "--weeks", "3", "--products", "20", "--rows", str(ROWS), "--pre-weeks", "2"]
+    argv += ["--market", "confounded", "--policy", "status-quo", "--policy", "greedy"]
+    assert main([*argv, "--start-price-factor", "1.3", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["settings"]["start_price_factor"] == 1.3
+    weeks = pd.read_parquet(tmp_path / "weeks.parquet")
+    sim = SimMarket(0, 20, 5, "confounded", ROWS)
+    start = pd.Series(from_minor(to_minor(1.3 * sim.current_price)), index=sim.codes.astype(str))
+    assert (start != pd.Series(sim.current_price, index=start.index)).all()
+    sq = weeks[weeks["policy"] == "status-quo"]
+    np.testing.assert_array_equal(sq["price"], start.loc[sq["stockcode"]])
+    greedy = weeks[weeks["policy"] == "greedy"]
+    fixed = greedy[(greedy["week"] < 2) | greedy["holdout"]]
+    assert greedy["holdout"].any() and (greedy["week"] >= 2).any()
+    np.testing.assert_array_equal(fixed["price"], start.loc[fixed["stockcode"]])
+    # the truth is the market's, unchanged: the status quo's expected profit there, the optimum within the band
+    for t in range(5):
+        week = sq[sq["week"] == t].set_index("stockcode").loc[start.index]
+        np.testing.assert_allclose(week["status_quo_profit"], sim.expected_profit(t, start.to_numpy()), rtol=1e-12)
+        assert ((week["optimum"] >= 0.8 * start - 0.01) & (week["optimum"] <= 1.2 * start + 0.01)).all()
+    # the prior: the passive model's slope, its level read at the new price
+    passive = passive_prior(sim, 0).posterior
+    assert report["runs"][0]["prior_slope_mean"] == round(float(passive.slope.mean()), 3)
+    moved = recentred(passive_prior(sim, 0), np.log(start.to_numpy() / sim.current_price)).posterior
+    np.testing.assert_allclose(moved.level, passive.level - passive.slope * np.log(start / sim.current_price))
+
+
+@pytest.mark.parametrize("factor", [1.0, 1.3])
+def test_the_run_is_todays_pipeline_at_the_factors_status_quo(factor):
+    """The simulation is today's pipeline assembled here from its parts, figure for figure: at factor 1 with the
+    current price as the status quo and the passive prior as fitted, at 1.3 with 1.3 x the current price in whole
+    pence and the passive prior read there (prior.recentred)."""
+    from pricing.experiments.policies import choose_holdout
+    from pricing.experiments.simulate import metrics, run_policy, truth_of
+
+    settings = Settings(
+        weeks=3, products=20, pre_weeks=2, rows=ROWS, policies=("greedy", "thompson"), start_price_factor=factor
+    )
+    report = simulate(["confounded"], [1], settings)
+    sim = SimMarket(1, 20, 5, "confounded", ROWS)
+    prior = passive_prior(sim, 1)
+    start = sim.current_price
+    if factor != 1.0:
+        start = from_minor(to_minor(factor * sim.current_price))
+        prior = recentred(prior, np.log(start / sim.current_price))
+    support = np.column_stack([sim.history_price.min(axis=1), sim.history_price.max(axis=1)])
+    cand = candidates(start, sim.unit_cost, settings.guardrails, support)
+    truth = truth_of(sim, cand, 5)
+    holdout = choose_holdout(sim.n, settings.guardrails.holdout_share, np.random.default_rng([1, 600]))
+    for figures, name in zip(report["runs"], settings.policies, strict=True):
+        today = metrics(run_policy(sim, prior, cand, name, settings, holdout, 1), truth, settings)
+        assert {k: figures[k] for k in today} == today
+        assert figures["prior_slope_mean"] == round(float(prior.posterior.slope.mean()), 3)

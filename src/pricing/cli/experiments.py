@@ -17,6 +17,15 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    import math
+
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def add_simulate(commands: argparse._SubParsersAction) -> None:
     """`pricing simulate`: its arguments, run by `cmd_simulate`."""
     from pricing.experiments.policies import POLICIES
@@ -114,6 +123,13 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:
         help="learn the shift common to every product's slope as well (a hierarchical prior; default: off)",
     )
     sim.add_argument(
+        "--start-price-factor",
+        type=_positive,
+        default=1.0,
+        help="the status quo (start, band centre, holdout price) is this x the history's last list price, in whole "
+        "pence; the truth and the prior's history unchanged, the prior read at the new price (default: %(default)s)",
+    )
+    sim.add_argument(
         "--price-ending", type=float, help="the pence every changed price ends in, e.g. 0.99 (default: none)"
     )
     sim.add_argument("--min-margin", type=float, help="(price - cost) / price at least this (default: none)")
@@ -157,6 +173,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         store=args.store,
         pooled=args.pooled,
         learning_weeks=args.learning_weeks,
+        start_price_factor=args.start_price_factor,
     )
     report = simulate(args.market or ["default"], seeds, settings, args.out, args.lines, args.report_seeds or None)
     summary = report.get("summary_report_seeds") or report["summary"]

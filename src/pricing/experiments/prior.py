@@ -10,6 +10,8 @@
 - `bundle_prior`: a trained bundle's own curve (pricing.serving.predictor): per product the slope of log weekly
   units against log price around the current price (a central difference of the curve the API serves), with the
   posterior sd of its two slopes from evidence.parquet combined on the same scale.
+- `recentred`: a prior about other reference prices than the history's last list price (`pricing simulate
+  --start-price-factor`): the model's own level at the new price, its slope unchanged.
 """
 
 from __future__ import annotations
@@ -85,10 +87,11 @@ def passive_fit(
     return flat, shrunk
 
 
-def bundle_prior(store: str, sim: SimMarket, samples: int = 200) -> Prior:
+def bundle_prior(store: str, sim: SimMarket, samples: int = 200, start_price: np.ndarray | None = None) -> Prior:
     """A trained bundle's slopes as the prior (module docstring) for `sim`'s products, which must all be in the
-    bundle (trained on `pricing generate` data of the same seed, rows and market). ValueError naming the missing
-    products otherwise."""
+    bundle (trained on `pricing generate` data of the same seed, rows and market). `start_price` (N,, currency):
+    the prices the curve is read around (default: `sim.current_price`; the simulation's status quo when it is
+    not the history's last price). ValueError naming the missing products otherwise."""
     from pricing.artifacts.store import open_store
     from pricing.serving.predictor import Predictor
     from pricing.serving.request import PriceRequest
@@ -102,7 +105,7 @@ def bundle_prior(store: str, sim: SimMarket, samples: int = 200) -> Prior:
         )
     slope, sd, level = np.empty(sim.n), np.empty(sim.n), np.empty(sim.n)
     for j, code in enumerate(sim.codes):
-        p0 = float(sim.current_price[j])
+        p0 = float(sim.current_price[j] if start_price is None else start_price[j])
         prices = p0 * np.exp(np.array([-BUNDLE_STEP, 0.0, BUNDLE_STEP]))
         request = PriceRequest(code, float(prices[0]), float(prices[-1]), 3, samples)
         result = predictor.curve(request, prices).result
@@ -115,3 +118,25 @@ def bundle_prior(store: str, sim: SimMarket, samples: int = 200) -> Prior:
         terms = [incidence_sd or 0.0, (line_sd or 0.0) * p0 / median]
         sd[j] = max(float(np.hypot(*terms)), PRIOR_SD_FLOOR)
     return Prior(Posterior.prior(level, slope, sd), "bundle", np.full(sim.n, np.nan))
+
+
+def recentred(prior: Prior, log_ratio: np.ndarray) -> Prior:
+    """The same prior model about new reference prices p0' = p0 exp(log_ratio) (N,): what the model says at p0'.
+
+    The surrogate exp(a + o - b log(p / p0)) equals exp(a' + o - b log(p / p0')) with a' = a - b log_ratio, so
+    the level moves to the model's own prediction of log weekly units at p0' and the slope stays; the normal
+    posterior moves by that linear map (a' = a - r b: var a' = var a - 2 r cov + r^2 var b, cov(a', b) = cov -
+    r var b), so a wrong slope's extrapolation to p0' is carried by a wider, correlated level, not hidden. Where
+    every log_ratio is 0, `prior` itself. ValueError for a log_ratio not (N,) or not finite."""
+    r = np.asarray(log_ratio, dtype=float)
+    post = prior.posterior
+    if r.shape != post.slope.shape or not np.isfinite(r).all():
+        raise ValueError(f"log_ratio must be finite and (products={len(post.slope)},), got shape {r.shape}")
+    if not r.any():
+        return prior
+    va, vb = post.level_sd**2, post.slope_sd**2
+    cov = post.correlation * post.level_sd * post.slope_sd
+    level_sd = np.sqrt(np.maximum(va - 2 * r * cov + r**2 * vb, 0.0))
+    correlation = (cov - r * vb) / (level_sd * post.slope_sd)
+    moved = Posterior(post.level - r * post.slope, post.slope, level_sd, post.slope_sd, correlation)
+    return Prior(moved, prior.source, prior.unshrunk)

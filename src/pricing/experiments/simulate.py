@@ -18,6 +18,13 @@ single-week loss of any product against its status-quo profit, the slope of log 
 and the difference in differences of realised weekly profit against the holdout (pricing.experiments.did) beside
 the true uplift. Plots: cumulative regret per policy against weeks, a few products' price paths against their
 true optimum, the share of products changed per week.
+
+The status quo (the price every policy starts from, the band's centre, the holdout's price) is each product's
+current price, the history's last list price, or with `start_price_factor` F that price times F in whole pence
+(`start_prices`): a shop that starts over- (F > 1) or under-priced against the same truth. The prior is the
+same model of the same history, read at the new status quo (prior.recentred: its level is the model's own
+prediction of weekly units there, its slope unchanged), so with F > 1 in the confounded market the passive
+model still says raise while the truth's optimum lies mostly below the status quo.
 """
 
 from __future__ import annotations
@@ -44,8 +51,8 @@ from pricing.experiments.policies import (
     decide,
     make_policy,
 )
-from pricing.experiments.prior import Prior, bundle_prior, passive_prior
-from pricing.serving.money import from_minor
+from pricing.experiments.prior import Prior, bundle_prior, passive_prior, recentred
+from pricing.serving.money import from_minor, to_minor
 
 LAST_WEEKS = 4  # the "last four weeks" of the report's late regret
 GROWTH_FROM = 4  # the regret growth slope is fitted from this test week on (the first weeks are all transient)
@@ -65,10 +72,13 @@ class Settings:
     store: str | None = None
     pooled: bool = False  # learn the shift common to every product's slope too (learning.update_pooled)
     learning_weeks: int | None = None  # Thompson draws for this many test weeks, then the posterior mean
+    start_price_factor: float = 1.0  # the status quo is this x the history's last list price (`start_prices`)
 
     def __post_init__(self) -> None:
         if self.weeks < 1 or self.products < 1 or self.pre_weeks < 1:
             raise ValueError("weeks, products and pre_weeks must each be at least 1")
+        if not (np.isfinite(self.start_price_factor) and self.start_price_factor > 0):
+            raise ValueError(f"start_price_factor must be a positive number, got {self.start_price_factor}")
         for name in self.policies:
             make_policy(name)
 
@@ -81,6 +91,17 @@ class Truth:
     optimum: np.ndarray
     optimum_profit: np.ndarray
     status_quo_profit: np.ndarray
+
+
+def start_prices(current_price: np.ndarray, factor: float = 1.0) -> np.ndarray:
+    """The simulation's status quo per product (N,, currency): `factor` x the history's last list price
+    (`current_price`, currency (N,)) to the nearest whole penny, at least one penny; `current_price` itself
+    (the same array) at factor 1, so today's runs are unchanged. ValueError for a factor not positive."""
+    if not (np.isfinite(factor) and factor > 0):
+        raise ValueError(f"the start price factor must be a positive number, got {factor}")
+    if factor == 1.0:
+        return current_price
+    return from_minor(np.maximum(to_minor(factor * np.asarray(current_price, dtype=float)), 1))
 
 
 def truth_of(sim: SimMarket, cand: Candidates, weeks: int) -> Truth:
@@ -255,13 +276,18 @@ def simulate(
     for market, seed in combos:
         sim = SimMarket(seed, settings.products, settings.pre_weeks + settings.weeks, market, settings.rows)
         store = None if settings.store is None else settings.store.format(seed=seed, market=market)
-        prior = passive_prior(sim, seed) if store is None else bundle_prior(store, sim)
+        start = start_prices(sim.current_price, settings.start_price_factor)
+        if store is None:
+            # the passive model is fitted about the history's last price; read at the status quo (prior.recentred)
+            prior = recentred(passive_prior(sim, seed), np.log(start / sim.current_price))
+        else:
+            prior = bundle_prior(store, sim, start_price=start)
         # the prices each product sold at in the history: the decision's support (the test-decision policy)
         support = np.column_stack([sim.history_price.min(axis=1), sim.history_price.max(axis=1)])
-        cand = candidates(sim.current_price, sim.unit_cost, settings.guardrails, support)
+        cand = candidates(start, sim.unit_cost, settings.guardrails, support)
         truth = truth_of(sim, cand, settings.pre_weeks + settings.weeks)
         holdout = choose_holdout(sim.n, settings.guardrails.holdout_share, np.random.default_rng([seed, 600]))
-        true_slope = sim_slope(sim)
+        true_slope = sim_slope(sim, prices=start)
         for name in settings.policies:
             bar.set_postfix_str(f"{market} seed {seed} {name}")
             run = run_policy(sim, prior, cand, name, settings, holdout, seed, keep_lines=lines)
@@ -303,10 +329,11 @@ def simulate(
     return report
 
 
-def sim_slope(sim: SimMarket, week: int = 0, step: float = 0.05) -> np.ndarray:
-    """The truth's local slope of log weekly units on log price at each product's current price (N,): the b the
-    surrogate estimates (a central difference)."""
-    p = sim.current_price
+def sim_slope(sim: SimMarket, week: int = 0, step: float = 0.05, prices: np.ndarray | None = None) -> np.ndarray:
+    """The truth's local slope of log weekly units on log price at each product's status quo (N,): the b the
+    surrogate estimates (a central difference); `prices` (N,, currency): the status quo, default the current
+    price."""
+    p = sim.current_price if prices is None else prices
     up, down = sim.expected_units(week, p * np.exp(step)), sim.expected_units(week, p * np.exp(-step))
     return -(np.log(up) - np.log(down)) / (2 * step)
 
