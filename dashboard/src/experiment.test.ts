@@ -26,8 +26,7 @@ describe("experimentText", () => {
       reason: "the experiment ended in 2026-W19.",
     });
     expect(experimentText(answer)).toBe(
-      "Week 2026-W30, outside the experiment's weeks: set £2.95; binding guardrail: outside the experiment's " +
-        "weeks. The experiment ended in 2026-W19.",
+      "Week 2026-W30: set £2.95. The experiment ended in 2026-W19.",
     );
   });
 });

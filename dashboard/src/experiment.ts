@@ -24,8 +24,10 @@ export function stateText(state: ExperimentState): string {
  */
 export function experimentText(answer: ExperimentAnswer): string {
   const { experiment, week, week_index: index } = answer;
-  const when = index === null ? `Week ${week}, outside the experiment's weeks` : `Week ${index + 1} of ${experiment.weeks} (${week})`;
   const price = `set ${formatMoney(answer.price)}`;
+  // outside its weeks, the API's reason says which weeks the experiment runs
+  if (index === null) return `Week ${week}: ${price}. ${sentence(answer.reason)}`;
+  const when = `Week ${index + 1} of ${experiment.weeks} (${week})`;
   if (answer.holdout) return `${when}: ${price}, its status-quo price: it is in the holdout.`;
   const arm =
     answer.arm === null
@@ -33,12 +35,13 @@ export function experimentText(answer: ExperimentAnswer): string {
       : `, arm ${answer.arm + 1} of ${answer.arms.length}` +
         (answer.propensity === null ? "" : ` (propensity ${Math.round(answer.propensity * 100)}%)`);
   const guardrail = answer.binding_guardrail ? `; binding guardrail: ${answer.binding_guardrail}` : "";
-  // the API's reason is a sentence of its own, with or without its full stop
-  return `${when}: ${price}${arm}${guardrail}. ${capitalise(answer.reason.replace(/\.$/, ""))}.`;
+  return `${when}: ${price}${arm}${guardrail}. ${sentence(answer.reason)}`;
 }
 
-function capitalise(text: string): string {
-  return text ? text[0].toUpperCase() + text.slice(1) : text;
+/** The API's reason as a sentence of its own: capitalised, one full stop (it comes with or without one). */
+function sentence(text: string): string {
+  const bare = text.replace(/\.$/, "");
+  return bare ? `${bare[0].toUpperCase()}${bare.slice(1)}.` : "";
 }
 
 /** One row of the experiment's week table: the plan, and what the shop's lines showed once read back. */
