@@ -28,12 +28,14 @@ from pricing.serving.errors import NoContexts, NoUsableModel, RequestError, Unkn
 from pricing.serving.openapi import RESPONSE_HEADERS
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import (
+    LAUNCH_NAMES,
     MODE_NAMES,
     PARAMETER_NAMES,
     PRODUCTS_PAGE_MAX,
     ModeRequest,
     PriceRequest,
     check_parameter_names,
+    parse_launch,
     parse_mode,
     parse_request,
 )
@@ -311,6 +313,47 @@ def _decide(predictor: Predictor, price_request: PriceRequest):
         return predictor.decide(price_request)
     except (NoContexts, NoUsableModel, RequestError) as exc:
         raise ApiError(*error_message(exc, country=price_request.country)) from None
+
+
+@routes.get("/v1/launch-decision")
+def launch_decision() -> Response:
+    """A launch price for a product the bundle has never seen, from the products with the most similar
+    descriptions (pricing.serving.launch): 400 naming the parameter for bad input, `decision: no_similar_product`
+    when no description is similar enough. Cached like the decision, under (bundle, "launch", the request)."""
+    from pricing.serving import launch
+
+    started = time.perf_counter()
+    predictor = current_service().require_predictor()
+    _check_names(LAUNCH_NAMES)
+    try:
+        launch_request = parse_launch({name: _single(name) for name in LAUNCH_NAMES})
+    except RequestError as exc:
+        raise ApiError(400, str(exc)) from None
+    key = cache_key(predictor.version, "launch", launch_request.key_fields())
+
+    def compute() -> bytes:
+        try:
+            decided = launch.launch_decision(
+                predictor, launch_request, samples=current_service().settings.default_samples
+            )
+        except (NoContexts, NoUsableModel) as exc:
+            raise ApiError(*error_message(exc, country=launch_request.country)) from None
+        if decided is None:
+            body = launch.no_similar_json(launch_request, launch.catalogue_index(predictor))
+        else:
+            body = launch.to_json(decided)
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    body, cache_state, cache_ms, compute_ms = _cached(key, compute)
+    total_ms = (time.perf_counter() - started) * 1000
+    return json_response(
+        body,
+        headers={
+            "X-Model-Version": predictor.version,
+            "X-Cache": cache_state,
+            "Server-Timing": f"cache;dur={cache_ms:.2f}, launch;dur={compute_ms:.2f}, total;dur={total_ms:.2f}",
+        },
+    )
 
 
 @routes.get("/v1/products")

@@ -7,7 +7,7 @@ from functools import cache
 from pricing.config import Settings
 from pricing.serving.decision_json import BIN_FIELDS, DECISION_FIELDS
 from pricing.serving.experiment import ANSWER_FIELDS
-from pricing.serving.request import MODE_PARAMETERS, PARAMETERS, PRODUCTS_PAGE_MAX
+from pricing.serving.request import LAUNCH_PARAMETERS, MODE_PARAMETERS, PARAMETERS, PRODUCTS_PAGE_MAX
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -93,6 +93,26 @@ def spec(settings: Settings) -> dict:
                 "Unknown stockcode; with mode=experiment also: the bundle runs no experiment, or not the one given "
                 "(the message names `experiment`)",
             ),
+            "/v1/launch-decision": {
+                "get": {
+                    "summary": "A launch price for a new product from the products with the most similar "
+                    "descriptions: the launch price, its interval, the neighbours named, and a price test around it",
+                    "parameters": [
+                        {**_query(p.name, p.schema(settings), p.description), "required": p.name == "description"}
+                        for p in LAUNCH_PARAMETERS
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "decision test with the launch price (README: /v1/launch-decision), "
+                            "or decision no_similar_product naming the closest product when none is similar enough",
+                            "headers": {h: {"schema": {"type": "string"}} for h in ("X-Model-Version", "X-Cache")},
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "400": _error("A parameter is missing, malformed or out of range; the message names it"),
+                        "503": _error("No bundle loaded or no usable model"),
+                    },
+                }
+            },
             "/v1/products": {
                 "get": {
                     "summary": "Products with their historical price range, most sold first",

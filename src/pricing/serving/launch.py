@@ -1,0 +1,362 @@
+"""A launch price for a product the bundle has never seen, from the products with the most similar descriptions
+(issue 26): `launch_decision(predictor, request)`.
+
+1. Neighbours (`SimilarityIndex`): TF-IDF over character n-grams within word boundaries (scikit-learn's
+   `TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)`, smooth idf, l2 rows) fitted on the
+   bundle's product descriptions, cosine similarity. Serving carries no scikit-learn (requirements.txt: the image
+   is kept to what serving imports, tests/integration/test_serving_imports.py), so the same arithmetic is written
+   out here on plain Python and NumPy; tests/unit/serving/test_launch.py checks it against TfidfVectorizer itself
+   (the same similarities to 1e-9). Character n-grams match a colour or a plural across descriptions
+   ("MUGS" and "MUG"), which word tokens do not. The K (NEIGHBOURS) most similar at MIN_SIMILARITY or more count.
+2. The launch curve: each neighbour k's weekly units from the Predictor at relative prices r (`Predictor.curve` at
+   r x c_k, c_k its current price), averaged with weights proportional to similarity; the price scale is the
+   request's reference price, else the similarity-weighted median of the c_k. Units per week at price p are the
+   mix at r = p / reference.
+3. The decision: the objective (profit with a unit cost, else revenue, per week) over whole-penny candidates
+   (pricing.serving.decision.candidate_prices) of the range LAUNCH_BAND around the reference; the launch price its
+   best; the interval from DRAWS draws that resample the neighbours (a Bayesian bootstrap: Dirichlet(1) weights
+   times similarity, Rubin 1981) and move the mix by one draw of the new product's price slopes (decision.draw_curves):
+   each neighbour's posterior sd (Predictor.slope_terms) plus a product's spread around the pooled slope (the prior,
+   decision.PRIOR_SD_FLOOR), one standard normal per draw for every neighbour. So it carries how far the neighbours
+   disagree, how little their slopes are known and how far a new product may differ: wider than a known
+   product's. The verdict is always `test`: a launch price from other products' demand is a starting point, with
+   TEST_ARMS arms around it (decision.price_test_arms).
+4. No description similar enough: `decision: "no_similar_product"`, with the closest product and its similarity,
+   never a price borrowed from unrelated products.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import weakref
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from pricing.serving import decision as D
+from pricing.serving.money import from_minor, to_minor
+from pricing.serving.request import LaunchRequest, PriceRequest
+from pricing.serving.sweep import price_grid
+
+NGRAM_RANGE = (3, 5)  # characters, within word boundaries (TfidfVectorizer's char_wb analyzer)
+NEIGHBOURS = 5  # K: the most similar products a launch borrows from
+# A neighbour counts from this cosine similarity on, read off real look-alikes (docs/PRICING_QUALITY.md, "Launch
+# prices for new products"): a variant of the same product scores 0.44-0.82 ("WHITE HANGING HEART CANDLE" /
+# "WHITE HANGING HEART T-LIGHT HOLDER" 0.56 on tests/fixtures/online_retail_sample.csv, "PINK HEART OF WICKER JUG" /
+# "PINK HEART OF WICKER MUG" 0.82 on the quick bundle's generated catalogue); gibberish, German, French and Italian
+# descriptions score at most 0.27 there ("XYZZY QWERTY" / "CREAM DAISY PARTY BAG": "rty" n-grams), one shared
+# product word 0.28-0.35. Not a tuned figure: the cut between those two groups.
+MIN_SIMILARITY = 0.35
+LAUNCH_BAND = (0.6, 1.5)  # the relative prices r swept: 0.6 to 1.5 x the reference price
+LAUNCH_BINS = 91  # prices on the grid over LAUNCH_BAND (a penny apart at most where the reference is 0.10 or less)
+NO_SIMILAR = "no_similar_product"
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def char_wb_ngrams(text: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
+    """The character n-grams of `text` lowercased, each word padded with one space either side, n-grams not
+    crossing words; a word shorter than n gives itself once (scikit-learn's `_char_wb_ngrams`, the same order)."""
+    low, high = ngram_range
+    grams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        word = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(word[offset : offset + n])
+            while offset + n < len(word):
+                offset += 1
+                grams.append(word[offset : offset + n])
+            if offset == 0:  # the word was shorter than n: counted once
+                break
+    return grams
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A product of the catalogue similar to a new one: its cosine similarity in [0, 1]."""
+
+    stockcode: str
+    description: str
+    similarity: float
+
+
+class SimilarityIndex:
+    """TF-IDF (sublinear tf, smooth idf, l2-normalised rows) over char_wb n-grams of a catalogue's descriptions,
+    searched by cosine similarity; the arithmetic of scikit-learn's TfidfVectorizer (module docstring, step 1).
+
+    `codes`, `descriptions`: (N,) each; a missing description (None, NaN) is empty and matches nothing. Held as
+    an inverted index (n-gram -> the rows carrying it and their weights), so a query costs its own n-grams."""
+
+    def __init__(self, codes, descriptions) -> None:
+        self.codes = [str(c) for c in codes]
+        self.descriptions = [d if isinstance(d, str) else "" for d in descriptions]
+        counts = [Counter(char_wb_ngrams(d)) for d in self.descriptions]
+        frequency = Counter(gram for doc in counts for gram in doc)
+        n = len(counts)
+        self.idf = {gram: math.log((1 + n) / (1 + df)) + 1.0 for gram, df in frequency.items()}
+        rows: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, list[float]] = defaultdict(list)
+        for row, doc in enumerate(counts):
+            vector = self._weights(doc)
+            for gram, weight in vector.items():
+                rows[gram].append(row)
+                weights[gram].append(weight)
+        self._postings = {g: (np.array(rows[g], dtype=np.int64), np.array(weights[g])) for g in rows}
+
+    def _weights(self, counts: Counter) -> dict[str, float]:
+        """(1 + ln tf) x idf over the n-grams the catalogue knows, l2-normalised ({} when none is known)."""
+        raw = {g: (1.0 + math.log(c)) * self.idf[g] for g, c in counts.items() if g in self.idf}
+        norm = math.sqrt(sum(v * v for v in raw.values()))
+        return {g: v / norm for g, v in raw.items()} if norm > 0 else {}
+
+    def similarities(self, text: str) -> np.ndarray:
+        """The cosine similarity of `text` to every description, (N,) in [0, 1] (0 for no shared n-gram)."""
+        scores = np.zeros(len(self.codes))
+        for gram, weight in self._weights(Counter(char_wb_ngrams(text))).items():
+            rows, values = self._postings[gram]
+            scores[rows] += weight * values
+        return np.clip(scores, 0.0, 1.0)  # l2-normalised non-negative vectors: only rounding leaves [0, 1]
+
+    def nearest(self, text: str, k: int = NEIGHBOURS, minimum: float = MIN_SIMILARITY, exclude=()) -> list[Neighbour]:
+        """The (at most) `k` most similar descriptions to `text` with similarity at least `minimum`, most similar
+        first (ties: by stockcode); `exclude`: stockcodes left out (a product priced as if it were new)."""
+        scores = self.similarities(text)
+        left_out = set(exclude)
+        order = sorted(
+            (i for i in np.flatnonzero(scores >= minimum) if self.codes[i] not in left_out),
+            key=lambda i: (-scores[i], self.codes[i]),
+        )
+        return [Neighbour(self.codes[i], self.descriptions[i], float(scores[i])) for i in order[:k]]
+
+
+_indexes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_indexes_lock = threading.Lock()
+
+
+def catalogue_index(predictor) -> SimilarityIndex:
+    """The similarity index of the predictor's bundle (its `products`' descriptions), fitted on first use and kept
+    as long as the predictor: once per loaded bundle, never at start-up (a cold start prices known products)."""
+    with _indexes_lock:
+        index = _indexes.get(predictor)
+        if index is None:
+            products = predictor.products
+            index = _indexes[predictor] = SimilarityIndex(products.index, products["description"].tolist())
+        return index
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The lowest value at which the cumulative weight (values sorted) reaches half the total."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
+    return float(np.asarray(values)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+@dataclass(frozen=True)
+class LaunchDecision:
+    """A launch decision over candidate prices (K,) in whole pence: the mix's units (per week, or per order line
+    for a bundle without an incidence model), the objective's values, the launch price's index, the reference and
+    its source, the neighbours with their current prices and weights, the interval and the test's arms."""
+
+    request: LaunchRequest
+    neighbours: list[Neighbour]
+    current_prices: np.ndarray  # (N,) each neighbour's current price
+    weights: np.ndarray  # (N,) similarity weights, summing to 1
+    reference: float
+    reference_source: str  # "query" or "neighbours_median"
+    prices: np.ndarray
+    units: np.ndarray
+    values: np.ndarray
+    objective: str
+    weekly: bool
+    chosen: int
+    reference_index: int
+    confidence: D.Confidence
+    arms: list[int]
+    model: str
+    incidence_model: str | None
+
+    @property
+    def launch_price(self) -> float:
+        return float(self.prices[self.chosen])
+
+
+def launch_decision(predictor, request: LaunchRequest, index: SimilarityIndex | None = None, exclude=(), samples=None):
+    """The launch decision for `request` (module docstring), or None when no product is similar enough.
+
+    `predictor`: serving's Predictor (products, current_price, curve, slope_terms); `index`: the catalogue searched
+    (default: the bundle's, `catalogue_index`); `exclude`: stockcodes never taken as neighbours; `samples`:
+    held-out contexts per neighbour curve (default 1000). Raises NoContexts (no held-out context for `country`)
+    and NoUsableModel from the predictor."""
+    index = index or catalogue_index(predictor)
+    neighbours = index.nearest(request.description, exclude=exclude)
+    if not neighbours:
+        return None
+    codes = [n.stockcode for n in neighbours]
+    similarity = np.array([n.similarity for n in neighbours])
+    weights = similarity / similarity.sum()
+    current = np.array([predictor.current_price(code)[0] for code in codes])
+    if request.reference_price is not None:
+        reference, source = request.reference_price, "query"
+    else:
+        reference, source = max(weighted_median(current, weights), 0.01), "neighbours_median"
+    reference = float(from_minor(to_minor(reference)))
+    grid = price_grid(reference * LAUNCH_BAND[0], reference * LAUNCH_BAND[1], LAUNCH_BINS)
+    context = D.Context(reference, request.unit_cost, float(grid[0]), float(grid[-1]))
+    prices = from_minor(D.candidate_prices(grid, D.Rules(), context)).astype(float)
+    relative = prices / reference
+    samples = samples or 1000
+    seed = zlib.crc32(f"{request.description}|{request.country}|{reference}".encode())
+    curves, draws, weekly, model, incidence = [], [], True, None, None
+    for k, code in enumerate(codes):
+        own = relative * current[k]
+        rec = predictor.curve(
+            PriceRequest(code, float(own[0]), float(own[-1]), 2, samples, country=request.country), own
+        )
+        result = rec.result
+        weekly = weekly and result.weekly
+        units = np.asarray(result.units_per_week if result.weekly else result.quantity, dtype=float)
+        curves.append(units)
+        # the new product's slope is its neighbour's (known to its posterior sd) plus its own deviation from it, a
+        # product's spread around the pooled slope (the prior, PRIOR_SD_FLOOR): the variances add. A bundle
+        # without the evidence gets the prior on log price alone.
+        terms = predictor.slope_terms(code, own, float(current[k]), result.weekly) or [(0.0, np.log(relative))]
+        terms = [(math.hypot(sd, D.PRIOR_SD_FLOOR), x) for sd, x in terms]
+        # one seed for every neighbour: the new product has one slope, so each draw moves every neighbour's curve
+        # by the same standard normal (independent draws would average its uncertainty away over K neighbours)
+        draws.append(D.draw_curves(units, terms, seed))
+        model, incidence = model or rec.model, incidence or rec.incidence_model
+    units = weights @ np.vstack(curves)
+    kind = "profit" if request.unit_cost is not None else "revenue"
+    values = D.objective_values(prices, units, request.unit_cost, kind)
+    admitted = np.ones(len(prices), dtype=bool)
+    chosen = D.best_index(values, admitted)
+    reference_index = int(np.flatnonzero(to_minor(prices) == to_minor(reference))[0])
+    # the Bayesian bootstrap over the neighbours: each draw reweights them (Dirichlet(1) x similarity) and takes
+    # each one's slope draw, so the interval holds the neighbours' disagreement and their own uncertainty
+    rng = np.random.default_rng(seed)
+    resampled = rng.dirichlet(np.ones(len(codes)), size=D.DRAWS) * similarity
+    resampled /= resampled.sum(axis=1, keepdims=True)
+    mixed = np.einsum("sk,skm->sm", resampled, np.stack(draws, axis=1))
+    draw_values = D.objective_values(prices, mixed, request.unit_cost, kind)
+    confidence = D.confidence(prices, draw_values, admitted, chosen, reference_index)
+    arms = D.price_test_arms(prices, admitted, chosen, chosen)
+    return LaunchDecision(
+        request,
+        neighbours,
+        current,
+        weights,
+        reference,
+        source,
+        prices,
+        units,
+        values,
+        kind,
+        weekly,
+        chosen,
+        reference_index,
+        confidence,
+        arms,
+        model,
+        incidence,
+    )
+
+
+def no_similar_json(request: LaunchRequest, index: SimilarityIndex) -> dict:
+    """The answer when no description reaches MIN_SIMILARITY: says so, with the closest product and its score."""
+    scores = index.similarities(request.description)
+    closest = None
+    if len(scores):
+        best = int(np.argmax(scores))
+        closest = {
+            "stockcode": index.codes[best],
+            "description": index.descriptions[best],
+            "similarity": round(float(scores[best]), 4),
+        }
+    near = f" (the closest, {closest['description']!r}, scores {closest['similarity']:.2f})" if closest else ""
+    return {
+        "description": request.description,
+        "decision": NO_SIMILAR,
+        "decision_reason": f"no product of the bundle has a description similar to this one{near}: at least "
+        f"{MIN_SIMILARITY:g} is needed to borrow a product's demand, and no launch price is guessed without it",
+        "min_similarity": MIN_SIMILARITY,
+        "closest": closest,
+        "neighbours": [],
+        "recommended": None,
+        "interval": None,
+        "test": None,
+    }
+
+
+def to_json(decision: LaunchDecision) -> dict:
+    """The API's answer for a launch decision (README, /v1/launch-decision)."""
+    request, prices = decision.request, decision.prices
+    per = "week" if decision.weekly else "line"
+
+    def figures(i: int) -> dict:
+        units = float(decision.units[i])
+        p = float(prices[i])
+        out = {"price": round(p, 4), "units": round(units, 4), "sales": round(p * units, 4)}
+        if request.unit_cost is not None:
+            out["profit"] = round((p - request.unit_cost) * units, 4)
+        return out
+
+    chosen, conf = decision.chosen, decision.confidence
+    arms = decision.arms
+    weekly_cost = float(decision.values[chosen] - np.mean(decision.values[arms]))
+    n = len(decision.neighbours)
+    similarities = [nb.similarity for nb in decision.neighbours]
+    return {
+        "description": request.description,
+        "per": per,
+        "objective": decision.objective,
+        "unit_cost": request.unit_cost,
+        "reference": {"price": decision.reference, "source": decision.reference_source},
+        "recommended": {
+            **figures(chosen),
+            "relative_to_reference": round(decision.launch_price / decision.reference, 4),
+        },
+        "at_reference": figures(decision.reference_index),
+        "interval": {
+            "level": D.INTERVAL_LEVEL,
+            "price": list(conf.price_interval),
+            decision.objective: list(conf.objective_interval),
+            "draws": conf.draws,
+            "method": "a Bayesian bootstrap over the neighbours (Dirichlet(1) weights x similarity) and a draw of the "
+            "new product's price slopes (each neighbour's posterior sd and a product's spread around the pooled slope, "
+            f"{D.PRIOR_SD_FLOOR:g}); each draw's best price",
+        },
+        "probability_beats_reference": conf.probability_beats_current,
+        "decision": "test",
+        "decision_reason": f"a new product: its demand is borrowed from {n} similar product(s) (similarity "
+        f"{min(similarities):.2f} to {max(similarities):.2f}); launch at {decision.launch_price:.2f} and test the "
+        "arms around it before settling on a price",
+        "test": {
+            "arms": [float(from_minor(to_minor(prices[i]))) for i in arms],
+            "weeks_per_arm": D.TEST_WEEKS_PER_ARM,
+            "weeks": D.TEST_WEEKS_PER_ARM * len(arms),
+            "expected_weekly_cost": round(weekly_cost, 4),
+            "expected_cost": round(weekly_cost * D.TEST_WEEKS_PER_ARM * len(arms), 4),
+        },
+        "min_similarity": MIN_SIMILARITY,
+        "neighbours": [
+            {
+                "stockcode": nb.stockcode,
+                "description": nb.description,
+                "similarity": round(nb.similarity, 4),
+                "current_price": round(float(decision.current_prices[k]), 4),
+                "weight": round(float(decision.weights[k]), 4),
+            }
+            for k, nb in enumerate(decision.neighbours)
+        ],
+        "model": decision.model,
+        "incidence_model": decision.incidence_model,
+        "curve": [
+            {**figures(i), "relative_price": round(float(prices[i] / decision.reference), 4)}
+            for i in range(len(prices))
+        ],
+    }

@@ -1,0 +1,124 @@
+"""Launch prices for new products on the session's quick bundle (issue 26): a product priced as if it were new
+(left out of the neighbour catalogue) gets a decision from named look-alikes, with an interval wider than its own
+known-product decision's; GET /v1/launch-decision's 400s name their parameter."""
+
+import numpy as np
+import pytest
+
+from pricing.artifacts.bundle import open_bundle
+from pricing.config import Settings
+from pricing.serving import launch
+from pricing.serving.app import create_app
+from pricing.serving.cache import MemoryCache
+from pricing.serving.predictor import Predictor
+from pricing.serving.request import LaunchRequest, PriceRequest
+
+SAMPLES = 200  # held-out contexts per curve: the decision's figures to a few percent, in a fraction of the time
+
+
+@pytest.fixture(scope="module")
+def predictor(quick_bundle):
+    return Predictor(open_bundle(quick_bundle, lazy_models=True))
+
+
+@pytest.fixture(scope="module")
+def new_product(predictor):
+    """The best-selling product that has look-alikes once it is left out of the catalogue: (stockcode, the
+    catalogue without it)."""
+    products = predictor.products.sort_values("lines", ascending=False)
+    for code in products.index[:50]:
+        rest = predictor.products.drop(index=code)
+        index = launch.SimilarityIndex(rest.index, rest["description"].tolist())
+        if len(index.nearest(products.loc[code, "description"])) >= 3:
+            return code, index
+    pytest.fail("no product of the quick bundle's 50 best sellers has 3 look-alikes")
+
+
+@pytest.fixture(scope="module")
+def launched(predictor, new_product):
+    code, index = new_product
+    current = predictor.current_price(code)[0]
+    cost = round(current * 0.5, 2)
+    request = LaunchRequest(str(predictor.products.loc[code, "description"]), cost, current)
+    return launch.launch_decision(predictor, request, index=index, samples=SAMPLES), cost
+
+
+def test_a_product_left_out_gets_a_decision_from_named_look_alikes(predictor, new_product, launched):
+    code, _ = new_product
+    decided, cost = launched
+    body = launch.to_json(decided)
+    named = [n["stockcode"] for n in body["neighbours"]]
+    assert code not in named and 3 <= len(named) <= launch.NEIGHBOURS
+    assert all(n["similarity"] >= launch.MIN_SIMILARITY for n in body["neighbours"])
+    assert [n["description"] for n in body["neighbours"]] == [
+        str(predictor.products.loc[c, "description"]) for c in named
+    ]
+    assert sum(n["weight"] for n in body["neighbours"]) == pytest.approx(1, abs=1e-3)
+    assert body["decision"] == "test" and body["objective"] == "profit" and body["per"] == "week"
+    launch_price = body["recommended"]["price"]
+    assert round(launch_price * 100) == pytest.approx(launch_price * 100)  # whole pence
+    assert launch_price in body["test"]["arms"] and len(body["test"]["arms"]) >= 3
+    low, high = body["interval"]["price"]
+    assert low <= high and decided.prices[0] <= low and high <= decided.prices[-1]
+    # the mix is the similarity-weighted mean of the neighbours' own curves at the same relative prices
+    first = decided.neighbours[0].stockcode
+    own = decided.prices / decided.reference * decided.current_prices[0]
+    alone = predictor.curve(PriceRequest(first, float(own[0]), float(own[-1]), 2, SAMPLES), own).result
+    assert decided.units.max() > 0 and np.all(decided.units >= 0)
+    assert decided.weights[0] * alone.units_per_week[decided.chosen] <= decided.units[decided.chosen] + 1e-9
+    assert body["recommended"]["profit"] == pytest.approx((launch_price - cost) * body["recommended"]["units"], 1e-3)
+
+
+def test_the_launch_interval_is_wider_than_the_known_products(predictor, new_product, launched):
+    code, _ = new_product
+    decided, cost = launched
+    low, high = predictor.default_range(code)
+    known = predictor.decide(PriceRequest(code, low, high, 100, SAMPLES, objective="profit", unit_cost=cost))
+    known_low, known_high = known.confidence.price_interval
+    launch_low, launch_high = decided.confidence.price_interval
+    assert launch_high - launch_low > known_high - known_low
+
+
+@pytest.fixture(scope="module")
+def client(store):
+    return create_app(Settings(env="test", artifact_store=str(store.root)), cache=MemoryCache()).test_client()
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("", "description: missing"),
+        ("description=%20%20", "description: missing"),
+        ("description=RED%20MUG&unit_cost=abc", "unit_cost"),
+        ("description=RED%20MUG&unit_cost=0", "unit_cost"),
+        ("description=RED%20MUG&reference_price=-2", "reference_price"),
+        ("description=RED%20MUG&descripton=x", "descripton: unknown parameter; did you mean description?"),
+    ],
+)
+def test_the_routes_400s_name_their_parameter(client, query, named):
+    response = client.get(f"/v1/launch-decision?{query}")
+    assert response.status_code == 400 and named in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("description", ["MUG", "X" * 5000, "Rote Weihnachtskerze aus Wachs", "ZZZ QQQ"])
+def test_one_word_long_foreign_or_unmatched_descriptions_get_a_400_or_no_similar_product(client, description):
+    response = client.get("/v1/launch-decision", query_string={"description": description})
+    body = response.get_json()
+    if response.status_code == 400:
+        assert body["error"].startswith("description:")
+    else:
+        assert response.status_code == 200 and body["decision"] == launch.NO_SIMILAR
+        assert body["neighbours"] == [] and body["recommended"] is None
+        assert body["closest"] is None or body["closest"]["similarity"] < launch.MIN_SIMILARITY
+
+
+def test_the_route_answers_a_known_look_alike_and_caches_it(client, predictor):
+    description = str(predictor.products.sort_values("lines").iloc[-1]["description"])
+    query = {"description": description, "unit_cost": "0.5"}
+    first = client.get("/v1/launch-decision", query_string=query)
+    body = first.get_json()
+    assert first.status_code == 200 and body["decision"] == "test", body
+    assert body["neighbours"][0]["description"] == description  # the known product is its own closest look-alike
+    again = client.get("/v1/launch-decision", query_string=query)
+    assert again.headers["X-Cache"] == "HIT" and again.get_json() == body
+    assert client.get("/v1/launch-decision", query_string={**query, "country": "Atlantis"}).status_code == 400
