@@ -78,7 +78,7 @@ def test_sam_translates_the_template_and_the_api_key_is_asked_only_when_chosen(t
     paths = rest_api["Properties"]["Body"]["paths"]
     for path, methods in paths.items():
         for method, operation in methods.items():
-            keyed = path in (*PRICE_ROUTES, "/v1/products") and method == "get"
+            keyed = path in (*PRICE_ROUTES, "/v1/products", "/v1/launch-decision") and method == "get"
             security = operation.get("security")
             if keyed:
                 assert security == {"Fn::If": ["UseApiKey", [{"api_key": []}], {"Ref": "AWS::NoValue"}]}
