@@ -69,14 +69,30 @@ def test_a_product_left_out_gets_a_decision_from_named_look_alikes(predictor, ne
     assert body["recommended"]["profit"] == pytest.approx((launch_price - cost) * body["recommended"]["units"], 1e-3)
 
 
-def test_the_launch_interval_is_wider_than_the_known_products(predictor, new_product, launched):
-    code, _ = new_product
-    decided, cost = launched
-    low, high = predictor.default_range(code)
-    known = predictor.decide(PriceRequest(code, low, high, 100, SAMPLES, objective="profit", unit_cost=cost))
-    known_low, known_high = known.confidence.price_interval
-    launch_low, launch_high = decided.confidence.price_interval
-    assert launch_high - launch_low > known_high - known_low
+def test_the_launch_interval_is_wider_than_the_known_products(predictor):
+    """The 8 best sellers with 3 look-alikes, each priced as if new (left out of the catalogue; its current price as
+    the reference, unit cost half of it): the 90% interval for the launch price is wider than that of the product's
+    own known-product decision for at least 7 of them (19 of 20 at 1,000 contexts: docs/PRICING_QUALITY.md)."""
+    products = predictor.products.sort_values("lines", ascending=False)
+    widths = []
+    for code in products.index:
+        rest = predictor.products.drop(index=code)
+        index = launch.SimilarityIndex(rest.index, rest["description"].tolist())
+        description = str(products.loc[code, "description"])
+        if len(index.nearest(description)) < 3:
+            continue
+        current = predictor.current_price(code)[0]
+        cost = round(current * 0.5, 2)
+        decided = launch.launch_decision(predictor, LaunchRequest(description, cost, current), index, samples=SAMPLES)
+        low, high = predictor.default_range(code)
+        known = predictor.decide(PriceRequest(code, low, high, 100, SAMPLES, objective="profit", unit_cost=cost))
+        launch_low, launch_high = decided.confidence.price_interval
+        known_low, known_high = known.confidence.price_interval
+        widths.append((code, round(launch_high - launch_low, 4), round(known_high - known_low, 4)))
+        if len(widths) == 8:
+            break
+    assert len(widths) == 8
+    assert sum(launch > known for _, launch, known in widths) >= 7, widths
 
 
 @pytest.fixture(scope="module")
