@@ -260,10 +260,14 @@ def test_openapi_describes_every_route_and_error(client):
     assert set(spec["paths"]) == {
         "/v1/predict-price/{stockcode}",
         "/v1/price-decision/{stockcode}",
+        "/v1/launch-decision",
         "/v1/products",
         "/health",
         "/openapi.json",
     }
+    launch = spec["paths"]["/v1/launch-decision"]["get"]
+    assert {p["name"] for p in launch["parameters"]} == {"description", "unit_cost", "reference_price", "country"}
+    assert {"200", "400", "503"} <= set(launch["responses"])
     for route in ("/v1/predict-price/{stockcode}", "/v1/price-decision/{stockcode}"):
         predict = spec["paths"][route]["get"]
         assert {p["name"] for p in predict["parameters"]} == {
