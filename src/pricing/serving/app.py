@@ -209,6 +209,17 @@ def _cached(key: str, compute) -> tuple[bytes, str, float, float]:
     return value, cache_state, cache_ms, compute_ms
 
 
+def _served_headers(version: str, cache_state: str, cache_ms: float, work: str, work_ms: float, started: float) -> dict:
+    """The headers every priced answer carries: the bundle version, X-Cache, and Server-Timing's cache read, the
+    work named `work` (sweep, experiment, launch) and the total since `started` (time.perf_counter())."""
+    total_ms = (time.perf_counter() - started) * 1000
+    return {
+        "X-Model-Version": version,
+        "X-Cache": cache_state,
+        "Server-Timing": f"cache;dur={cache_ms:.2f}, {work};dur={work_ms:.2f}, total;dur={total_ms:.2f}",
+    }
+
+
 def _decision_response(stockcode: str, curve_only: bool, note: str | None = None) -> Response:
     """Both routes answer from one cached decision (the same request gives the same key). The cached envelope is
     `models \n curve JSON \n decision JSON`, so either route returns its bytes as stored, parsing nothing on a hit
@@ -237,18 +248,15 @@ def _decision_response(stockcode: str, curve_only: bool, note: str | None = None
     model, curve, decision = envelope.split(b"\n", 2)
     if note is not None:
         decision = json.dumps({**json.loads(decision), "experiment_note": note}, separators=(",", ":")).encode()
-    total_ms = (time.perf_counter() - started) * 1000
     model, _, incidence_model = model.decode().partition("\t")
     return json_response(
         curve if curve_only else decision,
         headers={
             "X-Model": model,
             "X-Incidence-Model": incidence_model or "none",
-            "X-Model-Version": predictor.version,
             # an answer from a model after the bundle's first of either chain (the primary failed now or at load)
             "X-Fallback": "true" if predictor.is_fallback(model, incidence_model or None) else "false",
-            "X-Cache": cache_state,
-            "Server-Timing": f"cache;dur={cache_ms:.2f}, sweep;dur={sweep_ms:.2f}, total;dur={total_ms:.2f}",
+            **_served_headers(predictor.version, cache_state, cache_ms, "sweep", sweep_ms, started),
         },
     )
 
@@ -296,13 +304,10 @@ def _experiment_response(stockcode: str, mode: ModeRequest) -> Response:
     body, cache_state, cache_ms, compute_ms = _cached(key, compute)
     # an answer for "this week" must not outlive the week in a client's or a CDN's cache
     max_age = 300 if mode.week else max(0, min(300, int((week_end(week) - now).total_seconds())))
-    total_ms = (time.perf_counter() - started) * 1000
     return json_response(
         body,
         headers={
-            "X-Model-Version": predictor.version,
-            "X-Cache": cache_state,
-            "Server-Timing": f"cache;dur={cache_ms:.2f}, experiment;dur={compute_ms:.2f}, total;dur={total_ms:.2f}",
+            **_served_headers(predictor.version, cache_state, cache_ms, "experiment", compute_ms, started),
             "Cache-Control": f"public, max-age={max_age}",
         },
     )
@@ -345,14 +350,8 @@ def launch_decision() -> Response:
         return json.dumps(body, separators=(",", ":")).encode()
 
     body, cache_state, cache_ms, compute_ms = _cached(key, compute)
-    total_ms = (time.perf_counter() - started) * 1000
     return json_response(
-        body,
-        headers={
-            "X-Model-Version": predictor.version,
-            "X-Cache": cache_state,
-            "Server-Timing": f"cache;dur={cache_ms:.2f}, launch;dur={compute_ms:.2f}, total;dur={total_ms:.2f}",
-        },
+        body, headers=_served_headers(predictor.version, cache_state, cache_ms, "launch", compute_ms, started)
     )
 
 
