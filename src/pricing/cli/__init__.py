@@ -2,7 +2,7 @@
 fails with a non-zero exit and a one-line reason.
 
 One module a command group, each with its sub-commands' arguments (`add_<command>`) and what they run
-(`cmd_<command>`): data (generate, prepare), training (train, tune), serving (publish, serve, batch) and tools
+(`cmd_<command>`): data (generate, prepare), training (train, tune), serving (publish, serve, batch, launch) and tools
 (bench, evaluate, report, reliability); arguments has the default folders and the argument types they share.
 """
 
@@ -51,6 +51,7 @@ SUBCOMMANDS = (
     tools.add_evaluate,
     tools.add_report,
     serving.add_batch,
+    serving.add_launch,
     tools.add_reliability,
     experiments.add_simulate,
     experiments.add_experiment,

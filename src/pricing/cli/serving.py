@@ -1,5 +1,5 @@
-"""The serving commands: `pricing publish` (a bundle into a store), `pricing serve` (the API) and `pricing batch`
-(the batch job on local files)."""
+"""The serving commands: `pricing publish` (a bundle into a store), `pricing serve` (the API), `pricing batch`
+(the batch job on local files) and `pricing launch` (launch prices for a file of new products)."""
 
 from __future__ import annotations
 
@@ -141,4 +141,67 @@ def cmd_batch(args: argparse.Namespace) -> int:
         f"in {summary['seconds']:.2f} s with bundle {summary['bundle_version']}"
     )
     print(f"wrote {args.out} and {csv_path_beside(args.out)}")
+    return 0
+
+
+def add_launch(commands: argparse._SubParsersAction) -> None:
+    """`pricing launch`: its arguments, run by `cmd_launch`."""
+    lau = commands.add_parser(
+        "launch", help="launch prices for a file of new products, from the products with similar descriptions"
+    )
+    lau.add_argument(
+        "--in",
+        dest="in_path",
+        type=Path,
+        required=True,
+        help="CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252) or xlsx with a description column and "
+        "optional unit_cost, reference_price, country columns; any other column (a new SKU) is carried through",
+    )
+    lau.add_argument(
+        "--out", type=Path, default=Path("reports/launch.json"), help="JSON report; the CSV goes beside it"
+    )
+    source = lau.add_mutually_exclusive_group()
+    source.add_argument("--store", help=f"bundle store, its latest bundle (default: {LOCAL_STORE})")
+    source.add_argument("--bundle-dir", type=Path, help="a bundle folder instead of a store")
+    lau.add_argument(
+        "--samples",
+        type=positive_int,
+        help="held-out contexts per neighbour curve (default: the API's, $DEFAULT_SAMPLES or 1000; at most "
+        "$MAX_SAMPLES or 5000)",
+    )
+    lau.set_defaults(func=cmd_launch)
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    """Launch prices for every row of --in (pricing.serving.launch_batch) with the store's latest bundle or
+    --bundle-dir: the JSON report at --out, the CSV beside it, the summary as JSON on stdout; 0. 2, with nothing
+    written, when the file is refused as a whole or --samples is above the API's bound."""
+    from pricing.config import Settings
+    from pricing.serving.batch import BatchFileError
+    from pricing.serving.launch_batch import api_decider, price_launch_table, read_launch_file, write_report
+
+    settings = Settings.from_env()
+    samples = args.samples or settings.default_samples
+    if samples > settings.max_samples:
+        print(f"pricing launch: --samples {samples}: at most {settings.max_samples}; nothing written", file=sys.stderr)
+        return 2
+    try:  # the file first: a refused one costs no bundle load
+        table = read_launch_file(args.in_path.read_bytes())
+    except BatchFileError as exc:
+        print(f"pricing launch: --in {args.in_path}: {exc}; nothing written", file=sys.stderr)
+        return 2
+    from pricing.serving.predictor import Predictor
+
+    if args.bundle_dir is not None:
+        from pricing.artifacts.bundle import open_bundle
+
+        bundle = open_bundle(args.bundle_dir, lazy_models=True)
+    else:
+        from pricing.artifacts.store import open_store
+
+        bundle = open_store(args.store or str(LOCAL_STORE)).fetch()
+    predictor = Predictor(bundle, torch_threads=settings.torch_threads)
+    report = price_launch_table(table, api_decider(predictor, samples), str(args.in_path), predictor.version)
+    written = write_report(report, args.out)
+    print(json.dumps({**report.summary(), "outputs": [str(path) for path in written]}))
     return 0

@@ -95,13 +95,13 @@ class BatchReport:
         writer = csv.DictWriter(buffer, fieldnames=OUTPUT_FIELDS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         if self.error:
-            writer.writerow({"status": "error", "error": _cell(self.error)})
+            writer.writerow({"status": "error", "error": spreadsheet_cell(self.error)})
         for result in self.results:
-            writer.writerow({k: _cell(v) if isinstance(v, str) else v for k, v in result.items()})
+            writer.writerow({k: spreadsheet_cell(v) if isinstance(v, str) else v for k, v in result.items()})
         return buffer.getvalue().encode()
 
 
-def _cell(text: str) -> str:
+def spreadsheet_cell(text: str) -> str:
     """Text from the input file, made safe to open in a spreadsheet (no formula injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -116,45 +116,82 @@ def decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")  # the Online Retail files' own encoding
 
 
+@dataclass(frozen=True)
+class Table:
+    """A user's table as the batch jobs read it (`read_table`): the header as written, the parameter each of its
+    columns is (None: not a parameter), and every non-blank data row as (line number, cells, the row's error or
+    None); a row's error is one the reader found (more fields than the header, a cell over MAX_CELL_CHARS, whose
+    cells are then cut to 40 characters: the output echoes the row, not the cell)."""
+
+    header: list[str]
+    names: list[str | None]
+    rows: list[tuple[int, list[str], str | None]]
+
+
+def csv_records(text: str, delimiter: str = ","):
+    """(line number, cells) for every record of CSV `text`, the header first; the line number is the record's last
+    line (csv.reader.line_num). BatchFileError (one line, with the line) for text the csv module cannot read."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for values in reader:
+            yield reader.line_num, values
+    except csv.Error as exc:
+        raise BatchFileError(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+
+
+def read_table(records, columns: tuple[str, ...], required: str) -> Table:
+    """The Table of `records` ((line number, cells), the header first: `csv_records`, or a sheet's rows), its header
+    matched to `columns` by the API's own name check, loosely (request.check_parameter_names: case, spaces,
+    underscores and hyphens ignored). Blank rows are left out.
+
+    Raises BatchFileError (one line) for no header, a header column that is a near miss of one of `columns` or two
+    columns that are one (in the API's words), no `required` column, more than MAX_ROWS rows, or what the records
+    raise (csv_records: text the csv module cannot read)."""
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
+        raise BatchFileError(f"the file is empty: expected a header with a {required} column")
+    header = first[1]
+    try:
+        found = check_parameter_names([h.strip() for h in header], columns, loose=True)
+    except RequestError as exc:
+        raise BatchFileError(f"header: {exc}") from None
+    names = [found.get(h.strip()) for h in header]
+    if required not in names:
+        raise BatchFileError(f"no {required} column in the header ({', '.join(h[:30] for h in header[:10])})")
+    rows = []
+    for line, values in records:
+        if not any(v.strip() for v in values):
+            continue  # blank lines
+        if len(rows) >= MAX_ROWS:
+            raise BatchFileError(f"more than {MAX_ROWS:,} rows: split the file")
+        error = None
+        longest = max(range(len(values)), key=lambda i: len(values[i]))
+        if len(values) > len(header):
+            error = f"{len(values)} fields where the header has {len(header)}"
+        elif len(values[longest]) > MAX_CELL_CHARS:
+            column = header[longest].strip()[:30] or f"column {longest + 1}"
+            error = f"{column}: a cell of {len(values[longest]):,} characters; a cell holds at most {MAX_CELL_CHARS:,}"
+            values = [value[:40] for value in values]  # the output echoes the row, not the cell
+        rows.append((line, values, error))
+    return Table(header, names, rows)
+
+
 def read_rows(text: str) -> tuple[list[tuple[int, dict]], list[str]]:
     """(line number, {column: text}) for every data row, and the header's columns that are ignored.
 
     Raises BatchFileError (one line) for a file without a header or a stockcode column, a header column that is a
     near miss of a parameter or two columns that are one (in the API's words, request.check_parameter_names), more
-    than MAX_ROWS rows, or text the csv module cannot read. A row with more fields than the header or a cell over
-    MAX_CELL_CHARS carries its reason under `__error__` (price_rows reports it as that row's error)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise BatchFileError("the file is empty: expected a header with a stockcode column")
-        try:
-            found = check_parameter_names([h.strip() for h in header], COLUMNS, loose=True)
-        except RequestError as exc:
-            raise BatchFileError(f"header: {exc}") from None
-        names = [found.get(h.strip()) for h in header]
-        if "stockcode" not in names:
-            raise BatchFileError(f"no stockcode column in the header ({', '.join(h[:30] for h in header[:10])})")
-        ignored = [h for h, name in zip(header, names, strict=True) if name is None]
-        rows = []
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue  # blank lines
-            if len(rows) >= MAX_ROWS:
-                raise BatchFileError(f"more than {MAX_ROWS:,} rows: split the file")
-            row = {name: value for name, value in zip(names, values, strict=False) if name is not None}
-            longest = max(range(len(values)), key=lambda i: len(values[i]))
-            if len(values) > len(header):
-                row["__error__"] = f"{len(values)} fields where the header has {len(header)}"
-            elif len(values[longest]) > MAX_CELL_CHARS:
-                column = header[longest].strip()[:30] or f"column {longest + 1}"
-                row = {name: value[:40] for name, value in row.items()}  # the output echoes the row, not the cell
-                row["__error__"] = (
-                    f"{column}: a cell of {len(values[longest]):,} characters; a cell holds at most {MAX_CELL_CHARS:,}"
-                )
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise BatchFileError(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+    than MAX_ROWS rows, or text the csv module cannot read (read_table). A row with more fields than the header or a
+    cell over MAX_CELL_CHARS carries its reason under `__error__` (price_rows reports it as that row's error)."""
+    table = read_table(csv_records(text), COLUMNS, "stockcode")
+    ignored = [h for h, name in zip(table.header, table.names, strict=True) if name is None]
+    rows = []
+    for line, values, error in table.rows:
+        row = {name: value for name, value in zip(table.names, values, strict=False) if name is not None}
+        if error is not None:
+            row["__error__"] = error
+        rows.append((line, row))
     return rows, ignored
 
 
