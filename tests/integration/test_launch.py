@@ -3,9 +3,11 @@
 known-product decision's; GET /v1/launch-decision's 400s name their parameter."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pricing.artifacts.bundle import open_bundle
+from pricing.artifacts.costs import with_costs
 from pricing.config import Settings
 from pricing.serving import launch
 from pricing.serving.app import create_app
@@ -60,13 +62,52 @@ def test_a_product_left_out_gets_a_decision_from_named_look_alikes(predictor, ne
     assert launch_price in body["test"]["arms"] and len(body["test"]["arms"]) >= 3
     low, high = body["interval"]["price"]
     assert low <= high and decided.prices[0] <= low and high <= decided.prices[-1]
-    # the mix is the similarity-weighted mean of the neighbours' own curves at the same relative prices
-    first = decided.neighbours[0].stockcode
-    own = decided.prices / decided.reference * decided.current_prices[0]
-    alone = predictor.curve(PriceRequest(first, float(own[0]), float(own[-1]), 2, SAMPLES), own).result
-    assert decided.units.max() > 0 and np.all(decided.units >= 0)
-    assert decided.weights[0] * alone.units_per_week[decided.chosen] <= decided.units[decided.chosen] + 1e-9
+    # the mix: the neighbours' shapes (units over units at their current price), similarity-weighted, times their
+    # weighted mean level, each read at the same price relative to its current price as the launch's to the reference
+    assert_mix_of_neighbours(predictor, decided, decided.current_prices / decided.reference)
     assert body["recommended"]["profit"] == pytest.approx((launch_price - cost) * body["recommended"]["units"], 1e-3)
+
+
+def assert_mix_of_neighbours(predictor, decided, scale):
+    """The launch curve is the similarity-weighted mean of the neighbours' curve shapes times their mean level,
+    neighbour k read at `scale[k]` x the launch prices, each curve recomputed here from the predictor."""
+    shapes, levels = [], []
+    for k, nb in enumerate(decided.neighbours):
+        own = decided.prices * scale[k]
+        alone = predictor.curve(PriceRequest(nb.stockcode, float(own[0]), float(own[-1]), 2, SAMPLES), own).result
+        level = np.exp(np.interp(np.log(decided.current_prices[k]), np.log(own), np.log(alone.units_per_week)))
+        shapes.append(alone.units_per_week / level)
+        levels.append(level)
+    expected = (decided.weights @ np.array(levels)) * (decided.weights @ np.vstack(shapes))
+    np.testing.assert_allclose(decided.units, expected, rtol=1e-9)
+
+
+def test_with_costs_a_launch_borrows_the_neighbours_markup(predictor, new_product, quick_bundle):
+    """A bundle published with unit costs: a launch with a unit cost C and no reference price is priced from the
+    neighbours' markups, reference C x their similarity-weighted median markup, each neighbour read at the price
+    with its own markup (p x C_k / C)."""
+    code, index = new_product
+    products = predictor.products
+    # costs with markups from 1.6 to 3.1 (by stock code), so the neighbours' markups differ
+    current = np.array([predictor.current_price(c)[0] for c in products.index])
+    markup = 1.6 + (np.arange(len(products)) % 7) * 0.25
+    costs = pd.DataFrame({"stockcode": products.index, "unit_cost": np.maximum(np.round(current / markup, 2), 0.01)})
+    costed = Predictor(open_bundle(with_costs(quick_bundle, costs, {}, "test"), lazy_models=True))
+    request = LaunchRequest(str(products.loc[code, "description"]), 1.25)
+    decided = launch.launch_decision(costed, request, index=index, samples=SAMPLES)
+    assert decided.reference_source == "neighbours_markup"
+    table = costs.set_index("stockcode").loc[[n.stockcode for n in decided.neighbours], "unit_cost"].to_numpy()
+    np.testing.assert_allclose(decided.neighbour_costs, table)
+    expected = 1.25 * launch.weighted_median(decided.current_prices / table, decided.weights)
+    assert decided.reference == pytest.approx(round(expected, 2), abs=1e-9)
+    assert_mix_of_neighbours(costed, decided, table / 1.25)
+    body = launch.to_json(decided)
+    assert body["reference"]["source"] == "neighbours_markup"
+    assert [n["unit_cost"] for n in body["neighbours"]] == pytest.approx(list(table))
+    assert all(len(n["units"]) == len(body["curve"]) for n in body["neighbours"])
+    # without a unit cost the same bundle falls back to the neighbours' median price
+    median = launch.launch_decision(costed, LaunchRequest(request.description), index=index, samples=SAMPLES)
+    assert median.reference_source == "neighbours_median"
 
 
 def test_the_launch_interval_is_wider_than_the_known_products(predictor):
@@ -116,14 +157,18 @@ def test_the_routes_400s_name_their_parameter(client, query, named):
     assert response.status_code == 400 and named in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("description", ["MUG", "X" * 5000, "Rote Weihnachtskerze aus Wachs", "ZZZ QQQ"])
-def test_one_word_long_foreign_or_unmatched_descriptions_get_a_400_or_no_similar_product(client, description):
+@pytest.mark.parametrize(
+    ("description", "status"),
+    [("MUG", 400), ("X" * 5000, 400), ("Rote Weihnachtskerze aus Wachs", 200), ("ZZZ QQQ", 200)],
+)
+def test_one_word_long_foreign_or_unmatched_descriptions_get_a_400_or_no_similar_product(client, description, status):
     response = client.get("/v1/launch-decision", query_string={"description": description})
     body = response.get_json()
-    if response.status_code == 400:
+    assert response.status_code == status, body
+    if status == 400:
         assert body["error"].startswith("description:")
     else:
-        assert response.status_code == 200 and body["decision"] == launch.NO_SIMILAR
+        assert body["decision"] == launch.NO_SIMILAR
         assert body["neighbours"] == [] and body["recommended"] is None
         assert body["closest"] is None or body["closest"]["similarity"] < launch.MIN_SIMILARITY
 

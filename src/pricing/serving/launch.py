@@ -8,12 +8,21 @@
    out here on plain Python and NumPy; tests/unit/serving/test_launch.py checks it against TfidfVectorizer itself
    (the same similarities to 1e-9). Character n-grams match a colour or a plural across descriptions
    ("MUGS" and "MUG"), which word tokens do not. The K (NEIGHBOURS) most similar at MIN_SIMILARITY or more count.
-2. The launch curve: each neighbour k's weekly units from the Predictor at relative prices r (`Predictor.curve` at
-   r x c_k, c_k its current price), averaged with weights proportional to similarity; the price scale is the
-   request's reference price, else the similarity-weighted median of the c_k. Units per week at price p are the
-   mix at r = p / reference.
+2. The launch curve: the similarity-weighted mean of the neighbours' curve shapes (`Predictor.curve`, each one's
+   units over its units at its current price) times their weighted mean level, neighbour k read at the price
+   s_k x p for the new product's price p. The scale s_k carries each neighbour's demand to the new
+   product's price level, the first of these the request allows:
+   - `query`: the request's reference price P: s_k = c_k / P (c_k the neighbour's current price), the same price
+     relative to the reference as the neighbour's to its current price;
+   - `neighbours_markup`: a unit cost C and every neighbour's unit cost C_k in the bundle (`pricing publish
+     --costs`): s_k = C_k / C, the neighbour's demand at the same markup over cost (cost-plus from similar
+     products); the reference is C x the neighbours' similarity-weighted median markup c_k / C_k;
+   - `neighbours_median`: the neighbours' similarity-weighted median current price as P, s_k = c_k / P.
+   Units are per week (per order line for a bundle without an incidence model). On the generator, whose
+   descriptions say nothing of a product's price level, the markup is what carries the level (docs/PRICING_QUALITY.md).
 3. The decision: the objective (profit with a unit cost, else revenue, per week) over whole-penny candidates
-   (pricing.serving.decision.candidate_prices) of the range LAUNCH_BAND around the reference; the launch price its
+   (pricing.serving.decision.candidate_prices) from LAUNCH_BAND[0] x the lowest to LAUNCH_BAND[1] x the highest of
+   the reference and the neighbours' current prices on the new product's scale (c_k / s_k); the launch price its
    best; the interval from DRAWS draws that resample the neighbours (a Bayesian bootstrap: Dirichlet(1) weights
    times similarity, Rubin 1981) and move the mix by one draw of the new product's price slopes (decision.draw_curves):
    each neighbour's posterior sd (Predictor.slope_terms) plus a product's spread around the pooled slope (the prior,
@@ -51,7 +60,7 @@ NEIGHBOURS = 5  # K: the most similar products a launch borrows from
 # descriptions score at most 0.27 there ("XYZZY QWERTY" / "CREAM DAISY PARTY BAG": "rty" n-grams), one shared
 # product word 0.28-0.35. Not a tuned figure: the cut between those two groups.
 MIN_SIMILARITY = 0.35
-LAUNCH_BAND = (0.6, 1.5)  # the relative prices r swept: 0.6 to 1.5 x the reference price
+LAUNCH_BAND = (0.6, 1.5)  # the prices swept: 0.6 x the lowest to 1.5 x the highest of the reference and c_k / s_k
 LAUNCH_BINS = 91  # prices on the grid over LAUNCH_BAND (a penny apart at most where the reference is 0.10 or less)
 NO_SIMILAR = "no_similar_product"
 
@@ -149,6 +158,16 @@ def catalogue_index(predictor) -> SimilarityIndex:
         return index
 
 
+def _neighbour_costs(predictor, codes: list[str]) -> np.ndarray | None:
+    """(K,) the neighbours' unit costs from the bundle's cost file (`pricing publish --costs`), or None unless every
+    neighbour has a positive one (a markup from some neighbours and a price level from others would mix scales)."""
+    table = getattr(predictor, "costs", None)
+    if table is None or not all(code in table.index for code in codes):
+        return None
+    costs = table.loc[codes, "unit_cost"].to_numpy(dtype=float)
+    return costs if (costs > 0).all() else None
+
+
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     """The lowest value at which the cumulative weight (values sorted) reaches half the total."""
     order = np.argsort(values, kind="stable")
@@ -165,9 +184,12 @@ class LaunchDecision:
     request: LaunchRequest
     neighbours: list[Neighbour]
     current_prices: np.ndarray  # (N,) each neighbour's current price
+    neighbour_costs: np.ndarray | None  # (N,) each neighbour's unit cost in the bundle's cost file, None without one
+    scale: np.ndarray  # (N,) each neighbour's price for a new-product price of 1 (module docstring, step 2)
+    neighbour_units: np.ndarray  # (N, K) each neighbour's units at `prices` x its scale (per week, or per line)
     weights: np.ndarray  # (N,) similarity weights, summing to 1
     reference: float
-    reference_source: str  # "query" or "neighbours_median"
+    reference_source: str  # "query", "neighbours_markup" or "neighbours_median"
     prices: np.ndarray
     units: np.ndarray
     values: np.ndarray
@@ -200,20 +222,28 @@ def launch_decision(predictor, request: LaunchRequest, index: SimilarityIndex | 
     similarity = np.array([n.similarity for n in neighbours])
     weights = similarity / similarity.sum()
     current = np.array([predictor.current_price(code)[0] for code in codes])
+    costs = _neighbour_costs(predictor, codes)
     if request.reference_price is not None:
         reference, source = request.reference_price, "query"
+    elif request.unit_cost is not None and costs is not None:
+        reference, source = request.unit_cost * weighted_median(current / costs, weights), "neighbours_markup"
     else:
-        reference, source = max(weighted_median(current, weights), 0.01), "neighbours_median"
-    reference = float(from_minor(to_minor(reference)))
-    grid = price_grid(reference * LAUNCH_BAND[0], reference * LAUNCH_BAND[1], LAUNCH_BINS)
+        reference, source = weighted_median(current, weights), "neighbours_median"
+    reference = float(from_minor(to_minor(max(reference, 0.01))))
+    # scale[k]: neighbour k's price for the new product's price 1. At the same markup over cost when the scale is the
+    # neighbours' markup (each neighbour's demand where its own markup is the new product's), else at the same
+    # price relative to the reference and to the neighbour's current price
+    scale = costs / request.unit_cost if source == "neighbours_markup" else current / reference
+    borrowed = current / scale  # (K,) each neighbour's current price on the new product's scale
+    low, high = LAUNCH_BAND[0] * min(reference, borrowed.min()), LAUNCH_BAND[1] * max(reference, borrowed.max())
+    grid = price_grid(low, high, LAUNCH_BINS)
     context = D.Context(reference, request.unit_cost, float(grid[0]), float(grid[-1]))
     prices = from_minor(D.candidate_prices(grid, D.Rules(), context)).astype(float)
-    relative = prices / reference
     samples = samples or 1000
     seed = zlib.crc32(f"{request.description}|{request.country}|{reference}".encode())
-    curves, draws, weekly, model, incidence = [], [], True, None, None
+    curves, draws, levels, weekly, model, incidence = [], [], [], True, None, None
     for k, code in enumerate(codes):
-        own = relative * current[k]
+        own = prices * scale[k]
         rec = predictor.curve(
             PriceRequest(code, float(own[0]), float(own[-1]), 2, samples, country=request.country), own
         )
@@ -224,13 +254,18 @@ def launch_decision(predictor, request: LaunchRequest, index: SimilarityIndex | 
         # the new product's slope is its neighbour's (known to its posterior sd) plus its own deviation from it, a
         # product's spread around the pooled slope (the prior, PRIOR_SD_FLOOR): the variances add. A bundle
         # without the evidence gets the prior on log price alone.
-        terms = predictor.slope_terms(code, own, float(current[k]), result.weekly) or [(0.0, np.log(relative))]
+        terms = predictor.slope_terms(code, own, float(current[k]), result.weekly) or [(0.0, np.log(own / current[k]))]
         terms = [(math.hypot(sd, D.PRIOR_SD_FLOOR), x) for sd, x in terms]
         # one seed for every neighbour: the new product has one slope, so each draw moves every neighbour's curve
         # by the same standard normal (independent draws would average its uncertainty away over K neighbours)
         draws.append(D.draw_curves(units, terms, seed))
+        levels.append(float(np.exp(np.interp(np.log(current[k]), np.log(own), np.log(np.maximum(units, 1e-12))))))
         model, incidence = model or rec.model, incidence or rec.incidence_model
-    units = weights @ np.vstack(curves)
+    # each neighbour lends its shape (units relative to its units at its current price) and the mix takes the
+    # neighbours' mean level: a best seller among them would otherwise set the launch curve's shape alone
+    levels = np.array(levels)
+    level = float(weights @ levels)
+    units = level * (weights @ (np.vstack(curves) / levels[:, None]))
     kind = "profit" if request.unit_cost is not None else "revenue"
     values = D.objective_values(prices, units, request.unit_cost, kind)
     admitted = np.ones(len(prices), dtype=bool)
@@ -241,7 +276,7 @@ def launch_decision(predictor, request: LaunchRequest, index: SimilarityIndex | 
     rng = np.random.default_rng(seed)
     resampled = rng.dirichlet(np.ones(len(codes)), size=D.DRAWS) * similarity
     resampled /= resampled.sum(axis=1, keepdims=True)
-    mixed = np.einsum("sk,skm->sm", resampled, np.stack(draws, axis=1))
+    mixed = level * np.einsum("sk,skm->sm", resampled, np.stack(draws, axis=1) / levels[None, :, None])
     draw_values = D.objective_values(prices, mixed, request.unit_cost, kind)
     confidence = D.confidence(prices, draw_values, admitted, chosen, reference_index)
     arms = D.price_test_arms(prices, admitted, chosen, chosen)
@@ -249,6 +284,9 @@ def launch_decision(predictor, request: LaunchRequest, index: SimilarityIndex | 
         request,
         neighbours,
         current,
+        costs,
+        scale,
+        np.vstack(curves),
         weights,
         reference,
         source,
@@ -349,7 +387,10 @@ def to_json(decision: LaunchDecision) -> dict:
                 "description": nb.description,
                 "similarity": round(nb.similarity, 4),
                 "current_price": round(float(decision.current_prices[k]), 4),
+                "unit_cost": None if decision.neighbour_costs is None else round(float(decision.neighbour_costs[k]), 4),
+                "price_scale": round(float(decision.scale[k]), 6),
                 "weight": round(float(decision.weights[k]), 4),
+                "units": [round(float(u), 4) for u in decision.neighbour_units[k]],
             }
             for k, nb in enumerate(decision.neighbours)
         ],
