@@ -332,6 +332,7 @@ def write_report(report: LaunchReport, out_path: Path) -> tuple[Path, Path]:
             staged.append(temporary)
             with os.fdopen(handle, "wb") as out:
                 out.write(body)
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary, not the output
         for temporary, path in zip(staged, (out_path, csv_path), strict=True):
             os.replace(temporary, path)
     finally:
@@ -339,3 +340,10 @@ def write_report(report: LaunchReport, out_path: Path) -> tuple[Path, Path]:
             if os.path.exists(temporary):
                 os.unlink(temporary)
     return out_path, csv_path
+
+
+def _umask() -> int:
+    """The process's umask (os.umask only reads it by setting it: set it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

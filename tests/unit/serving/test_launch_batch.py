@@ -9,6 +9,7 @@ real decision through the real CLI and checks the CSV's columns against launch.t
 
 import csv
 import io
+import os
 
 import pandas as pd
 import pytest
@@ -180,6 +181,9 @@ def test_no_output_is_half_written_when_writing_fails(tmp_path):
     write_report(report, out)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert set(before) == {"launch.json", "launch.csv"}
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {0o666 & ~umask}  # as a plain write leaves it
     broken = LaunchReport("test", "v2", ["sku"], [{"line": 2, "decision": "test"}])  # no carried cells: to_csv fails
     with pytest.raises(KeyError):
         write_report(broken, out)
