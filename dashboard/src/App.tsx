@@ -1,14 +1,19 @@
+import { useState } from "react";
 import { apiBaseFromEnv, createApiClient } from "./api";
 import { formatPrice } from "./chartData";
 import { DecisionFormPanel } from "./DecisionFormPanel";
 import { ExperimentView } from "./ExperimentView";
+import { createLaunchClient } from "./launch";
+import { LaunchView } from "./LaunchView";
 import { ProductPicker } from "./ProductPicker";
 import { Result } from "./Result";
 import { useDecisionForm } from "./useDecisionForm";
 import { useExperiment } from "./useExperiment";
+import { useLaunch } from "./useLaunch";
 import { useProduct } from "./useProduct";
 
 const client = createApiClient(apiBaseFromEnv(import.meta.env.VITE_API_BASE));
+const launchClient = createLaunchClient(apiBaseFromEnv(import.meta.env.VITE_API_BASE));
 
 export function App() {
   const { form, request, load, edit, pick, submit, historyRange, switchObjective } = useDecisionForm(client);
@@ -16,6 +21,10 @@ export function App() {
   const [product, setProduct] = useProduct(client, stockcode);
   const experiment = useExperiment(client, stockcode);
   const title = product ? `${product.description} (${stockcode})` : stockcode;
+  // the known product's view stays mounted (hidden) while a new product is priced, keeping its search and answer;
+  // the new product's form and answer live here (useLaunch), so switching views loses neither
+  const [view, setView] = useState<"product" | "launch">("product");
+  const launch = useLaunch(launchClient);
 
   return (
     <div className="page">
@@ -26,7 +35,16 @@ export function App() {
           against the current price, with how sure the model is.
         </p>
       </header>
-      <div className="layout">
+      <nav className="views" aria-label="Views">
+        <button type="button" aria-pressed={view === "product"} onClick={() => setView("product")}>
+          Known product
+        </button>
+        <button type="button" aria-pressed={view === "launch"} onClick={() => setView("launch")}>
+          New product
+        </button>
+      </nav>
+      {view === "launch" && <LaunchView launch={launch} />}
+      <div className="layout" hidden={view !== "product"}>
         <ProductPicker
           client={client}
           selected={stockcode}

@@ -254,12 +254,15 @@ export type FailureKind = "client" | "server" | "network" | "invalid";
 export class ApiError extends Error {
   readonly kind: FailureKind;
   readonly status: number | null;
+  /** The API's own `error` text, when it gave one (a 400's starts with the parameter it names). */
+  readonly detail: string | null;
 
-  constructor(kind: FailureKind, message: string, status: number | null = null) {
+  constructor(kind: FailureKind, message: string, status: number | null = null, detail: string | null = null) {
     super(message);
     this.name = "ApiError";
     this.kind = kind;
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -321,38 +324,47 @@ export function experimentPath(stockcode: string): string {
   return `v1/price-decision/${encodeURIComponent(stockcode)}?mode=experiment`;
 }
 
-export function createApiClient(base: string, fetchImpl: FetchLike = (url, init) => fetch(url, init)): ApiClient {
-  async function getJson(path: string, signal?: AbortSignal): Promise<{ body: unknown; headers: Headers }> {
-    const url = joinUrl(base, path);
-    let response: Response;
-    try {
-      response = await fetchImpl(url, { headers: { Accept: "application/json" }, signal });
-    } catch (error) {
-      if (isAbort(error)) throw error;
-      throw new ApiError(
-        "network",
-        `Cannot reach the pricing service at ${url}. Check that it is running and reachable, then try again.`,
-      );
-    }
-    const text = await response.text();
-    const body = parseJson(text);
-    if (!response.ok) throw httpError(response.status, body);
-    if (body === undefined) {
-      throw new ApiError("invalid", `The pricing service answered HTTP ${response.status} without the JSON expected.`);
-    }
-    return { body, headers: response.headers };
+/** GET `path` under `base` as JSON: the body and the headers, or an ApiError a person can read (an abort is
+ * rethrown untouched). Shared by every client of the API (this one, launch.ts's). */
+export async function getJson(
+  base: string,
+  fetchImpl: FetchLike,
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ body: unknown; headers: Headers }> {
+  const url = joinUrl(base, path);
+  let response: Response;
+  try {
+    response = await fetchImpl(url, { headers: { Accept: "application/json" }, signal });
+  } catch (error) {
+    if (isAbort(error)) throw error;
+    throw new ApiError(
+      "network",
+      `Cannot reach the pricing service at ${url}. Check that it is running and reachable, then try again.`,
+    );
   }
+  const text = await response.text();
+  const body = parseJson(text);
+  if (!response.ok) throw httpError(response.status, body);
+  if (body === undefined) {
+    throw new ApiError("invalid", `The pricing service answered HTTP ${response.status} without the JSON expected.`);
+  }
+  return { body, headers: response.headers };
+}
+
+export function createApiClient(base: string, fetchImpl: FetchLike = (url, init) => fetch(url, init)): ApiClient {
+  const get = (path: string, signal?: AbortSignal) => getJson(base, fetchImpl, path, signal);
 
   return {
     async searchProducts(query, pageSize, signal) {
       const params = new URLSearchParams({ q: query, page_size: String(pageSize) });
-      const { body } = await getJson(`v1/products?${params}`, signal);
+      const { body } = await get(`v1/products?${params}`, signal);
       if (!isProductPage(body)) throw new ApiError("invalid", "The product list from the pricing service is malformed.");
       return body;
     },
 
     async predictPrice(stockcode, sweep, signal) {
-      const { body, headers } = await getJson(predictPath(stockcode, sweep), signal);
+      const { body, headers } = await get(predictPath(stockcode, sweep), signal);
       // The contract says an answer always has bins; an empty list would be the reference code's
       // "200 with []" defect, so it is reported rather than drawn as an empty chart.
       if (!Array.isArray(body) || body.length === 0 || !body.every(isPriceBin)) {
@@ -362,7 +374,7 @@ export function createApiClient(base: string, fetchImpl: FetchLike = (url, init)
     },
 
     async priceDecision(stockcode, query, signal) {
-      const { body, headers } = await getJson(decisionPath(stockcode, query), signal);
+      const { body, headers } = await get(decisionPath(stockcode, query), signal);
       if (!isDecision(body)) {
         throw new ApiError("invalid", "The pricing service returned no usable price decision for this product.");
       }
@@ -372,7 +384,7 @@ export function createApiClient(base: string, fetchImpl: FetchLike = (url, init)
     async experiment(stockcode, signal) {
       let body: unknown;
       try {
-        ({ body } = await getJson(experimentPath(stockcode), signal));
+        ({ body } = await get(experimentPath(stockcode), signal));
       } catch (error) {
         // 404: the bundle runs no experiment (an unknown product is the decision request's to report)
         if (error instanceof ApiError && error.status === 404) return { kind: "none", note: error.message };
@@ -395,10 +407,10 @@ function httpError(status: number, body: unknown): ApiError {
   const detail = errorText(body);
   if (status >= 500) {
     const why = detail ? `: ${detail}` : "";
-    return new ApiError("server", `The pricing service failed (HTTP ${status})${why}. Try again later.`, status);
+    return new ApiError("server", `The pricing service failed (HTTP ${status})${why}. Try again later.`, status, detail);
   }
   const lead = status === 404 ? "Not found" : "Request refused";
-  return new ApiError("client", `${lead}: ${detail ?? `HTTP ${status}`}.`, status);
+  return new ApiError("client", `${lead}: ${detail ?? `HTTP ${status}`}.`, status, detail);
 }
 
 function errorText(body: unknown): string | null {
