@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pricing.cli import main
 from pricing.serving import batch
 from pricing.serving.batch import BatchFileError
+from pricing.serving.errors import NoContexts
 from pricing.serving.launch import SimilarityIndex, no_similar_json
 from pricing.serving.launch_batch import (
     OUTPUT_COLUMNS,
@@ -34,9 +35,17 @@ INDEX = SimilarityIndex(
 )
 
 
+KNOWN_COUNTRIES = {"United Kingdom", "France"}
+decided: list[LaunchRequest] = []  # every request `decide` was asked, in order
+
+
 def decide(request: LaunchRequest) -> dict:
     """A launch answer for `request`: no_similar_json when nothing is similar, else to_json's shape at a price
-    read off the request (its reference price, else 2.00) so a row's answer can be traced to the row."""
+    read off the request (its reference price, else 2.00) so a row's answer can be traced to the row. A country
+    outside KNOWN_COUNTRIES raises NoContexts, as the Predictor does for a country without held-out contexts."""
+    decided.append(request)
+    if request.country is not None and request.country not in KNOWN_COUNTRIES:
+        raise NoContexts(f"no held-out context matches country {request.country!r}")
     neighbours = INDEX.nearest(request.description)
     if not neighbours:
         return no_similar_json(request, INDEX)
@@ -113,7 +122,10 @@ def test_bad_rows_become_error_rows_naming_the_parameter_while_the_good_rows_are
         b"E,XYZZY QWERTY PLUGH,,\n"  # line 6: nothing similar
         b"F,RED HANGING HEART T-LIGHT HOLDER,0.5,,extra\n"  # line 7: more fields than the header
         b"G,GREEN RETROSPOT MUG,1.00,\n"  # line 8: priced (the same request as line 2)
+        b"H,GREEN RETROSPOT MUG,1.00,Narnia\n"  # line 9: a country without held-out contexts
+        b"I,GREEN RETROSPOT MUG,1.00,Narnia\n"  # line 10: the same
     )
+    decided.clear()
     report = report_of(data)
     got = [(r["line"], r["input"]["sku"], r["decision"], r.get("error_reason")) for r in report.results]
     assert got == [
@@ -124,16 +136,20 @@ def test_bad_rows_become_error_rows_naming_the_parameter_while_the_good_rows_are
         (6, "E", "no_similar_product", None),
         (7, "F", "error", "malformed_row"),
         (8, "G", "test", None),
+        (9, "H", "error", "country"),
+        (10, "I", "error", "country"),
     ]
+    assert len(decided) == 3  # lines 2 and 8 are one request, 9 and 10 another: each decided once
     errors = {r["line"]: r["error"] for r in report.results if r["decision"] == "error"}
     assert errors[3].startswith("description: missing")
     assert errors[4] == "unit_cost: not a number: 'abc'"
     assert errors[5].startswith("description: 'MUG' has 1 word(s)")
     assert errors[7] == "5 fields where the header has 4"
+    assert errors[9] == errors[10] == "country: no held-out context matches country 'Narnia'"  # error_message's
     assert report.results[4]["closest"]["stockcode"] in {"M1", "M2", "H1"}  # no_similar_json's body, whole
     summary = report.summary()
-    assert (summary["rows"], summary["priced"], summary["no_similar"], summary["errors"]) == (7, 2, 1, 4)
-    assert summary["errors_by_reason"] == {"description": 2, "malformed_row": 1, "unit_cost": 1}
+    assert (summary["rows"], summary["priced"], summary["no_similar"], summary["errors"]) == (9, 2, 1, 6)
+    assert summary["errors_by_reason"] == {"country": 2, "description": 2, "malformed_row": 1, "unit_cost": 1}
     rows = csv_rows(report)
     assert [r["decision"] for r in rows] == [r["decision"] for r in report.results]
     assert rows[2]["error"] == "unit_cost: not a number: 'abc'" and rows[2]["launch_price"] == ""
