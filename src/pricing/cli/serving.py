@@ -166,8 +166,8 @@ def add_launch(commands: argparse._SubParsersAction) -> None:
     lau.add_argument(
         "--samples",
         type=positive_int,
-        help="held-out contexts per neighbour curve (default: the API's, $DEFAULT_SAMPLES or 1000; at most "
-        "$MAX_SAMPLES or 5000)",
+        help="held-out contexts per neighbour curve (default: the API's, 1000; at most $MAX_SAMPLES, 5000 unless "
+        "set); fewer answer faster with a noisier curve",
     )
     lau.set_defaults(func=cmd_launch)
 
