@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pricing.serving.errors import RequestError
-from pricing.serving.launch import MIN_SIMILARITY, NEIGHBOURS, SimilarityIndex, char_wb_ngrams, weighted_median
+from pricing.serving.launch import (
+    MIN_SIMILARITY,
+    NEIGHBOURS,
+    SimilarityIndex,
+    char_wb_ngrams,
+    level_spread,
+    weighted_median,
+)
 from pricing.serving.request import MAX_DESCRIPTION_CHARS, parse_launch
 
 CATALOGUE = {
@@ -109,3 +116,17 @@ def test_a_good_launch_request_is_normalised():
     assert request.description == "RED RETROSPOT MUG" and request.unit_cost == 1.2
     assert request.reference_price is None and request.country == "France"
     assert len(parse_launch({"description": "A " * (MAX_DESCRIPTION_CHARS // 2)}).description) < MAX_DESCRIPTION_CHARS
+
+
+def test_the_level_spread_is_the_weighted_sd_of_what_sets_the_level():
+    current, costs = np.array([2.0, 3.0, 8.0]), np.array([1.0, 1.0, 2.0])
+    weights = np.array([0.5, 0.3, 0.2])
+    x = np.log(current / costs)
+    mean = weights @ x
+    expected = np.sqrt(weights @ (x - mean) ** 2 * 3 / 2)  # the small-sample correction K / (K - 1)
+    assert level_spread(None, "neighbours_markup", current, costs, weights) == pytest.approx(expected, rel=1e-12)
+    median_expected = np.sqrt(weights @ (np.log(current) - weights @ np.log(current)) ** 2 * 1.5)
+    assert level_spread(None, "neighbours_median", current, None, weights) == pytest.approx(median_expected)
+    assert level_spread(None, "query", current, costs, weights) == 0.0  # the shop set the level
+    # equal markups: nothing to spread, whatever the prices
+    assert level_spread(None, "neighbours_markup", current, current / 2.5, weights) == pytest.approx(0, abs=1e-12)
