@@ -272,8 +272,11 @@ class LaunchReport:
         }
 
     def to_json(self) -> bytes:
+        """The report: the summary, how the file was read, and each row's answer without its curves (`curve` and
+        each neighbour's `units`: about 50 KB a row, 2.5 GB at MAX_ROWS; GET /v1/launch-decision answers them)."""
         document = {**self.summary(), "read_as": self.read_as, "carried_columns": self.carried}
-        return (json.dumps({**document, "results": self.results}, indent=1) + "\n").encode()
+        results = [_without_curves(r) for r in self.results]
+        return (json.dumps({**document, "results": results}, indent=1) + "\n").encode()
 
     def to_csv(self) -> bytes:
         buffer = io.StringIO()
@@ -285,6 +288,14 @@ class LaunchReport:
             row = {**result["input"], **csv_fields(result)}
             writer.writerow({k: spreadsheet_cell(v) if isinstance(v, str) else v for k, v in row.items()})
         return buffer.getvalue().encode()
+
+
+def _without_curves(result: dict) -> dict:
+    """A row's answer without the launch curve and the neighbours' curves (LaunchReport.to_json)."""
+    slim = {k: v for k, v in result.items() if k != "curve"}
+    if slim.get("neighbours"):
+        slim["neighbours"] = [{k: v for k, v in n.items() if k != "units"} for n in slim["neighbours"]]
+    return slim
 
 
 def csv_fields(result: dict) -> dict:
