@@ -239,6 +239,7 @@ class LaunchDecision:
     neighbour_units: np.ndarray  # (N, K) each neighbour's units at `prices` x its scale (per week, or per line)
     weights: np.ndarray  # (N,) similarity weights, summing to 1
     reference: float
+    level_sd: float  # the sd of the new product's log price level against the mix's (`level_spread`)
     reference_source: str  # "query", "neighbours_markup" or "neighbours_median"
     prices: np.ndarray
     units: np.ndarray
@@ -349,6 +350,7 @@ def launch_decision(predictor, request: LaunchRequest, index: SimilarityIndex | 
         np.vstack(curves),
         weights,
         reference,
+        spread,
         source,
         prices,
         units,
@@ -424,9 +426,11 @@ def to_json(decision: LaunchDecision) -> dict:
             "price": list(conf.price_interval),
             decision.objective: list(conf.objective_interval),
             "draws": conf.draws,
-            "method": "a Bayesian bootstrap over the neighbours (Dirichlet(1) weights x similarity) and a draw of the "
+            "method": "a Bayesian bootstrap over the neighbours (Dirichlet(1) weights x similarity), a draw of the "
             "new product's price slopes (each neighbour's posterior sd and a product's spread around the pooled slope, "
-            f"{D.PRIOR_SD_FLOOR:g}); each draw's best price",
+            f"{D.PRIOR_SD_FLOOR:g}) and a draw of its price level against theirs (sd {decision.level_sd:.3f} in log "
+            "price); each draw's best price",
+            "level_sd": round(decision.level_sd, 4),
         },
         "probability_beats_reference": conf.probability_beats_current,
         "decision": "test",
