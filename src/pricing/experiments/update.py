@@ -52,6 +52,18 @@ product of the bundle the file holds: `EXPERIMENT_COLUMNS`); serving prices a te
 (pricing.serving.learnt: the curve tilted to b's posterior at p0), and the prior here reads the curve without that
 tilt (`model_prior`).
 
+New products (issue 26, Build 2; pricing.experiments.launched): a code of the file that is not a product of the
+LATEST bundle but whose description (its lines' most frequent one) has look-alikes in it is a new product. It takes
+part as a tested product in either design (never holdout; no config names it), after the known products in the
+table, with p0 its list price in its first week (whole pence), its unit cost the config's or the cost file's where
+they name it, and its prior read off its neighbours' launch curve (`launched.launch_prior`); its weeks go through
+the same `update_posterior`. Its lines leave the volume offset like any tested product's, and it takes no side in
+the difference in differences nor starts the inferred test weeks (it had no weeks before its launch). The
+figure is profit or revenue as the known products' costs say; a new product without a cost in a profit figure
+has NaN realised and expected figures. A code with no look-alike is ignored and named in the report
+(`new_products_without_look_alikes`). The table's `new_product`, `description`, `neighbours` and `unit_cost`
+columns say which row is which (a table written before them holds known products only).
+
 Repeated updates: the prior is always the model's (the parent's curve and evidence), never an earlier
 experiment's posterior, so the file given must hold every test week so far (the shop's export from the test's
 start, with its pre-period); a later update replaces the table, so no week counts twice.
@@ -77,6 +89,7 @@ from pricing.artifacts.store import open_store
 from pricing.data.load import load
 from pricing.experiments.design import CURRENCY, format_week, parse_week
 from pricing.experiments.did import difference_in_differences
+from pricing.experiments.launched import LaunchPrior, find_new_products, launch_prior
 from pricing.experiments.learning import Posterior, dispersion, update_posterior
 from pricing.experiments.panel import WeeklyPanel, weekly_panel
 from pricing.experiments.policies import probability_of_loss
@@ -88,6 +101,7 @@ from pricing.experiments.results import (
     Z,
 )
 from pricing.serving.decision import PRIOR_SD_FLOOR
+from pricing.serving.launch import MIN_SIMILARITY
 
 DID_SCOPE = "all tested products vs holdout"
 WEEK_COLUMNS = (
@@ -112,6 +126,10 @@ EXPERIMENT_COLUMNS = (
     "prices_seen",  # distinct weekly list prices, to the penny
     "tested",  # its list price moved by more than MOVED from p0 in some week
     "state",  # learning, monetising, stopped, or holdout (STATES)
+    "new_product",  # a code the bundle was not trained on, priced from its neighbours (pricing.experiments.launched)
+    "description",  # the bundle's description; a new product's: its lines' most frequent one
+    "neighbours",  # a new product's neighbours, semicolon-joined stockcodes, most similar first ("" otherwise)
+    "unit_cost",  # the unit cost the update used (the config's or the cost file's), currency per unit; NaN: none
 )
 LEVEL = 0.9
 MOVED = 0.01  # a weekly list price more than 1% from p0 is a tested price (the ladder's noise is below that)
@@ -272,15 +290,18 @@ def volume_offset(lines: pd.DataFrame, panel: WeeklyPanel, tested: np.ndarray) -
     return np.where(known, logged - mean, 0.0)
 
 
-def model_prior(bundle: Bundle, codes: np.ndarray, status_quo: np.ndarray, samples: int = CURVE_SAMPLES) -> Posterior:
+def model_prior(
+    bundle: Bundle, codes: np.ndarray, status_quo: np.ndarray, samples: int = CURVE_SAMPLES, predictor=None
+) -> Posterior:
     """The prior of each product's (a, b) from the bundle (module docstring, step 3): codes (N,) of the bundle,
-    status_quo (N,) p0 in currency per unit. a's mean: log units per week at p0 on the curve."""
+    status_quo (N,) p0 in currency per unit. a's mean: log units per week at p0 on the curve. `predictor`: the
+    bundle's Predictor loaded with learnt=False, where the caller has one (default: loaded here)."""
     from pricing.serving.predictor import Predictor
     from pricing.serving.request import PriceRequest
 
     # learnt=False: the parent may carry an earlier update's posterior, by which serving tilts its curve
     # (pricing.serving.learnt); the prior is the model's own (module docstring, "Repeated updates")
-    predictor = Predictor(bundle, learnt=False)
+    predictor = predictor or Predictor(bundle, learnt=False)
     n = len(codes)
     slope, sd, level = np.empty(n), np.empty(n), np.empty(n)
     for j, code in enumerate(tqdm(codes, desc="prior from the bundle's curves", unit="product", leave=False)):
@@ -296,9 +317,12 @@ def model_prior(bundle: Bundle, codes: np.ndarray, status_quo: np.ndarray, sampl
     return Posterior.prior(level, slope, sd)
 
 
-def _weekly_money(lines: pd.DataFrame, panel: WeeklyPanel, cost: np.ndarray) -> tuple[np.ndarray, bool]:
+def _weekly_money(
+    lines: pd.DataFrame, panel: WeeklyPanel, cost: np.ndarray, judged: np.ndarray | None = None
+) -> tuple[np.ndarray, bool]:
     """(N, T) each product's weekly profit (sum over lines of (paid price - unit cost) x quantity) where every
-    product has a cost, else its weekly revenue; and whether it is profit. Currency per week."""
+    product `judged` marks ((N,) booleans, default all) has a cost, else its weekly revenue; and whether it is
+    profit. Currency per week; a product outside `judged` without a cost in a profit figure gets NaN."""
     monday = pd.to_datetime(lines["invoice_date"]).dt.to_period("W-SUN").dt.start_time
     frame = pd.DataFrame(
         {
@@ -310,20 +334,28 @@ def _weekly_money(lines: pd.DataFrame, panel: WeeklyPanel, cost: np.ndarray) -> 
     sums = frame.groupby(["stockcode", "week"])["revenue"].sum()
     index = pd.MultiIndex.from_product([panel.codes, panel.weeks], names=["stockcode", "week"])
     revenue = sums.reindex(index).fillna(0.0).to_numpy().reshape(panel.units.shape)
-    profit = bool(np.isfinite(cost).all())
+    profit = bool(np.isfinite(cost if judged is None else cost[judged]).all())
     return (revenue - cost[:, None] * panel.units if profit else revenue), profit
 
 
 def expected_weekly(
-    prior: Posterior, status_quo: np.ndarray, list_price: np.ndarray, offset: np.ndarray, cost: np.ndarray
+    prior: Posterior,
+    status_quo: np.ndarray,
+    list_price: np.ndarray,
+    offset: np.ndarray,
+    cost: np.ndarray,
+    profit: bool | None = None,
 ) -> np.ndarray:
     """The prior model's expected weekly figure (N, T), currency per week (module docstring, the weeks' table):
     (p_t - c) x exp(a0 + o_t - b0 log(p_t / p0)), c the unit cost where every product has one (profit, as
     `_weekly_money`), else 0 (revenue). prior: the bundle's (`model_prior`: a0 its log units per week at p0, b0
     its slope), status_quo (N,) p0, list_price (N, T) NaN before a product's first sale (NaN there too), offset
     (N, T) `volume_offset`, cost (N,) NaN where unknown. The surrogate of pricing.experiments.learning, whose
-    level and slope the update starts from, so the week's gap to `realised` is what the test taught the model."""
-    margin = list_price - (cost[:, None] if np.isfinite(cost).all() else 0.0)
+    level and slope the update starts from, so the week's gap to `realised` is what the test taught the model.
+    `profit`: whether the figure is profit (default: where every product has a cost); a product without a cost
+    in a profit figure gets NaN (a new product whose cost nobody gave)."""
+    profit = bool(np.isfinite(cost).all()) if profit is None else profit
+    margin = list_price - (cost[:, None] if profit else 0.0)
     with np.errstate(invalid="ignore"):
         x = np.log(list_price / status_quo[:, None])
     return margin * np.exp(prior.level[:, None] + offset - prior.slope[:, None] * x)
@@ -408,14 +440,17 @@ def update_experiment(
     raw: Path, store_location: str, out: Path = DEFAULT_OUT, samples: int = CURVE_SAMPLES, date_order: str | None = None
 ) -> UpdateResult:
     """The whole command (module docstring): read `raw`, update the LATEST bundle's products that it holds (the
-    config's, where the bundle carries `experiment.json`), publish the new version to `store_location`, write
-    `out/report.json` and `out/report.md`; `samples`: held-out contexts per price on the prior's curve;
-    `date_order`: "dayfirst" or "monthfirst" where the file cannot tell.
+    config's, where the bundle carries `experiment.json`) and the new products among its other codes ("New
+    products"), publish the new version to `store_location`, write `out/report.json` and `out/report.md`;
+    `samples`: held-out contexts per price on the prior's curve; `date_order`: "dayfirst" or "monthfirst" where
+    the file cannot tell.
 
     Everything that can refuse the input runs before anything is written, so a refusal publishes nothing and
     leaves LATEST as it was. Raises StoreError (no bundle in the store), DataError (the file cannot be read),
     ValueError (no usable line; no product of the bundle, or of its experiment, in the file; a config the update
     cannot read; a holdout product whose price moved), all one line."""
+    from pricing.serving.predictor import Predictor
+
     store = open_store(store_location)
     parent = store.fetch()
     config = read_config(parent)
@@ -437,46 +472,86 @@ def update_experiment(
                 f"{raw}: none of experiment {config.id}'s {len(planned):,} products is in it (e.g. "
                 f"{', '.join(map(str, planned[:3]))}): export the weeks of the shop that runs it"
             )
+    # learnt=False: the prior is the model's own, never an earlier update's posterior ("Repeated updates")
+    predictor = Predictor(parent, learnt=False)
+    candidates = find_new_products(predictor, lines, sorted(set(in_file) - known))
+    launched = [c for c in candidates if c.neighbours]
+    without = [c for c in candidates if not c.neighbours]
+    n_known = len(codes)
+    codes = np.concatenate([codes, np.array([c.stockcode for c in launched], dtype=str)])
+    new = np.arange(len(codes)) >= n_known  # the new products come after the known ones, in code order
     panel = weekly_panel(lines, codes)
     if config is None:
         first = np.argmax(np.isfinite(panel.list_price), axis=1)
         status_quo = panel.list_price[np.arange(len(codes)), first]
     else:
         status_quo = config.products["status_quo_price"].reindex(codes).to_numpy(dtype=float)
+    # a new product's p0: its list price in its first week, in whole pence (the launch curve's reference price)
+    first = np.argmax(np.isfinite(panel.list_price), axis=1)
+    status_quo = np.where(new, np.round(panel.list_price[np.arange(len(codes)), first], 2), status_quo)
     x = np.log(panel.list_price / status_quo[:, None])
     observed = np.isfinite(x)  # a week before the product's first sale has no known price: it does not count
     moved = observed & (np.abs(x) > np.log1p(MOVED))
     if config is None:
-        tested = moved.any(axis=1)
-        post = _inferred_post(x, observed, tested)
+        tested = moved.any(axis=1) | new
+        post = _inferred_post(x, observed, tested & ~new)
         why = INFERRED_WHY
         stop = (STOP_LOSS_SHARE, STOP_LOSS_PROBABILITY)
     else:
-        tested = ~config.products["holdout"].reindex(codes).to_numpy(dtype=bool)
+        tested = ~config.products["holdout"].reindex(codes, fill_value=False).to_numpy(dtype=bool) | new
         _refuse_moved_holdout(raw, config, panel, status_quo, moved & ~tested[:, None])
         post = np.asarray(panel.weeks >= config.start_monday)
         why = _config_why(config)
         stop = (config.stop_share, config.stop_probability)
     offset = volume_offset(lines, panel, tested)
     phi = dispersion(np.where(observed, panel.units, 0.0), np.where(observed, panel.squared_units, 0.0))
-    prior = model_prior(parent, codes, status_quo, samples)
-    posterior = update_posterior(prior, panel.units, x, offset, phi, observed)
 
     cost = np.full(len(codes), np.nan)
+    costs = parent.table("costs.parquet")
+    cost_file = None if costs is None else costs.set_index(costs["stockcode"].astype(str))["unit_cost"]
     if config is not None:
         cost = config.products["unit_cost"].reindex(codes).to_numpy(dtype=float)
-    elif (costs := parent.table("costs.parquet")) is not None:
-        cost = costs.set_index(costs["stockcode"].astype(str))["unit_cost"].reindex(codes).to_numpy(dtype=float)
+    elif cost_file is not None:
+        cost = cost_file.reindex(codes).to_numpy(dtype=float)
+    if cost_file is not None:  # a new product's cost where the cost file names it (no config names one)
+        cost = np.where(new & np.isnan(cost), cost_file.reindex(codes).to_numpy(dtype=float), cost)
+
+    known_prior = model_prior(parent, codes[~new], status_quo[~new], samples, predictor)
+    priors = [
+        launch_prior(
+            predictor,
+            product.description,
+            None if np.isnan(cost[n_known + k]) else float(cost[n_known + k]),
+            float(status_quo[n_known + k]),
+            samples,
+            BUNDLE_STEP,
+            lambda nb, prices: model_prior(parent, nb, prices, samples, predictor),
+        )
+        for k, product in enumerate(launched)
+    ]
+    prior = Posterior.prior(
+        np.concatenate([known_prior.level, [p.level for p in priors]]),
+        np.concatenate([known_prior.slope, [p.slope for p in priors]]),
+        np.concatenate([known_prior.slope_sd, [p.sd for p in priors]]),
+    )
+    posterior = update_posterior(prior, panel.units, x, offset, phi, observed)
+
     # the figure the experiment is judged on: a revenue objective ignores the costs it was given
     figure_cost = cost if config is None or config.objective == "profit" else np.full(len(codes), np.nan)
     last_price = panel.list_price[:, -1]
     state, threshold = _states(posterior, tested, status_quo, last_price, figure_cost, *stop)
-    money, is_profit = _weekly_money(lines, panel, figure_cost)
-    expected = expected_weekly(prior, status_quo, panel.list_price, offset, figure_cost)
-    did, did_why = _did(money, tested, post, why)
+    # profit or revenue as the known products' costs say: a new product without a cost does not turn the
+    # experiment's figure into revenue (its own profit is then unknown: NaN)
+    money, is_profit = _weekly_money(lines, panel, figure_cost, ~new)
+    expected = expected_weekly(prior, status_quo, panel.list_price, offset, figure_cost, is_profit)
+    # the difference in differences compares known products: a new product had no weeks before its launch
+    did, did_why = _did(money[~new], tested[~new], post, why)
+    if did is not None:
+        did["per_product"] = np.concatenate([did["per_product"], np.full(int(new.sum()), np.nan)])
 
     weeks = observed.sum(axis=1)
     prices_seen = [sorted({round(float(p), 2) for p in row[np.isfinite(row)]}) for row in panel.list_price]
+    described = parent.products()["description"]
     table = pd.DataFrame(
         {
             "stockcode": codes,
@@ -490,6 +565,10 @@ def update_experiment(
             "prices_seen": [len(p) for p in prices_seen],
             "tested": tested,
             "state": state,
+            "new_product": new,
+            "description": [str(described.get(c, "")) for c in codes[~new]] + [c.description for c in launched],
+            "neighbours": [""] * n_known + [";".join(nb.stockcode for nb in c.neighbours) for c in launched],
+            "unit_cost": cost.round(4),
         }
     )[list(EXPERIMENT_COLUMNS)]
     week_table = weeks_table(panel, money, expected, post)
@@ -505,11 +584,57 @@ def update_experiment(
     report["experiment"] = None if config is None else config.id
     report["design"] = "inferred" if config is None else "config"
     report["files"] = [EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, EXPERIMENT_REPORT]
+    report["new_products"] = [
+        _new_product_entry(product, prior_k, table.iloc[n_known + k])
+        for k, (product, prior_k) in enumerate(zip(launched, priors, strict=True))
+    ]
+    report["new_products_without_look_alikes"] = {
+        "count": len(without),
+        "products": [{"stockcode": c.stockcode, "description": c.description} for c in without],
+        "rule": f"a code the bundle does not know takes part when its description has a look-alike in the bundle "
+        f"(cosine similarity at least {MIN_SIMILARITY:g}, pricing.serving.launch); these have none and are ignored",
+    }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(_markdown(report))
     return UpdateResult(version, parent.version, table, report)
+
+
+def _new_product_entry(product, prior: LaunchPrior, row: pd.Series) -> dict:
+    """The report's entry for a new product: its description, neighbours (with similarity and their own prior
+    slope and sd), p0, the launch prior and the posterior (slope mean, sd, 90% interval), state and weeks."""
+    return {
+        "stockcode": product.stockcode,
+        "description": product.description,
+        "status_quo_price": float(row["status_quo_price"]),
+        "unit_cost": None if not np.isfinite(row["unit_cost"]) else float(row["unit_cost"]),
+        "weeks": int(row["weeks"]),
+        "units": float(row["units"]),
+        "state": row["state"],
+        "neighbours": [
+            {
+                "stockcode": nb.stockcode,
+                "description": nb.description,
+                "similarity": round(nb.similarity, 4),
+                "weight": round(float(prior.launched.weights[k]), 4),
+                "prior_slope": round(float(prior.neighbour_slopes[k]), 4),
+                "prior_sd": round(float(prior.neighbour_sds[k]), 4),
+            }
+            for k, nb in enumerate(product.neighbours)
+        ],
+        "prior_slope": {
+            "mean": float(row["prior_mean"]),
+            "sd": float(row["prior_sd"]),
+            "interval_90": _interval(row["prior_mean"], row["prior_sd"]),
+            "method": "the launch curve's central difference at p0 (pricing.experiments.launched.launch_prior)",
+        },
+        "posterior_slope": {
+            "mean": float(row["slope_mean"]),
+            "sd": float(row["slope_sd"]),
+            "interval_90": _interval(row["slope_mean"], row["slope_sd"]),
+        },
+    }
 
 
 def _refuse_moved_holdout(raw, config: ExperimentConfig, panel: WeeklyPanel, status_quo, moved: np.ndarray) -> None:
@@ -571,6 +696,7 @@ def experiment_report(updated, config, parent, version, source, panel, table, po
         "post_weeks": int(np.asarray(post).sum()),
         "tested": int(table["tested"].sum()),
         "holdout": int((~table["tested"]).sum()),
+        "new_products": int(table["new_product"].sum()),
         "states": {k: int(v) for k, v in states.items()},
         "did": None
         if did is None
@@ -619,6 +745,7 @@ def _publish(
         "config": summary["experiment"],
         "products": len(table),
         "tested": int(table["tested"].sum()),
+        "new_products": int(table["new_product"].sum()),
         "served": True,  # pricing.serving.learnt prices a tested product by the table (module docstring)
     }
     return publish_derived(store, parent, version, write, {"experiment": block}, prefix="bundle-experiment-")
@@ -658,8 +785,9 @@ def _report(raw, parent, version, cleaning, panel, table, prices_seen, threshold
                 "decision_threshold": None if not np.isfinite(threshold[j]) else round(float(threshold[j]), 4),
                 "unit_cost": None if not np.isfinite(cost[j]) else float(cost[j]),
                 "did_change_per_week": None
-                if per_product_did is None or not row["tested"]
+                if per_product_did is None or not row["tested"] or row["new_product"]
                 else round(float(per_product_did[j]), 4),
+                "new_product": bool(row["new_product"]),
             }
         )
     states = table["state"].value_counts().reindex(list(STATES), fill_value=0)
@@ -674,6 +802,7 @@ def _report(raw, parent, version, cleaning, panel, table, prices_seen, threshold
         "products": len(table),
         "tested": int(table["tested"].sum()),
         "holdout": int((~table["tested"]).sum()),
+        "new_products_count": int(table["new_product"].sum()),
         "states": {k: int(v) for k, v in states.items()},
         "units": float(table["units"].sum()),
         "outcome": "profit" if is_profit else "revenue",
@@ -698,8 +827,11 @@ def _markdown(report: dict) -> str:
         f"New bundle version `{report['version']}` (parent `{report['parent_version']}`), "
         f"`{report['table']}` (served: a tested product's decision uses it). "
         f"Weeks {report['weeks'][0]} to {report['weeks'][-1]} "
-        f"({len(report['weeks'])}); {report['products']} products of the bundle, {report['tested']} tested, "
-        f"{report['holdout']} holdout; states: " + ", ".join(f"{k} {v}" for k, v in report["states"].items()) + ".",
+        f"({len(report['weeks'])}); {report['products']} products"
+        + (f" ({report['new_products_count']} new)" if report.get("new_products_count") else " of the bundle")
+        + f", {report['tested']} tested, {report['holdout']} holdout; states: "
+        + ", ".join(f"{k} {v}" for k, v in report["states"].items())
+        + ".",
         "",
         (
             f"Difference in differences of weekly {report['outcome']} (tested against holdout, "
@@ -720,4 +852,18 @@ def _markdown(report: dict) -> str:
             f"{post['mean']:.2f} [{post['interval_90'][0]:.2f}, {post['interval_90'][1]:.2f}] | "
             f"{'' if p['did_change_per_week'] is None else format(p['did_change_per_week'], '+.2f')} |"
         )
+    new = report.get("new_products") or []
+    if new:
+        lines += ["", "New products (priced from their neighbours' demand: pricing.experiments.launched):", ""]
+        for p in new:
+            prior, post = p["prior_slope"], p["posterior_slope"]
+            names = ", ".join(f"{nb['stockcode']} ({nb['similarity']:.2f})" for nb in p["neighbours"])
+            lines.append(
+                f"- {p['stockcode']} {p['description']!r}: neighbours {names}; prior slope {prior['mean']:.2f} "
+                f"(sd {prior['sd']:.2f}), posterior {post['mean']:.2f} (sd {post['sd']:.2f}), {p['state']}"
+            )
+    ignored = report.get("new_products_without_look_alikes") or {}
+    if ignored.get("count"):
+        codes = ", ".join(p["stockcode"] for p in ignored["products"][:10])
+        lines += ["", f"Ignored: {ignored['count']} code(s) the bundle does not know, with no look-alike: {codes}."]
     return "\n".join(lines) + "\n"

@@ -224,22 +224,28 @@ def _decision_response(stockcode: str, curve_only: bool, note: str | None = None
     """Both routes answer from one cached decision (the same request gives the same key). The cached envelope is
     `models \n curve JSON \n decision JSON`, so either route returns its bytes as stored, parsing nothing on a hit
     (JSON escapes every newline inside a string). `note`: an `experiment_note` added to the decision (a product
-    outside the experiment asked for in experiment mode)."""
+    outside the experiment asked for in experiment mode). A new product of the bundle's experiment evidence
+    (pricing.serving.launched) is answered from its neighbours' launch curve and its test's posterior."""
     started = time.perf_counter()
     svc = current_service()
     predictor = svc.require_predictor()
     given = canonical_stockcode(stockcode)  # `40714d` and ` 40714D` are 40714D, as prepare stored it
     _check_names(PARAMETER_NAMES)
     values = {name: _single(name) for name in PARAMETER_NAMES}
+    new_product = getattr(predictor, "new_products", {}).get(given)
+    default_range = predictor.default_range if new_product is None else _new_product_range(new_product)
     try:
-        price_request = parse_request(given, values, svc.settings, predictor.default_range)
+        price_request = parse_request(given, values, svc.settings, default_range)
     except (RequestError, UnknownStockcode) as exc:
         raise ApiError(*error_message(exc, stockcode=given)) from None
     key = cache_key(predictor.version, price_request.stockcode, price_request.key_fields())
 
     def compute() -> bytes:
-        decision = _decide(predictor, price_request)
-        body = to_json(decision)
+        if new_product is None:
+            decision = _decide(predictor, price_request)
+            body = to_json(decision)
+        else:
+            decision, body = _decide_new_product(predictor, new_product, price_request)
         models = f"{decision.model}\t{decision.incidence_model or ''}"
         parts = (models, json.dumps(body["curve"], separators=(",", ":")), json.dumps(body, separators=(",", ":")))
         return "\n".join(parts).encode()
@@ -318,6 +324,25 @@ def _decide(predictor: Predictor, price_request: PriceRequest):
         return predictor.decide(price_request)
     except (NoContexts, NoUsableModel, RequestError) as exc:
         raise ApiError(*error_message(exc, country=price_request.country)) from None
+
+
+def _new_product_range(product):
+    """parse_request's default range for a new product (pricing.serving.launched.default_range), any sweep."""
+    from pricing.serving import launched
+
+    return lambda _code, _sweep: launched.default_range(product)
+
+
+def _decide_new_product(predictor: Predictor, product, price_request: PriceRequest):
+    """(the decision, its JSON) for a new product (pricing.serving.launched): the decision's own JSON plus
+    `new_product`; 404 when the bundle no longer has a look-alike, errors as `_decide`'s."""
+    from pricing.serving import launched
+
+    try:
+        decision, launch_decided = launched.decide(predictor, product, price_request)
+    except (NoContexts, NoUsableModel, RequestError, UnknownStockcode) as exc:
+        raise ApiError(*error_message(exc, stockcode=product.stockcode, country=price_request.country)) from None
+    return decision, launched.to_json(decision, product, launch_decided)
 
 
 @routes.get("/v1/launch-decision")

@@ -17,11 +17,16 @@ three places, so that a test's result becomes the next decision (`test`, then `c
   change within the tested range is no longer "outside the prices the product sold at".
 
 A product the test held out (tested False) keeps the bundle's evidence: its posterior is its prior.
+
+A new product (`new_product` true: a code the bundle was not trained on, pricing.experiments.launched) has no curve
+of its own to tilt: `new_products` reads its row (description, neighbours, unit cost, its LearntSlope, its weeks
+by price) for pricing.serving.launched, which tilts its neighbours' launch curve the same way. `learnt_slopes`
+leaves it out. A table written before new products (no `new_product` column) holds known products only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -65,16 +70,30 @@ class LearntSlope:
         }
 
 
+def _tested_ranges(weeks: pd.DataFrame | None) -> dict[str, tuple[float, float]]:
+    """{stockcode: (lowest, highest weekly list price)} over the weeks table's priced weeks ({} without one)."""
+    if weeks is None or not len(weeks):
+        return {}
+    charged = weeks[np.isfinite(weeks["price"].to_numpy(dtype=float))]
+    bounds = charged.groupby(charged["stockcode"].astype(str))["price"].agg(["min", "max"])
+    return {str(code): (float(row["min"]), float(row["max"])) for code, row in bounds.iterrows()}
+
+
+def _is_new(evidence: pd.DataFrame) -> np.ndarray:
+    """(N,) booleans: the rows that are new products (none in a table written before the column)."""
+    if "new_product" not in evidence.columns:
+        return np.zeros(len(evidence), dtype=bool)
+    return evidence["new_product"].fillna(False).to_numpy(dtype=bool)
+
+
 def learnt_slopes(evidence: pd.DataFrame | None, weeks: pd.DataFrame | None) -> dict[str, LearntSlope]:
     """Each tested product's LearntSlope, by stockcode, from the two tables (None: the bundle has none; then {}).
-    Products with no week of their own or a non-finite posterior are left out (the bundle's evidence serves)."""
+    Products with no week of their own or a non-finite posterior are left out (the bundle's evidence serves), and
+    so are new products (`new_products`)."""
     if evidence is None:
         return {}
-    ranges: dict[str, tuple[float, float]] = {}
-    if weeks is not None and len(weeks):
-        charged = weeks[np.isfinite(weeks["price"].to_numpy(dtype=float))]
-        bounds = charged.groupby(charged["stockcode"].astype(str))["price"].agg(["min", "max"])
-        ranges = {str(code): (float(row["min"]), float(row["max"])) for code, row in bounds.iterrows()}
+    ranges = _tested_ranges(weeks)
+    evidence = evidence[~_is_new(evidence)]
     out = {}
     for row in evidence.itertuples(index=False):
         values = (row.prior_mean, row.slope_mean, row.slope_sd, row.status_quo_price)
@@ -89,5 +108,75 @@ def learnt_slopes(evidence: pd.DataFrame | None, weeks: pd.DataFrame | None) -> 
             int(row.weeks),
             ranges.get(code),
             str(row.state),
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    """A new product that `pricing experiment update` learnt (pricing.experiments.launched): its stockcode, the
+    description its lines carried, the neighbours its prior came from (stockcodes, most similar first), its unit
+    cost (currency per unit, None: unknown), its LearntSlope (prior b0 from the launch curve, the posterior, p0,
+    the prices its weeks charged) and `observed`: its weeks by list price, as a decision's `observed` (price,
+    weeks, orders_per_week, units_per_week, sales_per_week, per week)."""
+
+    stockcode: str
+    description: str
+    neighbours: tuple[str, ...]
+    unit_cost: float | None
+    slope: LearntSlope
+    observed: tuple[dict, ...] = field(default_factory=tuple)
+
+
+def _observed(weeks: pd.DataFrame | None, code: str) -> tuple[dict, ...]:
+    """The product's priced weeks of the weeks table grouped by list price (to the penny)."""
+    if weeks is None or not len(weeks):
+        return ()
+    rows = weeks[(weeks["stockcode"].astype(str) == code) & np.isfinite(weeks["price"].to_numpy(dtype=float))]
+    out = []
+    for price, group in rows.groupby(rows["price"].round(2)):
+        units = float(group["units"].mean())
+        out.append(
+            {
+                "price": round(float(price), 4),
+                "weeks": len(group),
+                "orders_per_week": round(float(group["orders"].mean()), 4),
+                "units_per_week": round(units, 4),
+                "sales_per_week": round(float((group["price"] * group["units"]).mean()), 4),
+            }
+        )
+    return tuple(out)
+
+
+def new_products(evidence: pd.DataFrame | None, weeks: pd.DataFrame | None) -> dict[str, NewProduct]:
+    """Each new product of the evidence table (`new_product` true), by stockcode; {} without the table or the
+    column. Rows without a week or with a non-finite posterior are left out, as in `learnt_slopes`."""
+    if evidence is None:
+        return {}
+    ranges = _tested_ranges(weeks)
+    out = {}
+    for row in evidence[_is_new(evidence)].itertuples(index=False):
+        values = (row.prior_mean, row.slope_mean, row.slope_sd, row.status_quo_price)
+        if int(row.weeks) == 0 or not np.all(np.isfinite(values)) or row.slope_sd <= 0:
+            continue
+        code = str(row.stockcode)
+        cost = getattr(row, "unit_cost", np.nan)
+        slope = LearntSlope(
+            float(row.prior_mean),
+            float(row.slope_mean),
+            float(row.slope_sd),
+            float(row.status_quo_price),
+            int(row.weeks),
+            ranges.get(code),
+            str(row.state),
+        )
+        neighbours = tuple(c for c in str(row.neighbours or "").split(";") if c)
+        out[code] = NewProduct(
+            code,
+            str(row.description),
+            neighbours,
+            None if cost is None or not np.isfinite(cost) else float(cost),
+            slope,
+            _observed(weeks, code),
         )
     return out

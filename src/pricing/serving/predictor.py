@@ -7,6 +7,7 @@ carries their export: pricing.models.arrays) loads at start; a fallback loads wh
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
@@ -26,7 +27,7 @@ from pricing.models.errors import PREDICT_ERRORS
 from pricing.serving import decision as D
 from pricing.serving.errors import NoContexts, NoUsableModel, UnknownStockcode
 from pricing.serving.health import ModelFailures
-from pricing.serving.learnt import EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, learnt_slopes
+from pricing.serving.learnt import EXPERIMENT_EVIDENCE, EXPERIMENT_WEEKS, learnt_slopes, new_products
 from pricing.serving.money import MINOR_UNITS, ceil_minor, floor_minor
 from pricing.serving.request import PriceRequest
 from pricing.serving.sweep import SWEEP_BAND, SWEEP_BASES, SweepResult, aggregate, price_grid, sweep_matrix
@@ -139,7 +140,11 @@ class Predictor:
         self.recent = _indexed(bundle.table("recent_level.parquet"))
         self.recent_weeks = bundle.recent_weeks()
         # what a price test taught (pricing.serving.learnt): {} without an experiment's update in the bundle
-        self.learnt = learnt_slopes(bundle.table(EXPERIMENT_EVIDENCE), bundle.table(EXPERIMENT_WEEKS)) if learnt else {}
+        tested, weeks = (bundle.table(EXPERIMENT_EVIDENCE), bundle.table(EXPERIMENT_WEEKS)) if learnt else (None, None)
+        self.learnt = learnt_slopes(tested, weeks)
+        # new products the update learnt from their first weeks (pricing.serving.launched): {} without any
+        self.new_products = new_products(tested, weeks)
+        self._unlearnt: Predictor | None = None
         # the incidence part (order lines per week), its own fallback chain; none in bundles written before it
         self.incidence_models: list[tuple[str, object]] = []
         self.reference_weeks = bundle.reference_weeks() if bundle.incidence_model_names() else None
@@ -154,6 +159,18 @@ class Predictor:
             except LOAD_ERRORS as exc:
                 self._skip(name, exc)
         self._torch_threads(torch_threads)
+
+    def unlearnt(self) -> Predictor:
+        """This predictor without what a price test taught (the models' own curves, as `learnt=False` loads them),
+        sharing its models, contexts and inference thread: the curves a new product's neighbours lend
+        (pricing.serving.launched), which its prior was computed from. Made once, on first use."""
+        if not self.learnt:
+            return self
+        if self._unlearnt is None:
+            view = copy.copy(self)
+            view.learnt, view.new_products, view._unlearnt = {}, {}, None
+            self._unlearnt = view
+        return self._unlearnt
 
     def _skip(self, name: str, exc: Exception) -> None:
         self.skipped[name] = f"{type(exc).__name__}: {exc}"
