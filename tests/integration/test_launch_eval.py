@@ -62,3 +62,31 @@ def test_the_report_files_hold_every_product_and_the_plot(scored):
         r["stockcode"] for r in report["products"]
     ]
     assert paths["png"].stat().st_size > 10_000
+
+
+def test_the_real_comparison_prices_the_products_the_bundle_never_saw(store, small_raw, small_prepared):
+    """launch_eval's real step on the small generated file as if it were a shop's: the products first sold from the
+    validation window on that the bundle does not know are the new ones, each compared with its first week's list
+    price and what it then sold."""
+    import json
+
+    from pricing.experiments.update import read_lines
+
+    since = json.loads((small_prepared / "data_quality.json").read_text())["split"]["val_start"]
+    report = launch_eval.real(str(store.root), small_raw / "online_retail.csv", since, samples=SAMPLES)
+    lines, _ = read_lines(small_raw / "online_retail.csv")
+    first = lines.assign(stockcode=lines["stockcode"].astype(str)).groupby("stockcode")["invoice_date"].min()
+    known = set(Predictor(store.fetch()).products.index)
+    expected = sorted(c for c in first.index[first >= pd.Timestamp(since)] if c not in known)
+    rows = report["products"]
+    assert [r["stockcode"] for r in rows] == expected and len(expected) >= 3
+    summary = report["summary"]
+    assert summary["new_products"] == len(expected) == summary["priced"] + summary["no_similar_product"]
+    priced = [r for r in rows if r["decision"] == "test"]
+    for row in priced:
+        assert set(row["neighbours"].split(";")) <= known  # borrowed from the bundle's products only
+        assert row["interval_low"] <= row["launch_price"] <= row["interval_high"]
+        assert row["predicted_units_per_week"] > 0 and row["shop_price"] > 0
+    ratio = np.log(np.array([r["launch_price"] / r["shop_price"] for r in priced]))
+    assert summary["log_launch_over_shop_price"]["median"] == pytest.approx(np.median(ratio), abs=1e-4)
+    assert summary["mean_abs_log_error"]["launch_price"] == pytest.approx(np.mean(np.abs(ratio)), abs=1e-4)

@@ -45,6 +45,7 @@ from pricing.tools.evaluate import true_revenue
 
 EVAL_BAND = (0.3, 3.0)  # p* is searched from 0.3 to 3 x the product's base price (the truth's best lies inside)
 EVAL_BINS = 541  # prices on the evaluation grid: a step of 0.5% of the base price
+RANDOM_DRAWS = 200  # placebo draws of random products per new product (real)
 METHODS = ("launch", "reference", "neighbours_median_price", "shop_markup")
 
 
@@ -72,18 +73,18 @@ def holdout(
     return chosen
 
 
-def score(store: str, truth_path: Path, codes: list[str], costs_path: Path, samples: int = 300) -> dict:
+def score(store: str, truth_path: Path, codes: list[str], costs_path: Path, samples: int = 300, exclude=None) -> dict:
     """The launch decision of each held-out product in `codes` scored against the truth (module docstring).
 
     `store`: the store whose LATEST bundle was trained without them (publish it with the other products' costs, so
     the launch borrows the neighbours' markup); `truth_path`: ground_truth.csv (with ground_truth_customers.csv
     beside it: the contexts' segments); `costs_path`: the generator's unit_costs.csv (the held-out products' costs
     come from it, as a shop knows a new product's cost); `samples`: contexts per curve, the truth's included.
-    Codes are also excluded as neighbours, so a bundle that did see them still prices them as new (a cheaper,
-    weaker check). Per product and method (METHODS): the price, its weekly profit regret against p*; `shop_markup`
-    is the unit cost times the median markup (current price over cost) of every product of the bundle with a cost,
-    the cost-plus price with no neighbours at all (NaN for a bundle without costs). Returns {"summary",
-    "products"}; nothing is written. KeyError for a code the truth or the cost file lacks."""
+    Codes (and `exclude`) are also excluded as neighbours, so a bundle that did see them still prices them as new
+    (a cheaper, weaker check). Per product and method (METHODS): the price, its weekly profit regret against p*;
+    `shop_markup` is the unit cost times the median markup (current price over cost) of every product of the
+    bundle with a cost, the cost-plus price with no neighbours at all (NaN for a bundle without costs). Returns
+    {"summary", "products"}; nothing is written. KeyError for a code the truth or the cost file lacks."""
     bundle = open_store(store).fetch()
     predictor = Predictor(bundle)
     truth = load_ground_truth(truth_path)
@@ -98,7 +99,11 @@ def score(store: str, truth_path: Path, codes: list[str], costs_path: Path, samp
         t, cost = truth.loc[code], float(costs.loc[code])
         row = {"stockcode": code, "description": str(t["description"]), "unit_cost": cost}
         decided = launch.launch_decision(
-            predictor, LaunchRequest(row["description"], cost), index=index, exclude=codes, samples=samples
+            predictor,
+            LaunchRequest(row["description"], cost),
+            index=index,
+            exclude=set(codes) | set(exclude or ()),
+            samples=samples,
         )
         if decided is None:
             rows.append({**row, "decision": launch.NO_SIMILAR})
@@ -140,13 +145,15 @@ def score(store: str, truth_path: Path, codes: list[str], costs_path: Path, samp
 
 
 def real(store: str, raw: Path, since: str, samples: int = 300, version: str | None = None) -> dict:
-    """The real-file comparison (module docstring, step 3) for the products of `raw` first sold on or after `since`
-    (a date) that the bundle (`version` of `store`, default LATEST) does not know; each is excluded from the
-    others' neighbours, as none existed when the bundle was trained. Returns {"summary", "products"}: per product
-    its first week, weeks and units per week sold (complete weeks), the shop's first list price, the blind launch
-    price, its interval and the units predicted at the shop's price; in summary the median and P10-P90 of
-    log(launch / shop price), the share of shop prices inside the launch interval, the median and P10-P90 of
-    log(predicted / sold units per week). ValueError when no product is new."""
+    """The real-file comparison (module docstring, step 3) for the products of `raw` first sold on or after
+    `since` (a date) that the bundle (`version` of `store`, default LATEST) does not know (so none is another's
+    neighbour). Returns {"summary", "products"}: per product its first week, weeks and units per week sold
+    (complete weeks), the shop's first list price, the blind launch price, its interval and the units predicted
+    at the shop's price; in summary the median and P10-P90 of log(launch / shop price), the share of shop prices
+    inside the launch interval, the median and P10-P90 of log(predicted / sold units per week), and the mean
+    |log(price / shop price)| of the launch price, of the neighbours' median price and of a placebo: the median
+    price of as many products drawn at random from the catalogue (does the description carry the price level?).
+    ValueError when no product is new."""
     from pricing.experiments.panel import weekly_panel
     from pricing.experiments.update import read_lines
 
@@ -166,6 +173,8 @@ def real(store: str, raw: Path, since: str, samples: int = 300, version: str | N
     last_day = lines["invoice_date"].max().normalize()
     complete = np.asarray(panel.weeks + pd.Timedelta(days=5) <= last_day)  # Monday to Saturday in the file
     index = launch.catalogue_index(predictor)
+    catalogue = np.array([predictor.current_price(c)[0] for c in predictor.products.index])
+    rng = np.random.default_rng(0)
     rows = []
     for j, code in enumerate(tqdm(new, desc="launch-real", unit="product")):
         sold = np.isfinite(panel.list_price[j])
@@ -180,7 +189,7 @@ def real(store: str, raw: Path, since: str, samples: int = 300, version: str | N
             "units_per_week": float(panel.units[j, weeks].mean()) if weeks.any() else np.nan,
         }
         request = LaunchRequest(row["description"])
-        blind = launch.launch_decision(predictor, request, index, exclude=new, samples=samples)
+        blind = launch.launch_decision(predictor, request, index, samples=samples)
         if blind is None:
             rows.append({**row, "decision": launch.NO_SIMILAR})
             continue
@@ -188,14 +197,18 @@ def real(store: str, raw: Path, since: str, samples: int = 300, version: str | N
             predictor,
             LaunchRequest(row["description"], reference_price=max(row["shop_price"], 0.01)),
             index,
-            exclude=new,
             samples=samples,
         )
         low, high = blind.confidence.price_interval
+        # the placebo: the median current price of as many products drawn at random (RANDOM_DRAWS draws): what the
+        # neighbours' median price would be worth if descriptions said nothing of a product's price
+        drawn = rng.choice(catalogue, size=(RANDOM_DRAWS, len(blind.neighbours)))
         rows.append(
             {
                 **row,
                 "decision": "test",
+                "random_median_price": float(np.median(np.median(drawn, axis=1))),
+                "random_log_error": float(np.mean(np.abs(np.log(np.median(drawn, axis=1) / row["shop_price"])))),
                 "neighbours": ";".join(n.stockcode for n in blind.neighbours),
                 "top_similarity": blind.neighbours[0].similarity,
                 "reference": blind.reference,
@@ -216,6 +229,13 @@ def real(store: str, raw: Path, since: str, samples: int = 300, version: str | N
         summary["launch_within_10pct_of_shop"] = round(float((np.abs(np.exp(ratio) - 1) <= 0.10).mean()), 4)
         summary["launch_above_shop"] = round(float((ratio > 0).mean()), 4)
         summary["reference_over_shop_price"] = _spread(np.log(priced["reference"] / priced["shop_price"]))
+        summary["mean_abs_log_error"] = {
+            "launch_price": round(float(np.mean(np.abs(ratio))), 4),
+            "neighbours_median_price": round(
+                float(np.mean(np.abs(np.log(priced["reference"] / priced["shop_price"])))), 4
+            ),
+            "random_products_median_price": round(float(priced["random_log_error"].mean()), 4),
+        }
         inside = (priced["interval_low"] <= priced["shop_price"]) & (priced["shop_price"] <= priced["interval_high"])
         summary["shop_price_inside_interval"] = round(float(inside.mean()), 4)
         level = priced[(priced["complete_weeks"] > 0) & (priced["units_per_week"] > 0)]
