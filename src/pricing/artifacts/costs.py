@@ -200,25 +200,35 @@ def _decode(data: bytes) -> tuple[str, str]:
         raise CostFileError(f"not readable as {exc.encoding.upper()} text ({exc.reason} at byte {exc.start})") from None
 
 
-def _workbook(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]], dict]:
-    """The first sheet of an xlsx workbook whose header has a stock code and a cost column (else the first with
-    rows, which _columns then refuses naming its header); sheet row numbers as line numbers."""
+def workbook_tables(data: bytes, error: type[Exception]) -> list[tuple[tuple[int, list[str]], list, dict]]:
+    """Every sheet of an xlsx workbook that holds a row, as text: ((header's sheet row number, header cells),
+    [(sheet row number, cells)...], {"format": "xlsx", "sheet": name}), cells as `_cell_text` writes them (numbers in
+    plain decimals, empty cells empty), trailing empty header cells dropped and each row cut to the header's width
+    where the cells beyond it are empty. `error` (the caller's file error) for bytes openpyxl cannot read, one
+    line. Shared by the cost file and `pricing launch` (pricing.serving.launch_batch)."""
     try:
         sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="openpyxl")
     except Exception as exc:  # a zip that is not a workbook, a damaged one: whatever openpyxl says, in one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CostFileError(f"not a readable xlsx workbook ({first[:200]})") from None
+        raise error(f"not a readable xlsx workbook ({first[:200]})") from None
     tables = []
     for name, sheet in sheets.items():
         sheet = sheet.dropna(how="all")
         if sheet.empty:
             continue
         cells = [[_cell_text(v) for v in row] for row in sheet.itertuples(index=False)]
-        header, rows = cells[0], [(int(i) + 1, values) for i, values in zip(sheet.index[1:], cells[1:], strict=True)]
+        header = cells[0]
         while header and not header[-1]:  # openpyxl's width is the widest row's: trailing empty header cells
             header.pop()
-        rows = [(i, _trim(values, len(header))) for i, values in rows]
-        tables.append((header, rows, {"format": "xlsx", "sheet": str(name)}))
+        rows = [(int(i) + 1, _trim(v, len(header))) for i, v in zip(sheet.index[1:], cells[1:], strict=True)]
+        tables.append(((int(sheet.index[0]) + 1, header), rows, {"format": "xlsx", "sheet": str(name)}))
+    return tables
+
+
+def _workbook(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]], dict]:
+    """The first sheet of an xlsx workbook whose header has a stock code and a cost column (else the first with
+    rows, which _columns then refuses naming its header); sheet row numbers as line numbers."""
+    tables = [(header, rows, read_as) for (_, header), rows, read_as in workbook_tables(data, CostFileError)]
     if not tables:
         raise CostFileError("the workbook holds no rows")
     named = [t for t in tables if any(_header(h) in CODE_HEADERS for h in t[0])]

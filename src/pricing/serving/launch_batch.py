@@ -150,26 +150,9 @@ def _workbook_records(data: bytes) -> tuple[list[tuple[int, list[str]]], dict]:
     """(sheet row number, cells as text) of an xlsx workbook's first sheet with a description column (else its
     first sheet with rows, which read_table then refuses naming the header), the header first; cells as the cost
     file reads them (pricing.artifacts.costs: numbers in plain decimals, empty cells empty)."""
-    import pandas as pd
+    from pricing.artifacts.costs import workbook_tables
 
-    from pricing.artifacts.costs import _cell_text, _trim
-
-    try:
-        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="openpyxl")
-    except Exception as exc:  # a zip that is not a workbook, a damaged one: whatever openpyxl says, in one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BatchFileError(f"not a readable xlsx workbook ({first[:200]})") from None
-    tables = []
-    for name, sheet in sheets.items():
-        sheet = sheet.dropna(how="all")
-        if sheet.empty:
-            continue
-        cells = [[_cell_text(v) for v in row] for row in sheet.itertuples(index=False)]
-        header = cells[0]
-        while header and not header[-1]:  # openpyxl's width is the widest row's: trailing empty header cells
-            header.pop()
-        rows = [(int(i) + 1, _trim(v, len(header))) for i, v in zip(sheet.index[1:], cells[1:], strict=True)]
-        tables.append(([(int(sheet.index[0]) + 1, header), *rows], {"format": "xlsx", "sheet": str(name)}))
+    tables = [([header, *rows], read_as) for header, rows, read_as in workbook_tables(data, BatchFileError)]
     if not tables:
         raise BatchFileError("the workbook holds no rows: expected a header with a description column")
     described = [t for t in tables if "description" in {_reduced(h) for h in t[0][0][1]}]

@@ -96,20 +96,26 @@ def learnt_slopes(evidence: pd.DataFrame | None, weeks: pd.DataFrame | None) -> 
     evidence = evidence[~_is_new(evidence)]
     out = {}
     for row in evidence.itertuples(index=False):
-        values = (row.prior_mean, row.slope_mean, row.slope_sd, row.status_quo_price)
-        if not bool(row.tested) or int(row.weeks) == 0 or not np.all(np.isfinite(values)) or row.slope_sd <= 0:
-            continue
-        code = str(row.stockcode)
-        out[code] = LearntSlope(
-            float(row.prior_mean),
-            float(row.slope_mean),
-            float(row.slope_sd),
-            float(row.status_quo_price),
-            int(row.weeks),
-            ranges.get(code),
-            str(row.state),
-        )
+        slope = _slope_of(row, ranges)
+        if bool(row.tested) and slope is not None:
+            out[str(row.stockcode)] = slope
     return out
+
+
+def _slope_of(row, ranges: dict) -> LearntSlope | None:
+    """An evidence row's LearntSlope, or None for a row without a week or with a non-finite posterior."""
+    values = (row.prior_mean, row.slope_mean, row.slope_sd, row.status_quo_price)
+    if int(row.weeks) == 0 or not np.all(np.isfinite(values)) or row.slope_sd <= 0:
+        return None
+    return LearntSlope(
+        float(row.prior_mean),
+        float(row.slope_mean),
+        float(row.slope_sd),
+        float(row.status_quo_price),
+        int(row.weeks),
+        ranges.get(str(row.stockcode)),
+        str(row.state),
+    )
 
 
 @dataclass(frozen=True)
@@ -156,20 +162,11 @@ def new_products(evidence: pd.DataFrame | None, weeks: pd.DataFrame | None) -> d
     ranges = _tested_ranges(weeks)
     out = {}
     for row in evidence[_is_new(evidence)].itertuples(index=False):
-        values = (row.prior_mean, row.slope_mean, row.slope_sd, row.status_quo_price)
-        if int(row.weeks) == 0 or not np.all(np.isfinite(values)) or row.slope_sd <= 0:
+        slope = _slope_of(row, ranges)
+        if slope is None:
             continue
         code = str(row.stockcode)
         cost = getattr(row, "unit_cost", np.nan)
-        slope = LearntSlope(
-            float(row.prior_mean),
-            float(row.slope_mean),
-            float(row.slope_sd),
-            float(row.status_quo_price),
-            int(row.weeks),
-            ranges.get(code),
-            str(row.state),
-        )
         neighbours = tuple(c for c in str(row.neighbours or "").split(";") if c)
         out[code] = NewProduct(
             code,
