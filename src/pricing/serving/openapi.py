@@ -81,8 +81,10 @@ def spec(settings: Settings) -> dict:
                 settings,
                 "The price decision: current and recommended price, rules and their costs, interval, change or "
                 "hold; with mode=experiment, this week's price of the bundle's running price experiment",
-                "The decision (README: Price decisions); with mode=experiment, the experiment answer "
-                "(docs/EXPERIMENTS.md), or for a product outside the experiment its decision with an experiment_note",
+                "The decision (README: Price decisions); for a new product `pricing experiment update` learnt (a "
+                "code the bundle never saw), its decision from its neighbours' launch curve tilted by its test "
+                "weeks, with a new_product block (docs/EXPERIMENTS.md, New products); with mode=experiment, the "
+                "experiment answer, or for a product outside the experiment its decision with an experiment_note",
                 {
                     "oneOf": [
                         {"$ref": "#/components/schemas/PriceDecision"},
