@@ -86,7 +86,8 @@ def add_prepare(commands: argparse._SubParsersAction) -> None:
         type=Path,
         default=default_raw(),
         help="CSV (any common encoding, .csv.gz too), xlsx (every sheet) or parquet in the Online Retail "
-        "(or II) layout (default: %(default)s)",
+        "(or II) layout; or a folder of such files, or a quoted glob ('exports/2011-*.csv'), read as one "
+        "(default: %(default)s)",
     )
     prep.add_argument("--out-dir", type=Path, default=PROCESSED_DIR, help="output folder (default: %(default)s)")
     prep.add_argument(

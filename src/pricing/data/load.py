@@ -56,6 +56,7 @@ _DAY_MONTH = re.compile(
     r"^(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})"
     r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
 )
+_GLOB = re.compile(r"[*?\[]")  # a path with a glob character names a pattern of files, not one file
 _ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 NON_PRODUCT_CODES = frozenset(
     {
@@ -112,7 +113,8 @@ class RawRead:
 
     frame: pd.DataFrame
     rows_read: int
-    malformed_lines: list[int] = field(default_factory=list)  # 1-based line numbers in the file
+    # 1-based line numbers in the file; "file:line" for a folder's files
+    malformed_lines: list[int | str] = field(default_factory=list)
     source_columns: dict[str, str] = field(default_factory=dict)  # canonical name -> the file's name
     # how the file was read: encoding, delimiter; for a workbook its sheets and shared_between_sheets, the rows of
     # a later sheet that repeat an earlier sheet's (one sale each)
@@ -126,13 +128,16 @@ class Cleaned:
 
 
 def read_raw(path: Path, date_order: str | None = None) -> RawRead:
-    """Read a CSV (plain or gzipped), xlsx/xls workbook (every sheet) or parquet file into canonical columns.
+    """Read a CSV (plain or gzipped), xlsx/xls workbook (every sheet) or parquet file into canonical columns; or a
+    folder of such files, or a glob pattern (`exports/2011-*.csv`), read as one (`read_many`).
 
     `date_order` ("dayfirst" or "monthfirst") is only kept for `clean`; reading never parses dates.
     Raises DataError (one line) for a missing file, an unreadable one, or a missing column."""
     path = Path(path)
     if date_order is not None and date_order not in DATE_ORDERS:
         raise ValueError(f"date_order must be one of {DATE_ORDERS} or None, got {date_order!r}")
+    if path.is_dir() or _GLOB.search(str(path)):
+        return read_many(path, date_order)
     if not path.is_file():
         raise DataError(f"cannot read {path}: no such file")
     suffix = path.suffix.lower()
@@ -153,6 +158,50 @@ def read_raw(path: Path, date_order: str | None = None) -> RawRead:
         ) from exc
     raw.details["date_order"] = date_order
     return raw
+
+
+def files_of(path: Path) -> list[Path]:
+    """The files a folder (its plain files, not hidden ones, not sub-folders) or a glob pattern names, sorted by
+    name (monthly exports named by month read in time order). DataError when there are none."""
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+    else:
+        anchor = Path(path.anchor) if path.is_absolute() else Path(".")
+        files = [p for p in anchor.glob(str(path.relative_to(anchor) if path.is_absolute() else path)) if p.is_file()]
+    if not files:
+        raise DataError(
+            f"cannot read {path}: no file in it" if path.is_dir() else f"cannot read {path}: no file matches"
+        )
+    return sorted(files, key=lambda p: p.name)
+
+
+def read_many(path: Path, date_order: str | None = None) -> RawRead:
+    """The files of a folder or glob pattern (`files_of`) read one by one, each in its own form and encoding
+    (`read_raw`), and concatenated in name order into one RawRead: rows_read their sum, malformed lines as
+    "file:line", details["files"] each file's rows and how it was read. Their dates are parsed together by
+    `clean`, so one day/month order holds for all (a shop's exports share one); a line repeated in two overlapping
+    exports is one sale twice and is dropped as a duplicate. DataError naming the file for the first that cannot
+    be read: nothing of the others is used."""
+    reads, frames, malformed, files = [], [], [], {}
+    for file in files_of(path):
+        try:
+            raw = read_raw(file, date_order)
+        except DataError as exc:
+            raise DataError(
+                f"cannot read {path}: {file.name}: {str(exc).removeprefix(f'cannot read {file}: ')}"
+            ) from exc
+        reads.append(raw)
+        frames.append(raw.frame.astype(object))  # text cells of one file beside typed cells of another
+        malformed += [f"{file.name}:{line}" for line in raw.malformed_lines]
+        files[file.name] = {"rows_read": raw.rows_read, **{k: v for k, v in raw.details.items() if k != "date_order"}}
+    frame = pd.concat(frames, ignore_index=True)
+    details = {
+        "format": "folder",
+        "files": files,
+        "shared_between_sheets": sum(r.details.get("shared_between_sheets", 0) for r in reads),
+        "date_order": date_order,
+    }
+    return RawRead(frame, sum(r.rows_read for r in reads), malformed, reads[0].source_columns, details)
 
 
 def _file_bytes(path: Path) -> bytes:
