@@ -71,7 +71,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     bar.close()
     truth = generated.ground_truth
     print(
-        f"wrote {len(generated.transactions):,} rows to {paths['transactions']} and the truth for "
+        f"wrote {len(generated.export):,} rows to {paths['transactions']} and the truth for "
         f"{len(truth):,} products to {paths['ground_truth']} in {time.perf_counter() - started:.1f} s"
         + (f"; unit costs (for --costs) to {paths['unit_costs']}" if "unit_costs" in paths else "")
     )

@@ -347,3 +347,15 @@ def test_within_day_terms_lower_the_price_of_big_lines_and_raise_the_guests(inci
     assert below[big].mean() > 5 * below[small].mean()
     premium = (sales["log_price"] - sales["known_top"])[sales["guest"]]
     assert premium.median() == pytest.approx(np.log(2), abs=0.1)
+
+
+def test_the_export_is_written_in_chunks_with_the_same_bytes_whatever_their_size(tmp_path):
+    """`pricing generate` formats and writes its lines a chunk at a time (issue 27: tens of millions of lines in
+    bounded memory): the file is byte for byte the whole table's CSV, for any chunk size."""
+    generated = G.generate(rows=5_000, seed=4)
+    whole = generated.transactions.to_csv(index=False, float_format="%.15g", lineterminator="\n").encode()
+    for chunk_rows in (1, 7, 4_999, 10**9):
+        paths = G.write(generated, tmp_path / str(chunk_rows), chunk_rows=chunk_rows)
+        assert paths["transactions"].read_bytes() == whole, chunk_rows
+    with pytest.raises(ValueError, match="chunk_rows"):
+        G.write(generated, tmp_path / "none", chunk_rows=0)

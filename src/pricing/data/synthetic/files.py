@@ -8,26 +8,36 @@ unit_costs.csv (a retailer's cost file)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pricing.data.synthetic.ledger import Ledger
+from pricing.data.synthetic.ledger import Export, Ledger
 from pricing.data.synthetic.market import COUNTRY_NAMES, Customers, Market, Products
 from pricing.data.synthetic.sales import Sales
 from pricing.data.synthetic.truth import MAX_PRICE_FACTOR, MIN_PRICE_FACTOR, SEGMENTS, context_multiplier
 
+WRITE_CHUNK_ROWS = 1_000_000  # export lines formatted and written at a time
+
 
 @dataclass(frozen=True)
 class Generated:
-    """What `generate` returns: the export and the truth behind it, each a table `write` writes to a file."""
+    """What `generate` returns: the export and the truth behind it, each a table `write` writes to a file. The
+    export is formatted on demand (`export`: by chunks when written; `transactions`: the whole table, built on
+    first use), so writing a large file never holds its formatted table."""
 
-    transactions: pd.DataFrame  # the real CSV export's columns, already formatted
+    export: Export  # the real CSV export's lines
     ground_truth: pd.DataFrame  # one row per stock code
     customers: pd.DataFrame  # customer_id, country, segment
     weeks: pd.DataFrame  # week (Monday), lines_scale: s_w of the incidence truth
     unit_costs: pd.DataFrame | None = None  # stockcode, unit_cost: a retailer's cost file for the profit objective
+
+    @cached_property
+    def transactions(self) -> pd.DataFrame:
+        """The export as one table: the real CSV export's columns, already formatted, in the printed order."""
+        return self.export.frame()
 
 
 def tables(market: Market, ledger: Ledger, sales: Sales) -> Generated:
@@ -35,7 +45,7 @@ def tables(market: Market, ledger: Ledger, sales: Sales) -> Generated:
     truth per product, per customer and per week, and the cost file."""
     lines = ledger.lines.concat()
     return Generated(
-        ledger.frame(lines, market.products),
+        Export(ledger, lines, market.products),
         ground_truth(market, ledger, lines, sales.count),
         customers_table(market.customers),
         weeks_table(market, sales.count),
@@ -139,9 +149,10 @@ def unit_costs_table(products: Products) -> pd.DataFrame:
     return pd.DataFrame({"stockcode": products.codes, "unit_cost": products.unit_cost})
 
 
-def write(generated: Generated, out_dir: Path) -> dict[str, Path]:
+def write(generated: Generated, out_dir: Path, chunk_rows: int = WRITE_CHUNK_ROWS) -> dict[str, Path]:
     """Every table of `generated` as CSV in `out_dir` (created if need be); returns the paths by table name
-    (transactions, ground_truth, customers, weeks, and unit_costs when there is one)."""
+    (transactions, ground_truth, customers, weeks, and unit_costs when there is one). The transactions are
+    formatted and written `chunk_rows` lines at a time (the same bytes for any chunk size)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "transactions": out_dir / "online_retail.csv",
@@ -153,7 +164,7 @@ def write(generated: Generated, out_dir: Path) -> dict[str, Path]:
         paths["unit_costs"] = out_dir / "unit_costs.csv"
         generated.unit_costs.to_csv(paths["unit_costs"], index=False, float_format="%.15g", lineterminator="\n")
     # %.15g prints 2.55 as "2.55" and 18.0 as "18", as the real export does
-    generated.transactions.to_csv(paths["transactions"], index=False, float_format="%.15g", lineterminator="\n")
+    generated.export.write_csv(paths["transactions"], chunk_rows, float_format="%.15g", lineterminator="\n")
     generated.ground_truth.to_csv(paths["ground_truth"], index=False, float_format="%.15g", lineterminator="\n")
     generated.customers.to_csv(paths["customers"], index=False, lineterminator="\n")
     generated.weeks.to_csv(paths["weeks"], index=False, float_format="%.15g", lineterminator="\n")

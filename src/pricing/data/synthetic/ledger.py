@@ -116,14 +116,48 @@ class Ledger:
 
     def frame(self, lines: dict[str, np.ndarray], products: Products) -> pd.DataFrame:
         """The export: `lines` (`self.lines.concat()`) with the real CSV's columns, already formatted, in the
-        order the real file prints them (document number, position, an original before its duplicate)."""
-        number = self.numbers()
-        prefix = np.concatenate(self.doc_prefix)
-        invoice = np.array([f"{p}{n}" for p, n in zip(prefix, number, strict=True)], dtype=object)
-        stamp = np.array(
-            [_format_stamp(self.calendar.days[d], m) for d, m in zip(self.days(), self.minutes(), strict=True)],
+        order the real file prints them (document number, position, an original before its duplicate); the
+        whole of `Export(self, lines, products)`."""
+        return Export(self, lines, products).frame()
+
+    def numbers(self) -> np.ndarray:
+        """Document numbers in time order from FIRST_INVOICE, with the real file's occasional gaps in the
+        sequence (a draw from the main stream), (documents,)."""
+        order = np.lexsort((np.arange(self.n_docs), self.minutes(), self.days()))
+        number = np.empty(self.n_docs, dtype=np.int64)
+        number[order] = FIRST_INVOICE + np.cumsum(1 + (self.rng.random(self.n_docs) < 0.4)) - 1
+        return number
+
+
+class Export:
+    """The export of a ledger's lines, formatted a chunk of rows at a time, so a file of tens of millions of lines
+    is written without its whole formatted table in memory (issue 27: the generator at scale).
+
+    What is held: the lines' columns (numbers, and the few stock codes and descriptions of non-product lines), the
+    row order and each document's invoice number and time stamp as text (documents are a few per cent of lines);
+    the product's code and description, the invoice and the stamp of each line are looked up only for the rows
+    being formatted. `frame(rows)` is the same table, row for row, as the whole export's rows at those positions,
+    so `write_csv` gives the same bytes for any chunk size."""
+
+    def __init__(self, ledger: Ledger, lines: dict[str, np.ndarray], products: Products) -> None:
+        number = ledger.numbers()
+        prefix = np.concatenate(ledger.doc_prefix)
+        self.invoice = np.array([f"{p}{n}" for p, n in zip(prefix, number, strict=True)], dtype=object)
+        self.stamp = np.array(
+            [_format_stamp(ledger.calendar.days[d], m) for d, m in zip(ledger.days(), ledger.minutes(), strict=True)],
             dtype=object,
         )
+        self.lines, self.products = lines, products
+        self.order = np.lexsort((lines["sub"], lines["pos"], number[lines["doc"]]))
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def frame(self, rows: slice = slice(None)) -> pd.DataFrame:
+        """The export's rows at positions `rows` (a slice of the printed order; default all), the real CSV's
+        columns, formatted, index from the slice's start."""
+        at = self.order[rows]
+        lines, products = {k: v[at] for k, v in self.lines.items()}, self.products
         is_product = lines["product"] >= 0
         product = np.maximum(lines["product"], 0)
         stockcode = np.where(is_product & pd.isna(lines["stockcode"]), products.codes[product], lines["stockcode"])
@@ -133,33 +167,31 @@ class Ledger:
             lines["description"],
         )
         description = np.where(description == "", None, description)
-        row_order = np.lexsort((lines["sub"], lines["pos"], number[lines["doc"]]))
         customer = pd.array(np.where(lines["customer"] > 0, lines["customer"], 0), dtype="Int64")
         customer[lines["customer"] <= 0] = pd.NA
-        return (
-            pd.DataFrame(
-                {
-                    "InvoiceNo": invoice[lines["doc"]],
-                    "StockCode": stockcode,
-                    "Description": description,
-                    "Quantity": lines["quantity"].astype(np.int64),
-                    "InvoiceDate": stamp[lines["doc"]],
-                    "UnitPrice": lines["price"].astype(float),
-                    "CustomerID": customer,
-                    "Country": np.array(COUNTRY_NAMES, dtype=object)[lines["country"]],
-                }
-            )
-            .iloc[row_order]
-            .reset_index(drop=True)
+        start = rows.indices(len(self.order))[0]
+        return pd.DataFrame(
+            {
+                "InvoiceNo": self.invoice[lines["doc"]],
+                "StockCode": stockcode,
+                "Description": description,
+                "Quantity": lines["quantity"].astype(np.int64),
+                "InvoiceDate": self.stamp[lines["doc"]],
+                "UnitPrice": lines["price"].astype(float),
+                "CustomerID": customer,
+                "Country": np.array(COUNTRY_NAMES, dtype=object)[lines["country"]],
+            },
+            index=pd.RangeIndex(start, start + len(at)),
         )
 
-    def numbers(self) -> np.ndarray:
-        """Document numbers in time order from FIRST_INVOICE, with the real file's occasional gaps in the
-        sequence (a draw from the main stream), (documents,)."""
-        order = np.lexsort((np.arange(self.n_docs), self.minutes(), self.days()))
-        number = np.empty(self.n_docs, dtype=np.int64)
-        number[order] = FIRST_INVOICE + np.cumsum(1 + (self.rng.random(self.n_docs) < 0.4)) - 1
-        return number
+    def write_csv(self, path, chunk_rows: int = 1_000_000, **to_csv) -> None:
+        """The export as CSV at `path` without an index column, `chunk_rows` rows formatted at a time (the header
+        once; `to_csv`: pandas' other options, the same for every chunk). ValueError for chunk_rows below 1."""
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            for start in range(0, max(len(self.order), 1), chunk_rows):
+                self.frame(slice(start, start + chunk_rows)).to_csv(handle, index=False, header=start == 0, **to_csv)
 
 
 def _format_stamp(day: date, minute: int) -> str:
