@@ -92,7 +92,8 @@ class BatchReport:
 
     def to_csv(self) -> bytes:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=OUTPUT_FIELDS, extrasaction="ignore", lineterminator="\n")
+        # RFC 4180's line ends: with "\n" the csv module writes a cell holding a lone "\r" bare, splitting its row
+        writer = csv.DictWriter(buffer, fieldnames=OUTPUT_FIELDS, extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
         if self.error:
             writer.writerow({"status": "error", "error": spreadsheet_cell(self.error)})
