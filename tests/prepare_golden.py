@@ -56,13 +56,14 @@ def generated(out_dir: Path) -> Path:
     return out_dir / "online_retail.csv"
 
 
-def run_prepare(raw: Path, out_dir: Path, date_order: str | None = None) -> Path:
+def run_prepare(raw: Path, out_dir: Path, date_order: str | None = None, engine: str = "pandas") -> Path:
     """`pricing prepare`'s function on `raw` into `out_dir` (a file too short to split leaves its report only);
-    `date_order` as its --monthfirst / --dayfirst."""
+    `date_order` as its --monthfirst / --dayfirst; `engine` as its --engine (the recording is the in-memory
+    path's, "pandas")."""
     from pricing.data.prepare import prepare
 
     with contextlib.suppress(ValueError):  # too short to split: the report says why, the fingerprint holds it
-        prepare(raw, out_dir, date_order=date_order)
+        prepare(raw, out_dir, date_order=date_order, engine=engine)
     return out_dir
 
 

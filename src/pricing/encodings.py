@@ -26,3 +26,37 @@ def decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     return data.decode("latin-1"), "latin-1"
+
+
+def file_encoding(path, chunk_bytes: int = 1 << 24) -> tuple[str, bool]:
+    """The encoding `decode` would read the file at `path` with (the same rules, decided from the whole file), and
+    whether the file is gzipped (by its first bytes, so a .gz without the suffix counts), read a chunk of
+    `chunk_bytes` at a time: memory stays flat for a file of any size."""
+    import gzip
+
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    with (gzip.open if gzipped else open)(path, "rb") as handle:
+        head = handle.read(4096)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", gzipped
+        if head and head.count(0) * 4 > len(head):
+            return ("utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"), gzipped
+        candidates = ["utf-8", "cp1252"]
+        decoders = {name: codecs.getincrementaldecoder(name)() for name in candidates}
+        chunk = head
+        while chunk and candidates:
+            for name in list(candidates):
+                try:
+                    decoders[name].decode(chunk)
+                except UnicodeDecodeError:
+                    candidates.remove(name)
+            chunk = handle.read(chunk_bytes)
+        for name in list(candidates):
+            try:
+                decoders[name].decode(b"", final=True)
+            except UnicodeDecodeError:
+                candidates.remove(name)
+    if candidates and candidates[0] == "utf-8":
+        return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), gzipped
+    return (candidates[0] if candidates else "latin-1"), gzipped

@@ -103,6 +103,14 @@ def product_table(train: pd.DataFrame) -> pd.DataFrame:
             "last_sold": grouped["invoice_date"].max(),
         }
     )
+    return finish_product_table(table, price_ladder(train))
+
+
+def finish_product_table(table: pd.DataFrame, ladder: pd.DataFrame) -> pd.DataFrame:
+    """The product table from its per-product aggregates (description, price_min, price_median, price_max, lines,
+    units, mean_log_quantity, first_sold, last_sold; index stockcode) and its price ladder: the product features
+    added. The in-memory path (`product_table`) and an engine's (pricing.data.relational) both end here."""
+    table = table.copy()
     table.index = table.index.astype(str)
     table.index.name = "stockcode"
     table["product_log_price_median"] = np.log(table["price_median"])
@@ -110,7 +118,7 @@ def product_table(train: pd.DataFrame) -> pd.DataFrame:
     table["product_mean_log_quantity"] = table["mean_log_quantity"]
     table["product_log_price_spread"] = np.log(table["price_max"] / table["price_min"])
     # each product's quantity break and guest premium, so later windows read their days' list prices by them
-    return table.join(price_ladder(train))
+    return table.join(ladder)
 
 
 def product_features(stockcodes, products: pd.DataFrame) -> pd.DataFrame:

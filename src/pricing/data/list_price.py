@@ -81,21 +81,40 @@ def price_ladder(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def _break_quantities(code: pd.Series, quantity: pd.Series, discounted: pd.Series) -> pd.DataFrame:
+    """`break_quantities_from_counts` of these lines (known customers' lines on days with two or more prices)."""
+    lines = pd.DataFrame({"stockcode": code, "quantity": quantity, "discounted": discounted})
+    counts = lines.groupby(["stockcode", "quantity", "discounted"]).size().rename("n").reset_index()
+    return break_quantities_from_counts(counts)
+
+
+def break_quantities_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     """Per product with MIN_BREAK_LINES discounted lines: the `break_quantity` that best tells its discounted lines
     from its lines at the day's highest price, and that `separation` (Youden's J: the share of discounted lines at
-    or above it plus the share of the others below it, minus 1; 1 for a clean break). Arguments: known customers'
-    lines on days with two or more prices."""
+    or above it plus the share of the others below it, minus 1; 1 for a clean break). `counts`: lines per
+    stockcode, quantity and discounted (bool), column `n`, over the lines on days with two or more prices (what an
+    engine aggregates: pricing.data.relational). Index stockcode; empty when no product qualifies."""
     rows = {}
-    for product, group in pd.DataFrame({"code": code, "q": quantity, "d": discounted}).groupby("code"):
-        cut, full = np.sort(group["q"][group["d"]].to_numpy()), np.sort(group["q"][~group["d"]].to_numpy())
-        if len(cut) < MIN_BREAK_LINES:
+    counts = counts.assign(discounted=counts["discounted"].astype(bool)).sort_values(["stockcode", "quantity"])
+    for product, group in counts.groupby("stockcode", sort=True):
+        cut = group[group["discounted"]]
+        full = group[~group["discounted"]]
+        n_cut, n_full = int(cut["n"].sum()), int(full["n"].sum())
+        if n_cut < MIN_BREAK_LINES:
             continue
-        candidates = np.unique(cut)
-        at_or_above = 1.0 - np.searchsorted(cut, candidates, "left") / len(cut)
-        below = np.searchsorted(full, candidates, "left") / len(full) if len(full) else np.ones(len(candidates))
+        candidates = cut["quantity"].to_numpy(dtype=float)  # distinct and sorted: one row per quantity
+        cut_before = np.concatenate([[0], np.cumsum(cut["n"].to_numpy())[:-1]])  # discounted lines below each
+        at_or_above = 1.0 - cut_before / n_cut
+        if n_full:
+            full_q, full_cum = full["quantity"].to_numpy(dtype=float), np.cumsum(full["n"].to_numpy())
+            at = np.searchsorted(full_q, candidates, "left")  # full-price quantities below each candidate
+            below = np.where(at > 0, full_cum[np.maximum(at - 1, 0)], 0) / n_full
+        else:
+            below = np.ones(len(candidates))
         best = int(np.argmax(at_or_above + below))
         rows[product] = (candidates[best], at_or_above[best] + below[best] - 1.0)
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["break_quantity", "separation"])
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["break_quantity", "separation"]).rename_axis(
+        "stockcode"
+    )
 
 
 def line_list_prices(lines: pd.DataFrame, ladder: pd.DataFrame | None = None) -> np.ndarray:

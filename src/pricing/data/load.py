@@ -389,19 +389,29 @@ def parse_dates(values: pd.Series, date_order: str | None = None, column: str = 
 def _decide_order(parts: pd.DataFrame, examples: pd.Series, column: str) -> str:
     first_over = parts["a"].astype(int) > 12
     second_over = parts["b"].astype(int) > 12
-    flags = "pass --dayfirst or --monthfirst"
-    if first_over.any() and second_over.any():
-        raise DataError(
-            f"{column}: the dates mix day-first and month-first (e.g. {examples[first_over].iat[0]!r} and "
-            f"{examples[second_over].iat[0]!r}); {flags} to read the file one way"
-        )
-    if first_over.any():
-        return "dayfirst"
-    if second_over.any():
-        return "monthfirst"
-    raise DataError(
-        f"{column}: no date has a day above 12, so {examples.iat[0]!r} could be day-first or month-first; {flags}"
+    return decide_order(
+        examples[first_over].iat[0] if first_over.any() else None,
+        examples[second_over].iat[0] if second_over.any() else None,
+        examples.iat[0],
+        column,
     )
+
+
+def decide_order(first_over: str | None, second_over: str | None, example: str, column: str) -> str:
+    """ "dayfirst" or "monthfirst" from a date text whose first field is above 12 (`first_over`) and one whose
+    second is (`second_over`), None where the data hold none; `example`: any of the dates. DataError when both
+    or neither occur (the flags --dayfirst/--monthfirst decide then)."""
+    flags = "pass --dayfirst or --monthfirst"
+    if first_over is not None and second_over is not None:
+        raise DataError(
+            f"{column}: the dates mix day-first and month-first (e.g. {first_over!r} and "
+            f"{second_over!r}); {flags} to read the file one way"
+        )
+    if first_over is not None:
+        return "dayfirst"
+    if second_over is not None:
+        return "monthfirst"
+    raise DataError(f"{column}: no date has a day above 12, so {example!r} could be day-first or month-first; {flags}")
 
 
 def _from_parts(parts: pd.DataFrame, dayfirst: bool) -> pd.Series:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.data import features as F
+from pricing.data.engine import DEFAULT_MEMORY_LIMIT
 from pricing.data.load import load
 
 SPLITS = ("train", "val", "test")
@@ -40,21 +43,34 @@ class SplitWindows:
         return split
 
 
-def windows_for(dates: pd.Series, val_days: int, test_days: int) -> SplitWindows:
-    """The last `test_days` calendar days are the test window, the `val_days` before them validation."""
-    last_day = dates.max().normalize()
+def invoice_times(dates: pd.Series) -> pd.Series:
+    """Rows per distinct invoice time, sorted by time: the split's only input (an engine computes the same
+    aggregate, pricing.data.relational.invoice_times)."""
+    return dates.value_counts().sort_index()
+
+
+def windows_for(times: pd.Series, val_days: int, test_days: int) -> SplitWindows:
+    """The last `test_days` calendar days are the test window, the `val_days` before them validation. `times`:
+    `invoice_times`."""
+    last_day = times.index.max().normalize()
     test_start = last_day - pd.Timedelta(days=test_days - 1)
     return SplitWindows(val_start=test_start - pd.Timedelta(days=val_days), test_start=test_start)
 
 
-def proportional_windows(dates: pd.Series, proportions: tuple[float, float, float] = PROPORTIONS) -> SplitWindows:
+def proportional_windows(times: pd.Series, proportions: tuple[float, float, float] = PROPORTIONS) -> SplitWindows:
     """Cuts at the invoice times before which `proportions[0]` and `proportions[0] + proportions[1]` of the rows
-    lie: a chronological split by rows, never cutting through the lines of one invoice time."""
-    times = dates.sort_values(kind="stable").to_numpy()
-    distinct = pd.unique(times)
+    lie: a chronological split by rows, never cutting through the lines of one invoice time. `times`:
+    `invoice_times` (rows per distinct time)."""
+    distinct = times.index.to_numpy()
+    cumulative = np.cumsum(times.to_numpy())
+    rows = int(cumulative[-1]) if len(cumulative) else 0
     if len(distinct) < 3:
-        raise TooShortError(f"{len(dates)} rows at {len(distinct)} distinct invoice time(s): three are needed")
-    val_cut, test_cut = (times[min(int(len(times) * share), len(times) - 1)] for share in np.cumsum(proportions[:2]))
+        raise TooShortError(f"{rows} rows at {len(distinct)} distinct invoice time(s): three are needed")
+    # the k-th row in time order (0-based) lies at the first distinct time whose cumulative count exceeds k
+    val_cut, test_cut = (
+        distinct[int(np.searchsorted(cumulative, min(int(rows * share), rows - 1), "right"))]
+        for share in np.cumsum(proportions[:2])
+    )
     # index of the first distinct time in each later split; each split keeps at least one invoice time
     val_at = max(1, int(np.searchsorted(distinct, val_cut)))
     test_at = max(val_at + 1, int(np.searchsorted(distinct, test_cut)))
@@ -63,14 +79,14 @@ def proportional_windows(dates: pd.Series, proportions: tuple[float, float, floa
     return SplitWindows(val_start=pd.Timestamp(distinct[val_at]), test_start=pd.Timestamp(distinct[test_at]))
 
 
-def choose_windows(dates: pd.Series, val_days: int, test_days: int) -> tuple[SplitWindows, dict]:
+def choose_windows(times: pd.Series, val_days: int, test_days: int) -> tuple[SplitWindows, dict]:
     """The calendar windows when they leave the training window MIN_TRAIN_SHARE of the rows, else a proportional
-    split; and the report's account of which and why."""
-    windows = windows_for(dates, val_days, test_days)
-    train_share = float((dates < windows.val_start).mean())
+    split; and the report's account of which and why. `times`: `invoice_times` (rows per distinct time)."""
+    windows = windows_for(times, val_days, test_days)
+    train_share = float(times[times.index < windows.val_start].sum() / times.sum())
     if train_share >= MIN_TRAIN_SHARE:
         return windows, {"mode": "calendar windows", "val_days": val_days, "test_days": test_days}
-    return proportional_windows(dates), {
+    return proportional_windows(times), {
         "mode": "proportional",
         "why": (
             f"the {val_days}-day validation and {test_days}-day test windows would leave {train_share:.0%} of the rows "
@@ -111,12 +127,102 @@ def prepare(
     test_days: int = 28,
     on_stage: Callable[[str], object] = lambda name: None,
     date_order: str | None = None,
+    engine: str = "duckdb",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    spill_dir: Path | None = None,
 ) -> dict:
     """Clean `raw`, split it in time, build the feature tables and write them with `data_quality.json`.
 
-    The report is written whenever the file could be read, also when no row survives the cleaning or the rows
-    cannot be split (then it holds `"status": "error"` and the reason, and ValueError is raised after). Raises
-    DataError for a file that cannot be read at all (see pricing.data.load)."""
+    `engine`: "duckdb" (default: out of core, at most `memory_limit` of memory, spilling under `spill_dir`),
+    "spark" (the SparkSession of the environment; its tables are folders of parquet parts), or "pandas" (the
+    in-memory path, which the engines are held to: tests/prepare_golden.py). The report is written whenever the
+    file could be read, also when no row survives the cleaning or the rows cannot be split (then it holds
+    `"status": "error"` and the reason, and ValueError is raised after). Raises DataError for a file that cannot
+    be read at all (see pricing.data.load); the tables are written only once all of them are built."""
+    if engine == "pandas":
+        return _prepare_in_memory(raw, out_dir, val_days, test_days, on_stage, date_order)
+    from pricing.data import relational as R
+    from pricing.data.engine import open_engine
+
+    db = open_engine(engine, memory_limit, spill_dir)
+    work = Path(tempfile.mkdtemp(prefix="pricing-prepare-", dir=spill_dir))
+    try:
+        read = R.read(db, raw, date_order, work)
+        column = read["source_columns"].get("invoice_date", "InvoiceDate")
+        convention = R.type_rows(db, date_order, column)
+        R.clean(db)
+        report = {"status": "ok", **R.clean_report(db, read, convention, Path(raw).name)}
+        on_stage("loaded")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if report["rows_kept"] == 0:
+                reasons = {k: v for k, v in report["dropped"].items() if v}
+                raise ValueError(
+                    f"{raw}: no usable rows after cleaning: {report['rows_read']:,} read, dropped {reasons}"
+                )
+            windows, how = choose_windows(R.invoice_times(db), val_days, test_days)
+            R.split(db, windows)
+            counts = db.frame("SELECT split, count(*) AS n, avg(log_q) AS mean_log_q FROM lines GROUP BY split")
+            counts = counts.set_index("split")
+            if "train" not in counts.index:
+                raise TooShortError(
+                    "the training window holds no rows: the data is shorter than the val and test windows"
+                )
+            products = R.products(db)
+            db.register("products", products.reset_index())
+            R.history(db)
+            guest = products["guest_factor"]
+            R.list_prices(db, float(np.nanmedian(guest)) if guest.notna().any() else 1.0)
+            fill = float(counts.loc["train", "mean_log_q"])
+            known = db.frame("SELECT split, count(*) AS n FROM priced_lines GROUP BY split").set_index("split")["n"]
+            rows = {name: int(known.get(name, 0)) for name in SPLITS}
+            split_report = {
+                "val_start": str(windows.val_start),
+                "test_start": str(windows.test_start),
+                "rows": rows,
+                "dropped_unseen_product": {name: int(counts["n"].get(name, 0)) - rows[name] for name in SPLITS},
+                "products": len(products),
+                "fill_log_quantity": fill,
+            }
+            report["split"] = {**how, **split_report}
+            _refuse_short(raw, split_report)
+        except ValueError as exc:
+            report.update(status="error", error=str(exc))
+            _write_report(out_dir, report)
+            raise
+        on_stage("features built")
+        staging = out_dir / ".partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for name in SPLITS:
+            db.write_parquet(R.feature_sql(name, fill), staging / f"{name}.parquet", R.LINE_DTYPES)
+        products.reset_index().to_parquet(staging / "products.parquet", index=False)
+        for name in [*SPLITS, "products"]:
+            target = out_dir / f"{name}.parquet"
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+            (staging / f"{name}.parquet").rename(target)
+        staging.rmdir()
+        _write_report(out_dir, report)
+        on_stage("written")
+        return report
+    finally:
+        db.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _refuse_short(raw: Path, split_report: dict) -> None:
+    short = {name: rows for name, rows in split_report["rows"].items() if rows < MIN_SPLIT_ROWS}
+    if short:
+        raise TooShortError(
+            f"{raw}: too short to split: {split_report['rows']} rows of products known to the training window "
+            f"(at least {MIN_SPLIT_ROWS} per split)"
+        )
+
+
+def _prepare_in_memory(
+    raw: Path, out_dir: Path, val_days: int, test_days: int, on_stage: Callable[[str], object], date_order: str | None
+) -> dict:
+    """`prepare` in pandas, every line in memory (engine="pandas")."""
     cleaned = load(raw, date_order)
     on_stage("loaded")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,15 +233,10 @@ def prepare(
             raise ValueError(
                 f"{raw}: no usable rows after cleaning: {cleaned.report['rows_read']:,} read, dropped {reasons}"
             )
-        windows, how = choose_windows(cleaned.frame["invoice_date"], val_days, test_days)
+        windows, how = choose_windows(invoice_times(cleaned.frame["invoice_date"]), val_days, test_days)
         tables, products, split_report = build_tables(cleaned.frame, windows)
         report["split"] = {**how, **split_report}
-        short = {name: rows for name, rows in split_report["rows"].items() if rows < MIN_SPLIT_ROWS}
-        if short:
-            raise TooShortError(
-                f"{raw}: too short to split: {split_report['rows']} rows of products known to the training window "
-                f"(at least {MIN_SPLIT_ROWS} per split)"
-            )
+        _refuse_short(raw, split_report)
     except ValueError as exc:
         report.update(status="error", error=str(exc))
         _write_report(out_dir, report)

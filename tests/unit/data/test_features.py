@@ -4,7 +4,7 @@ import pytest
 
 from pricing.data import features as F
 from pricing.data.load import load
-from pricing.data.prepare import build_tables, read_products, windows_for
+from pricing.data.prepare import build_tables, invoice_times, read_products, windows_for
 from tests.reference_features import key_to_product, with_price
 
 
@@ -64,7 +64,7 @@ def test_the_target_inverse_is_expm1():
 
 def test_no_test_window_row_influences_any_training_feature(small_raw):
     cleaned = load(small_raw / "online_retail.csv").frame
-    windows = windows_for(cleaned["invoice_date"], 28, 28)
+    windows = windows_for(invoice_times(cleaned["invoice_date"]), 28, 28)
     baseline, baseline_products, _ = build_tables(cleaned, windows)
 
     in_test = cleaned["invoice_date"] >= windows.test_start

@@ -66,11 +66,11 @@ def test_explicit_windows_are_used_when_they_leave_enough_training_rows(small_pr
 
 
 def test_three_invoice_times_are_the_least_a_split_needs(tmp_path):
-    from pricing.data.prepare import proportional_windows
+    from pricing.data.prepare import invoice_times, proportional_windows
 
     two = pd.Series(pd.to_datetime(["2011-01-03 09:00", "2011-01-03 09:00", "2011-01-03 10:00"]))
     with pytest.raises(TooShortError, match="2 distinct invoice time"):
-        proportional_windows(two)
+        proportional_windows(invoice_times(two))
     three = pd.Series(pd.to_datetime(["2011-01-03 09:00", "2011-01-03 10:00", "2011-01-03 11:00"]))
-    windows = proportional_windows(three)
+    windows = proportional_windows(invoice_times(three))
     assert list(windows.assign(three)) == ["train", "val", "test"]
