@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,10 @@ class Settings:
     warmup_top_n: int = 100  # products the scheduled warm-up prices into the cache
     host: str = "0.0.0.0"  # `python app.py` (waitress); `pricing serve --host` overrides it
     port: int = 5002
+    # pricing prepare's DuckDB engine (pricing.data.engine): the most memory it takes, and where its database file
+    # and what spills go (None: the system's temporary folder); `--memory-limit` / `--spill-dir` override them
+    engine_memory_limit: str = "3GB"
+    engine_spill_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -64,6 +69,10 @@ class Settings:
             raise SettingsError(f"WARMUP_TOP_N must be within 0..100000, got {self.warmup_top_n}")
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"PORT must be within 1..65535, got {self.port}")
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", self.engine_memory_limit.strip()):
+            raise SettingsError(
+                f"ENGINE_MEMORY_LIMIT must be a size such as 3GB or 512MB, got {self.engine_memory_limit!r}"
+            )
         if self.torch_threads is not None and self.torch_threads < 1:
             raise SettingsError(f"TORCH_THREADS must be at least 1, got {self.torch_threads}")
         if not 1 <= self.default_price_bins <= self.max_price_bins:
@@ -110,6 +119,8 @@ class Settings:
             warmup_top_n=number("WARMUP_TOP_N", "100", parse_integer),
             host=get("HOST") or "0.0.0.0",
             port=number("PORT", "5002", parse_integer),
+            engine_memory_limit=get("ENGINE_MEMORY_LIMIT") or "3GB",
+            engine_spill_dir=get("ENGINE_SPILL_DIR") or None,
         )
 
 

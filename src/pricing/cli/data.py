@@ -97,14 +97,36 @@ def add_prepare(commands: argparse._SubParsersAction) -> None:
         "--test-days", type=positive_int, default=28, help="test window, the last days (default: %(default)s)"
     )
     add_date_order(prep)
+    prep.add_argument(
+        "--engine",
+        choices=("duckdb", "spark", "pandas"),
+        default="duckdb",
+        help="where the relational work runs: duckdb (in-process, out of core: bounded memory whatever the file's "
+        "size), spark (the SparkSession of spark-submit or the environment; the tables are folders of parts), "
+        "pandas (every line in memory: the reference the engines are held to) (default: %(default)s)",
+    )
+    prep.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DuckDB's memory limit, e.g. 3GB or 512MB (default: ENGINE_MEMORY_LIMIT, else 3GB)",
+    )
+    prep.add_argument(
+        "--spill-dir",
+        type=Path,
+        default=None,
+        help="where DuckDB keeps its database file and spills (default: ENGINE_SPILL_DIR, else the system's "
+        "temporary folder); it needs about the prepared tables' size free",
+    )
     prep.set_defaults(func=cmd_prepare)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Clean --raw into --out-dir's feature tables and print what was kept and dropped; 0. A ValueError
     names the cleaning report when the cleaning itself worked."""
+    from pricing.config import Settings
     from pricing.data.prepare import prepare
 
+    settings = Settings.from_env()
     bar = _stages(["load", "features", "write"], "prepare")
     try:
         report = prepare(
@@ -114,6 +136,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
             test_days=args.test_days,
             on_stage=lambda name: (bar.set_postfix_str(name), bar.update()),
             date_order=args.date_order,
+            engine=args.engine,
+            memory_limit=args.memory_limit or settings.engine_memory_limit,
+            spill_dir=args.spill_dir or (Path(settings.engine_spill_dir) if settings.engine_spill_dir else None),
         )
     except ValueError as exc:
         bar.close()

@@ -39,6 +39,8 @@ class DuckDBEngine:
     def __init__(self, memory_limit: str = DEFAULT_MEMORY_LIMIT, spill_dir: Path | None = None, threads=None):
         import duckdb
 
+        if spill_dir is not None:
+            Path(spill_dir).mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix="pricing-duckdb-", dir=spill_dir))
         config = {
             "memory_limit": memory_limit,
@@ -49,10 +51,20 @@ class DuckDBEngine:
         if threads:
             config["threads"] = int(threads)
         self.con = duckdb.connect(str(self.folder / "prepare.duckdb"), config=config)
+        self.memory_limit = memory_limit
+        self.peak_disk_bytes = 0
 
     def create(self, name: str, sql: str) -> None:
         """Materialise `sql` as table `name` (replacing one of that name)."""
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+        self.con.execute("CHECKPOINT")  # the table's blocks go to the database file, out of memory
+        disk = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
+        self.peak_disk_bytes = max(self.peak_disk_bytes, disk)
+
+    def describe(self) -> dict:
+        """What the report says of the engine: its name, memory limit and the most its database file and spill
+        took on disk (bytes)."""
+        return {"name": self.name, "memory_limit": self.memory_limit, "disk_bytes": self.peak_disk_bytes}
 
     def frame(self, sql: str) -> pd.DataFrame:
         """The result of `sql` as a pandas frame: only for aggregated, bounded results."""
@@ -87,6 +99,10 @@ class DuckDBEngine:
         """Write the result of `sql` to the parquet file `path`, with pandas' metadata for `dtypes` (column ->
         pandas dtype) so that pandas reads the columns back as those dtypes (a nullable Int64 customer id)."""
         metadata = _quote_text(_pandas_metadata(dtypes))
+        # pandas reads parquet's microsecond timestamps as datetime64[us]: nanoseconds give today's datetime64[ns]
+        stamps = [c for c, d in dtypes.items() if d == "datetime64[ns]"]
+        if stamps:
+            sql = f"SELECT * REPLACE ({', '.join(f'CAST({c} AS TIMESTAMP_NS) AS {c}' for c in stamps)}) FROM ({sql})"
         target = _quote_text(str(path))
         self.con.execute(f"COPY ({sql}) TO {target} (FORMAT parquet, KV_METADATA {{pandas: {metadata}}})")
 
@@ -123,6 +139,9 @@ class SparkEngine:
 
     def frame(self, sql: str) -> pd.DataFrame:
         return self.spark.sql(self.translate(sql)).toPandas()
+
+    def describe(self) -> dict:
+        return {"name": self.name, "master": self.spark.sparkContext.master}
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         from pyspark.sql import types as T

@@ -187,10 +187,11 @@ def prepare(
             report["split"] = {**how, **split_report}
             _refuse_short(raw, split_report)
         except ValueError as exc:
-            report.update(status="error", error=str(exc))
+            report.update(status="error", error=str(exc), engine=db.describe())
             _write_report(out_dir, report)
             raise
         on_stage("features built")
+        report["engine"] = db.describe()
         staging = out_dir / ".partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
@@ -252,6 +253,18 @@ def _prepare_in_memory(
 
 def _write_report(out_dir: Path, report: dict) -> None:
     (out_dir / "data_quality.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def read_split(data_dir: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """A prepared split's table (`name`: train, val or test), its `columns` (default all), with today's dtypes
+    whichever engine wrote it: a folder of parts Spark wrote stores no pandas dtypes, and reads with a float
+    customer id and microsecond dates unless cast here."""
+    frame = pd.read_parquet(Path(data_dir) / f"{name}.parquet", columns=columns)
+    if "customer_id" in frame and frame["customer_id"].dtype != "Int64":
+        frame["customer_id"] = frame["customer_id"].round().astype("Int64")
+    if "invoice_date" in frame and frame["invoice_date"].dtype != "datetime64[ns]":
+        frame["invoice_date"] = frame["invoice_date"].astype("datetime64[ns]")
+    return frame
 
 
 def read_products(data_dir: Path) -> pd.DataFrame:

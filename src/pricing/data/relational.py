@@ -603,7 +603,7 @@ def feature_sql(split_name: str, fill_log_quantity: float) -> str:
         CAST(date_diff('day', DATE '1970-01-05', l.day) % 7 AS VARCHAR) AS weekday,
         l.stockcode AS stockcode,
         l.log_q AS log_quantity,
-        CAST(l.invoice_date AS TIMESTAMP_NS) AS invoice_date,
+        l.invoice_date AS invoice_date,
         l.customer_id AS customer_id,
         l.quantity AS quantity
     FROM priced_lines l

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from pricing.data.incidence import week_start
 from pricing.data.list_price import ladder_of
+from pricing.data.prepare import read_split
 from pricing.serving import predictor as P
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import PriceRequest
@@ -62,9 +63,7 @@ def level_check(
     """The held-out comparison (module docstring) for `window` ("val" or "test") over the `top` best sellers,
     for each level prior weight in `priors` (order lines; P.LEVEL_PRIOR_LINES is the service's) and without the
     level. `predictor`: over a bundle trained on `data_dir`'s splits. Mutates the predictor's evidence."""
-    frames = {
-        name: pd.read_parquet(Path(data_dir) / f"{name}.parquet", columns=COLUMNS) for name in ("train", "val", "test")
-    }
+    frames = {name: read_split(data_dir, name, COLUMNS) for name in ("train", "val", "test")}
     products = pd.read_parquet(Path(data_dir) / "products.parquet").set_index("stockcode")
     before = pd.concat([frames["train"], *([frames["val"]] if window == "test" else [])], ignore_index=True)
     held = frames[window]

@@ -26,6 +26,7 @@ from pricing.artifacts.bundle import CONTEXTS, fingerprint, new_version, write_m
 from pricing.data.features import FEATURES, META, TARGET
 from pricing.data.incidence import week_start
 from pricing.data.list_price import ladder_of
+from pricing.data.prepare import read_split
 from pricing.data.preprocess import Preprocessor
 from pricing.models import registry
 from pricing.models.network import DFNConfig
@@ -62,7 +63,7 @@ class Split:
 def load_splits(data_dir: Path, profile: Profile, seed: int) -> dict[str, pd.DataFrame]:
     """The train, val and test frames of `data_dir`, train and val subsampled to the profile's row budget;
     ValueError when the files lack a feature column (not prepared by this version)."""
-    frames = {name: pd.read_parquet(data_dir / f"{name}.parquet") for name in ("train", "val", "test")}
+    frames = {name: read_split(data_dir, name) for name in ("train", "val", "test")}
     missing = [c for c in FEATURES if c not in frames["train"].columns]
     if missing:
         raise ValueError(f"{data_dir}/train.parquet lacks feature column(s) {', '.join(missing)}: run pricing prepare")
@@ -199,7 +200,7 @@ def train(
 
     # the incidence part on the full prepared splits: subsampled lines would thin the weekly counts
     columns = ["stockcode", "invoice_date", "unit_price", "customer_id", "quantity"]
-    full = {name: pd.read_parquet(data_dir / f"{name}.parquet", columns=columns) for name in frames}
+    full = {name: read_split(data_dir, name, columns) for name in frames}
     products = pd.read_parquet(data_dir / "products.parquet").set_index("stockcode")
     incidence = fit_incidence(full, products, preprocessor, seed)
     lap("fit incidence")

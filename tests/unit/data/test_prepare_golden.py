@@ -1,6 +1,7 @@
 """`pricing prepare` writes what it wrote when its outputs were recorded (tests/prepare_golden.py, issue 27: the
-out-of-core engine is held to today's outputs): on the real fixture, a generated file and, where ../shared is
-beside the clone, the real file's first 60,000 lines."""
+out-of-core engine is held to today's outputs), on both of its local paths (DuckDB, the default, and the in-memory
+pandas path): on the real fixture, a generated file and, where ../shared is beside the clone, the real file's first
+60,000 lines."""
 
 import json
 
@@ -14,19 +15,25 @@ def recorded(name: str) -> dict:
     return json.loads((G.GOLDEN / f"{name}.json").read_text())
 
 
-def test_the_fixtures_report_is_todays(tmp_path):
-    out = G.run_prepare(G.FIXTURE, tmp_path / "out", G.DATE_ORDER["fixture"])
+ENGINES = pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+
+
+@ENGINES
+def test_the_fixtures_report_is_todays(tmp_path, engine):
+    out = G.run_prepare(G.FIXTURE, tmp_path / "out", G.DATE_ORDER["fixture"], engine)
     assert G.differences(recorded("fixture"), G.fingerprint(out)) == []
 
 
-def test_a_generated_files_tables_and_report_are_todays(tmp_path):
-    out = G.run_prepare(G.generated(tmp_path / "raw"), tmp_path / "out")
+@ENGINES
+def test_a_generated_files_tables_and_report_are_todays(tmp_path, engine):
+    out = G.run_prepare(G.generated(tmp_path / "raw"), tmp_path / "out", engine=engine)
     assert G.differences(recorded("generated"), G.fingerprint(out)) == []
 
 
 @pytest.mark.skipif(not G.REAL_FILE.exists(), reason="needs ../shared/data/online_retail.csv.gz beside the clone")
-def test_the_real_files_first_months_prepare_as_today(tmp_path):
-    out = G.run_prepare(G.real_slice(tmp_path / "slice.csv"), tmp_path / "out")
+@ENGINES
+def test_the_real_files_first_months_prepare_as_today(tmp_path, engine):
+    out = G.run_prepare(G.real_slice(tmp_path / "slice.csv"), tmp_path / "out", engine=engine)
     assert G.differences(recorded("real_slice"), G.fingerprint(out)) == []
 
 

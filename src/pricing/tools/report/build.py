@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from pricing.artifacts.bundle import Bundle
+from pricing.data.prepare import read_split
 from pricing.serving.predictor import Predictor
 from pricing.tools.report.bundle_checks import (
     held_out_price_effect,
@@ -33,7 +34,7 @@ def data_report(data_dir: Path) -> dict:
     `data_dir` lacks data_quality.json or a split's parquet file."""
     quality = json.loads((Path(data_dir) / "data_quality.json").read_text())
     columns = ["stockcode", "unit_price", "invoice_date", "quantity", "customer_id", "country"]
-    splits = {name: pd.read_parquet(Path(data_dir) / f"{name}.parquet", columns=columns) for name in SPLITS}
+    splits = {name: read_split(data_dir, name, columns) for name in SPLITS}
     every = pd.concat(splits.values(), ignore_index=True)
     return {
         "cleaning": {k: quality.get(k) for k in ("source", "rows_read", "rows_kept", "dropped", "read", "split")},
