@@ -20,6 +20,7 @@ import contextlib
 import gzip
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -72,7 +73,9 @@ def run_prepare(raw: Path, out_dir: Path, date_order: str | None = None, engine:
 def fingerprint(out_dir: Path) -> dict:
     """The fingerprint of a prepare output folder (module docstring)."""
     report = json.loads((out_dir / "data_quality.json").read_text())
-    report.pop("source", None)  # the input's file name, which the callers choose
+    source = report.pop("source", "")  # the input's file name, which the callers choose
+    if "error" in report:  # the message names the input by the path it was given: where the clone lies
+        report["error"] = re.sub(rf"^\S*{re.escape(source)}:", "<raw>:", report["error"])
     report.pop("engine", None)  # which engine prepared it, with its limits: the outputs must not depend on it
     tables = {}
     for name in TABLES:
