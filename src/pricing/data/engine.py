@@ -167,7 +167,6 @@ class SparkEngine:
             .option("quote", '"')
             .option("escape", '"')
             .option("encoding", encoding)
-            .option("multiLine", True)
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", corrupt)
             .schema(schema)

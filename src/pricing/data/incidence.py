@@ -70,8 +70,18 @@ def weekly_table(lines: pd.DataFrame, first_week: pd.Timestamp, products: pd.Dat
     codes = products.index if isinstance(products, pd.DataFrame) else products
     chosen = lines[lines["stockcode"].isin(codes)]
     days = daily_list_prices(chosen, ladder_of(products, chosen))
-    days["week"] = week_start(days["day"])
     shop_days = pd.Series(pd.to_datetime(lines["invoice_date"]).dt.normalize().unique())
+    return weekly_from_days(days, shop_days, first_week)
+
+
+def weekly_from_days(days: pd.DataFrame, shop_days: pd.Series, first_week: pd.Timestamp) -> pd.DataFrame:
+    """`weekly_table` from its two aggregates: `days`, the products' days (`list_price.daily_list_prices`:
+    stockcode, day, list_price, lines[, units]), and `shop_days`, the distinct days the shop sold anything. Both
+    are small whatever the number of lines (products x days; days), so training computes them a group of
+    products at a time from data larger than memory (pricing.training.lines) and ends here as `weekly_table`
+    does."""
+    days = days.assign(week=week_start(days["day"]))
+    shop_days = pd.Series(pd.to_datetime(shop_days).unique())
     trading = shop_days.groupby(week_start(shop_days)).size()
     sums = {"lines": ("lines", "sum"), **({"units": ("units", "sum")} if "units" in days else {})}
     weekly = days.groupby(["stockcode", "week"]).agg(**sums, list_price=("list_price", "median"))

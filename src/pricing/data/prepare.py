@@ -259,7 +259,12 @@ def read_split(data_dir: Path, name: str, columns: list[str] | None = None) -> p
     """A prepared split's table (`name`: train, val or test), its `columns` (default all), with today's dtypes
     whichever engine wrote it: a folder of parts Spark wrote stores no pandas dtypes, and reads with a float
     customer id and microsecond dates unless cast here."""
-    frame = pd.read_parquet(Path(data_dir) / f"{name}.parquet", columns=columns)
+    return normalise_split(pd.read_parquet(Path(data_dir) / f"{name}.parquet", columns=columns))
+
+
+def normalise_split(frame: pd.DataFrame) -> pd.DataFrame:
+    """A split's columns as the in-memory path wrote them (`read_split`): whatever read them (pandas from Spark's
+    parts, DuckDB's `df()`), the customer id is Int64 and the dates are datetime64[ns]."""
     if "customer_id" in frame and frame["customer_id"].dtype != "Int64":
         frame["customer_id"] = frame["customer_id"].round().astype("Int64")
     if "invoice_date" in frame and frame["invoice_date"].dtype != "datetime64[ns]":

@@ -53,8 +53,12 @@ def current_prices(lines: pd.DataFrame, ladder: pd.DataFrame | None = None) -> p
     """Per product: `current_price`, the list price on the last day it sold, and `current_price_date`
     (YYYY-MM-DD). `lines`: prepared lines (stockcode, invoice_date, unit_price, customer_id, quantity); `ladder`:
     the training window's price ladder (pricing.data.list_price; None: read from `lines`). Index stockcode."""
-    days = daily_list_prices(lines, ladder).sort_values(["stockcode", "day"])
-    last = days.groupby("stockcode").tail(1).set_index("stockcode")
+    return current_prices_from_days(daily_list_prices(lines, ladder))
+
+
+def current_prices_from_days(days: pd.DataFrame) -> pd.DataFrame:
+    """`current_prices` from the products' days (`list_price.daily_list_prices` of the lines)."""
+    last = days.sort_values(["stockcode", "day"]).groupby("stockcode").tail(1).set_index("stockcode")
     return pd.DataFrame(
         {
             "current_price": last["list_price"].round(4),
@@ -72,6 +76,13 @@ def price_history(lines: pd.DataFrame, products: pd.DataFrame | pd.Index, refere
     first = I.week_start(lines["invoice_date"]).min()
     weekly = I.weekly_table(lines, first, products)
     shop = lines.groupby(I.week_start(lines["invoice_date"])).size()
+    return price_history_from_weeks(weekly, shop, reference_from)
+
+
+def price_history_from_weeks(weekly: pd.DataFrame, shop: pd.Series, reference_from: pd.Timestamp) -> pd.DataFrame:
+    """`price_history` from the lines' weekly table (`incidence.weekly_table` over every line, the product
+    table's ladder, from the lines' first week) and `shop`, the shop's order lines per week (index: the
+    weeks' Mondays)."""
     reference = shop[shop.index >= I.week_start(pd.Series([reference_from])).iloc[0]]
     scale = (reference.mean() if len(reference) else shop.mean()) / shop
     factor = weekly["week"].map(scale).to_numpy(dtype=float)
@@ -202,18 +213,17 @@ def line_slope_sd(
 
 
 def evidence_table(
-    lines: pd.DataFrame,
+    current: pd.DataFrame,
     product_index,
     incidence_sd: np.ndarray | None,
     line_sd: np.ndarray | None,
-    ladder: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per product: current price and date, `incidence_slope_sd` and `line_slope_sd` (NaN where a part has no
     slope), and `prior_sd_floor` (the floor the sds' prior spread was held to: serving takes them as they are;
-    a bundle without the column had the floor applied at serving instead). `product_index(codes)`: the
-    preprocessor's vocabulary index of each code; `ladder`: the training window's price ladder
-    (pricing.data.list_price). Columns as listed, with stockcode first."""
-    table = current_prices(lines, ladder)
+    a bundle without the column had the floor applied at serving instead). `current`: `current_prices` of every
+    prepared line through the training window's ladder; `product_index(codes)`: the preprocessor's vocabulary
+    index of each code. Columns as listed, with stockcode first."""
+    table = current.copy()
     index = np.asarray(product_index(table.index), dtype=np.int64)
     for name, sd in (("incidence_slope_sd", incidence_sd), ("line_slope_sd", line_sd)):
         table[name] = np.nan if sd is None else np.round(sd[index], 6)
@@ -234,15 +244,27 @@ def recent_level(
     (season, trend, mean price ratio, trading days) for the incidence model, as pricing.data.incidence's
     reference weeks are."""
     week = I.week_start(lines["invoice_date"])
-    window = np.sort(week.unique())[-weeks:]
+    window = recent_window(week.unique(), weeks)
     recent = lines[week.isin(window)]
-    weekly = I.weekly_table(recent, first_week, products)
+    return recent_level_from_weeks(I.weekly_table(recent, first_week, products), products, len(window))
+
+
+def recent_window(weeks_sold, weeks: int = RECENT_WEEKS) -> np.ndarray:
+    """The last `weeks` of the distinct weeks (Mondays) in which the shop sold anything."""
+    return np.sort(np.asarray(weeks_sold))[-weeks:]
+
+
+def recent_level_from_weeks(
+    weekly: pd.DataFrame, products: pd.DataFrame, n_weeks: int
+) -> tuple[pd.DataFrame, I.ReferenceWeeks]:
+    """`recent_level` from the weekly table of the recent window's lines (`incidence.weekly_table`) and the
+    window's number of weeks."""
     _, week_mean = I.training_features(weekly, products)
     by_product = weekly.groupby("stockcode").agg(
         recent_units=("units", "sum"), recent_lines=("lines", "sum"), recent_price=("list_price", "median")
     )
     table = by_product.reindex(products.index)
     table[["recent_units", "recent_lines"]] = table[["recent_units", "recent_lines"]].fillna(0)
-    table["recent_weeks"] = len(window)
+    table["recent_weeks"] = n_weeks
     table.index.name = "stockcode"
     return table.reset_index(), I.reference_weeks(weekly, week_mean)

@@ -8,6 +8,7 @@ Poisson deviance against a product's mean rate, and returns them with the refere
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from pricing.data import incidence as I
 from pricing.data.preprocess import Preprocessor
 from pricing.models.incidence import IncidenceNetwork
 from pricing.models.incidence_lightgbm import IncidenceLightGBM
+from pricing.training.lines import PreparedLines
 
 
 @dataclass
@@ -30,13 +32,17 @@ class WeeklySplit:
 
 
 def weekly_splits(
-    frames: dict[str, pd.DataFrame], products: pd.DataFrame, preprocessor: Preprocessor
+    data_dir: Path, products: pd.DataFrame, preprocessor: Preprocessor
 ) -> tuple[dict[str, WeeklySplit], I.ReferenceWeeks]:
-    """The weekly tables of every split, as model inputs, and the test split's weeks as the reference weeks."""
-    first = I.week_start(frames["train"]["invoice_date"]).min()
+    """The weekly tables of every split of `data_dir`, as model inputs, and the test split's weeks as the reference
+    weeks. Each split's weeks read its own lines' price ladder (`incidence.weekly_table` given the product codes
+    only), a group of products at a time (pricing.training.lines.PreparedLines)."""
+    first = PreparedLines(data_dir, ["train"]).first_week()
     splits, reference = {}, None
-    for name, frame in frames.items():
-        weekly = I.weekly_table(frame, first, products.index)
+    for name in ("train", "val", "test"):
+        lines = PreparedLines(data_dir, [name])
+        weekly = lines.weekly(first, lines.ladder())
+        weekly = weekly[weekly["stockcode"].isin(products.index)].reset_index(drop=True)
         features, week_mean = I.training_features(weekly, products)
         splits[name] = WeeklySplit(
             features.to_numpy(dtype=np.float32),
@@ -113,11 +119,12 @@ def poisson_deviance(counts: np.ndarray, expected: np.ndarray) -> float:
 
 
 def fit_incidence(
-    frames: dict[str, pd.DataFrame], products: pd.DataFrame, preprocessor: Preprocessor, seed: int = 0
+    data_dir: Path, products: pd.DataFrame, preprocessor: Preprocessor, seed: int = 0
 ) -> tuple[dict[str, object], dict, I.ReferenceWeeks, WeeklySplit]:
     """Both incidence models, their test-week metrics (deviance; the network's pooled elasticity), the
-    reference weeks and the training weeks (for the slopes' uncertainty, pricing.training.evidence)."""
-    splits, reference = weekly_splits(frames, products, preprocessor)
+    reference weeks and the training weeks (for the slopes' uncertainty, pricing.training.evidence), from the
+    prepared lines of `data_dir`."""
+    splits, reference = weekly_splits(data_dir, products, preprocessor)
     n_products = preprocessor.n_products
     train, val, test = splits["train"], splits["val"], splits["test"]
     network = fit_incidence_network(train, val, n_products, seed=seed)

@@ -16,7 +16,10 @@ class Profile:
     """Wall-clock budgets first, counts second: each search stops at whichever comes first."""
 
     name: str
-    max_train_rows: int | None  # None: every training row
+    # lines the per-line models see, drawn stratified by product (pricing.training.lines.sample_split); None: all.
+    # The validation split gets a quarter of it; the test split `max_eval_rows` (the held-out metrics' sample)
+    max_train_rows: int | None
+    max_eval_rows: int | None
     tune_rows: int  # the subsample the searches see
     network_trials: int
     network_tune_s: float
@@ -35,6 +38,7 @@ PROFILES = {
     "quick": Profile(
         "quick",
         max_train_rows=20_000,
+        max_eval_rows=None,
         tune_rows=6_000,
         network_trials=4,
         network_tune_s=30,
@@ -50,7 +54,9 @@ PROFILES = {
     ),
     "standard": Profile(
         "standard",
-        max_train_rows=None,
+        # the real file's 383,681 training lines fit: its bundle is every line's; a 27 M-line file trains on a sample
+        max_train_rows=1_000_000,
+        max_eval_rows=250_000,
         tune_rows=60_000,
         network_trials=40,
         network_tune_s=240,
@@ -67,6 +73,7 @@ PROFILES = {
     "full": Profile(
         "full",
         max_train_rows=None,
+        max_eval_rows=None,
         tune_rows=150_000,
         network_trials=150,
         network_tune_s=1_500,

@@ -24,9 +24,8 @@ from tqdm import tqdm
 
 from pricing.artifacts.bundle import CONTEXTS, fingerprint, new_version, write_manifest
 from pricing.data.features import FEATURES, META, TARGET
-from pricing.data.incidence import week_start
-from pricing.data.list_price import ladder_of
-from pricing.data.prepare import read_split
+from pricing.data.incidence import weekly_from_days
+from pricing.data.list_price import LADDER_COLUMNS
 from pricing.data.preprocess import Preprocessor
 from pricing.models import registry
 from pricing.models.network import DFNConfig
@@ -37,14 +36,17 @@ from pricing.training.evidence import (
     EVIDENCE,
     PRICE_HISTORY,
     RECENT_LEVEL,
+    current_prices_from_days,
     evidence_table,
     incidence_slope_sd,
     line_slope_sd,
     list_ratio_shift,
-    price_history,
-    recent_level,
+    price_history_from_weeks,
+    recent_level_from_weeks,
+    recent_window,
 )
 from pricing.training.incidence_fit import fit_incidence
+from pricing.training.lines import PreparedLines, sample_split
 from pricing.training.metrics import MedianQuantityBaseline, regression_metrics
 from pricing.training.model_card import model_card, price_effect_note
 from pricing.training.network_fit import TrainableDFNEnsemble
@@ -61,17 +63,19 @@ class Split:
 
 
 def load_splits(data_dir: Path, profile: Profile, seed: int) -> dict[str, pd.DataFrame]:
-    """The train, val and test frames of `data_dir`, train and val subsampled to the profile's row budget;
-    ValueError when the files lack a feature column (not prepared by this version)."""
-    frames = {name: read_split(data_dir, name) for name in ("train", "val", "test")}
+    """The train, val and test frames of `data_dir`, each within the profile's budget of lines (train
+    `max_train_rows`, val a quarter of it, test `max_eval_rows`), drawn by DuckDB stratified by product
+    (pricing.training.lines.sample_split): only the sample is ever in memory. ValueError when the files lack a
+    feature column (not prepared by this version)."""
+    budgets = {
+        "train": profile.max_train_rows,
+        "val": None if profile.max_train_rows is None else profile.max_train_rows // 4,
+        "test": profile.max_eval_rows,
+    }
+    frames = {name: sample_split(data_dir, name, budget, seed) for name, budget in budgets.items()}
     missing = [c for c in FEATURES if c not in frames["train"].columns]
     if missing:
         raise ValueError(f"{data_dir}/train.parquet lacks feature column(s) {', '.join(missing)}: run pricing prepare")
-    if profile.max_train_rows is not None:
-        for name, share in (("train", 1.0), ("val", 0.25)):
-            limit = int(profile.max_train_rows * share)
-            if len(frames[name]) > limit:
-                frames[name] = frames[name].sample(limit, random_state=seed).sort_values("invoice_date")
     return frames
 
 
@@ -198,16 +202,19 @@ def train(
     metrics = score_models(models, splits, frames)
     lap("evaluate")
 
-    # the incidence part on the full prepared splits: subsampled lines would thin the weekly counts
-    columns = ["stockcode", "invoice_date", "unit_price", "customer_id", "quantity"]
-    full = {name: read_split(data_dir, name, columns) for name in frames}
+    # the incidence part and the evidence on every prepared line (a sample would thin the weekly counts), read a
+    # group of products at a time: memory follows the group, not the data (pricing.training.lines)
     products = pd.read_parquet(data_dir / "products.parquet").set_index("stockcode")
-    incidence = fit_incidence(full, products, preprocessor, seed)
+    first_week = PreparedLines(data_dir, ["train"]).first_week()
+    incidence = fit_incidence(data_dir, products, preprocessor, seed)
     lap("fit incidence")
-    every_line = pd.concat(full.values(), ignore_index=True)
+    every = PreparedLines(data_dir)
+    ladder = products[list(LADDER_COLUMNS)] if set(LADDER_COLUMNS) <= set(products.columns) else every.ladder()
+    days = every.days(ladder)
+    shop = every.lines_per_week()
     evidence_tables = {
         EVIDENCE: evidence_table(
-            every_line,
+            current_prices_from_days(days),
             preprocessor.product_index,
             incidence_slope_sd(incidence[0]["incidence_network"], incidence[3], n_products),
             line_slope_sd(
@@ -218,11 +225,17 @@ def train(
                 frames["train"]["invoice_date"].dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64),
                 list_ratio_shift(frames["train"]),
             ),
-            ladder_of(products, every_line),
         ),
-        PRICE_HISTORY: price_history(every_line, products, full["test"]["invoice_date"].min()),
+        PRICE_HISTORY: price_history_from_weeks(
+            weekly_from_days(days, every.shop_days(), first_week),
+            shop,
+            PreparedLines(data_dir, ["test"]).first_date(),
+        ),
     }
-    level, recent_weeks = recent_level(every_line, products, week_start(full["train"]["invoice_date"]).min())
+    window = recent_window(shop.index)
+    level, recent_weeks = recent_level_from_weeks(
+        PreparedLines(data_dir, weeks=window).weekly(first_week, ladder), products, len(window)
+    )
     evidence_tables[RECENT_LEVEL] = level
     lap("evidence")
 
