@@ -1,5 +1,6 @@
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -42,6 +43,43 @@ def test_generate_then_prepare_writes_every_table_and_an_accounted_quality_repor
         assert list(frame.columns) == [*F.FEATURES, F.TARGET, *F.META]
     products = pd.read_parquet(processed / "products.parquet")
     assert {"stockcode", "description", "price_min", "price_median", "price_max", "lines", "units"} <= set(products)
+    assert report["engine"]["name"] == "duckdb" and report["engine"]["memory_limit"] == "3GB"  # the default
+
+    # the engine's limit and spill folder from the flags, else from the environment (Settings)
+    limited = tmp_path / "limited"
+    done = pricing(
+        "prepare",
+        "--raw",
+        str(raw / "online_retail.csv"),
+        "--out-dir",
+        str(limited),
+        "--memory-limit",
+        "256MB",
+        "--spill-dir",
+        str(tmp_path / "spill"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((limited / "data_quality.json").read_text())["engine"]["memory_limit"] == "256MB"
+    assert (tmp_path / "spill").is_dir() and not any((tmp_path / "spill").iterdir())
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pricing",
+            "prepare",
+            "--raw",
+            str(raw / "online_retail.csv"),
+            "--out-dir",
+            str(limited),
+            "--engine",
+            "pandas",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ENGINE_MEMORY_LIMIT": "lots"},
+    )
+    assert done.returncode == 1 and "ENGINE_MEMORY_LIMIT" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_bad_input_fails_with_one_line_and_a_non_zero_exit(tmp_path):

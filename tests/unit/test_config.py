@@ -28,6 +28,8 @@ def test_a_cache_timeout_that_is_not_positive_and_finite_refuses_to_start(value)
         ("PORT", "70000"),
         ("TORCH_THREADS", "0"),
         ("LOG_LEVEL", "LOUD"),
+        ("ENGINE_MEMORY_LIMIT", "3"),
+        ("ENGINE_MEMORY_LIMIT", "lots"),
     ],
 )
 def test_malformed_or_unsafe_settings_are_refused_naming_the_variable(name, value):
@@ -44,8 +46,11 @@ def test_every_variable_the_service_reads_is_a_setting():
             "HOST": "127.0.0.1",
             "PORT": "8080",
             "CACHE_TIMEOUT_SECONDS": "0.5",
+            "ENGINE_MEMORY_LIMIT": "512MB",
+            "ENGINE_SPILL_DIR": "/var/tmp/spill",
         }
     )
+    assert (settings.engine_memory_limit, settings.engine_spill_dir) == ("512MB", "/var/tmp/spill")
     assert (settings.warmup_top_n, settings.bundle_cache_dir, settings.log_level) == (25, "/tmp/bundles-x", "DEBUG")
     assert (settings.host, settings.port, settings.cache_timeout_seconds) == ("127.0.0.1", 8080, 0.5)
     defaults = Settings.from_env({})
