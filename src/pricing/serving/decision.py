@@ -359,11 +359,16 @@ def confidence(
     prices: np.ndarray, draw_values: np.ndarray, admitted: np.ndarray, chosen: int, current: int
 ) -> Confidence:
     """draw_values (S, K): the objective of each draw at each candidate; `admitted` (K,): the candidates every rule
-    admits; `chosen`, `current`: candidate indices of the recommended and the current price."""
+    admits; `chosen`, `current`: candidate indices of the recommended and the current price. The price interval's
+    bounds are the draws' best prices at the tails (the lower and the higher order statistic: candidate prices, so
+    whole pence where the candidates are)."""
     masked = np.where(admitted[None, :], draw_values, -np.inf)
     optimum = prices[np.argmax(masked, axis=1)]
     tail = (1 - INTERVAL_LEVEL) / 2
-    price_lo, price_hi = np.quantile(optimum, [tail, 1 - tail])
+    # the bounds are candidate prices (whole pence), the draws' own: an interpolated quantile lies between two
+    # candidates (2.385 between 2.38 and 2.39), which no shelf shows and a dashboard and a CSV round differently
+    price_lo = np.quantile(optimum, tail, method="lower")
+    price_hi = np.quantile(optimum, 1 - tail, method="higher")
     value_lo, value_hi = np.quantile(draw_values[:, chosen], [tail, 1 - tail])
     beats = float(np.mean(draw_values[:, chosen] > draw_values[:, current])) if chosen != current else 0.0
     return Confidence(

@@ -399,3 +399,21 @@ def test_every_rule_holds_at_a_whole_penny_and_the_costs_explain_the_gap(
         assert rule.cost_per_week <= choice.joint_cost + 1e-3
     nearest = D.nearest_allowed(rules, ctx)
     assert set(nearest) <= set(minor.tolist())  # the allowed prices nearest the current one are always priced
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pence=st.lists(st.integers(1, 100_000), min_size=2, max_size=40, unique=True),
+    seed=st.integers(0, 2**32 - 1),
+    draws=st.integers(1, 300),
+)
+def test_the_price_interval_is_two_candidate_prices_holding_the_draws_best_prices(pence, seed, draws):
+    """Whatever the draws, the interval's bounds are candidate prices (whole pence, never a quantile interpolated
+    between two: 2.385 read 2.38 in the JSON's Python and 2.39 on the dashboard) and hold at least the interval's
+    level of the draws' best prices."""
+    prices = from_minor(np.sort(np.asarray(pence)))
+    values = np.random.default_rng(seed).normal(size=(draws, len(prices)))
+    low, high = D.confidence(prices, values, np.ones(len(prices), dtype=bool), 0, 0).price_interval
+    assert low in prices and high in prices and is_whole_minor(low) and is_whole_minor(high)
+    best = prices[np.argmax(values, axis=1)]
+    assert np.mean((best >= low) & (best <= high)) >= D.INTERVAL_LEVEL - 1e-12
