@@ -19,8 +19,9 @@ as SQL in DuckDB's dialect, run by DuckDB in-process or, translated by sqlglot, 
 7. the per-line feature tables, written by the engine as parquet.
 
 pandas sees only what is aggregated: distinct date texts and stock codes, rows per invoice time, per-product
-statistics, per (product, quantity) counts, the report's counts. tests/unit/data/test_prepare_engine.py holds the
-outputs to today's (tests/fixtures/prepare_golden) and Spark's to DuckDB's.
+statistics, per (product, quantity) counts, the report's counts. tests/unit/data/test_prepare_golden.py holds
+DuckDB's outputs to the in-memory path's recorded ones (tests/fixtures/prepare_golden), test_prepare_spark.py
+Spark's, and test_prepare_engine.py DuckDB's to the in-memory path's on twelve forms of a file.
 """
 
 from __future__ import annotations
