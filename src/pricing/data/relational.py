@@ -29,8 +29,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import shutil
-from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -613,8 +611,3 @@ def feature_sql(split_name: str, fill_log_quantity: float) -> str:
     LEFT JOIN tiers t ON l.customer_id = t.customer_id AND l.invoice_date = t.invoice_date
     WHERE l.split = {_lit(split_name)}
     ORDER BY l.invoice_date, l.stockcode"""
-
-
-def cleanup(work: Path) -> None:
-    with suppress(OSError):
-        shutil.rmtree(work)
