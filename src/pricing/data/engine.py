@@ -17,6 +17,8 @@ input's size. The file is deleted on `close`.
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import json
 import shutil
 import tempfile
@@ -76,10 +78,22 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
         self.con.unregister("_incoming")
 
-    def read_csv(self, name: str, path: Path, delimiter: str, header: list[str]) -> list[int]:
-        """A UTF-8 CSV file (plain or gzipped; pricing.data.relational transcodes other encodings first) as table
-        `name`: every column text, named as `header`. Returns the 1-based line numbers (the header is line 1) of
-        the lines that could not be parsed (a wrong number of fields, an unterminated quote), which are skipped."""
+    def read_csv(
+        self, name: str, path: Path, delimiter: str, header: list[str], encoding: str, gzipped: bool
+    ) -> tuple[int, list[int]]:
+        """A CSV file in `encoding` (`encodings.file_encoding`'s name), gzipped or not, as table `name`: every column
+        text, named as `header`. DuckDB reads UTF-8, plain or as a .gz: any other file (another encoding, a BOM, a
+        gzip without its suffix) is transcoded to UTF-8 in the engine's folder first, a chunk at a time. Returns
+        how many lines could not be parsed (a wrong number of fields, an unterminated quote; they are skipped) and
+        their 1-based line numbers (the header is line 1, as pyarrow, the in-memory reader, numbers them)."""
+        if encoding != "utf-8" or (gzipped and not path.name.lower().endswith(".gz")):
+            source = self.folder / f"{name}.csv"
+            opener = gzip.open if gzipped else open
+            with opener(path, "rb") as raw, open(source, "w", encoding="utf-8", newline="") as out:
+                reader = codecs.getreader(encoding)(raw)
+                while chunk := reader.read(1 << 24):
+                    out.write(chunk.lstrip("\ufeff") if out.tell() == 0 else chunk)
+            path = source
         columns = "{" + ", ".join(f"{_quote_text(h)}: 'VARCHAR'" for h in header) + "}"
         self.con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
         self.con.execute(
@@ -89,8 +103,7 @@ class DuckDBEngine:
             "max_line_size = 10000000)"
         )
         rejected = self.con.execute("SELECT DISTINCT line FROM reject_errors ORDER BY line").fetchall()
-        # DuckDB numbers lines from 1 at the header, as pyarrow (today's reader) did
-        return [int(line) for (line,) in rejected]
+        return len(rejected), [int(line) for (line,) in rejected]
 
     def read_parquet(self, name: str, path: Path) -> None:
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet({_quote_text(str(path))})")
@@ -151,9 +164,11 @@ class SparkEngine:
         data = frame.astype(object).where(frame.notna(), None)
         self.spark.createDataFrame(data, schema=schema).createOrReplaceTempView(name)
 
-    def read_csv(self, name: str, path: Path, delimiter: str, header: list[str], encoding: str = "UTF-8") -> int:
-        """Spark's CSV reader (PERMISSIVE): the lines it cannot parse are counted, without line numbers (Spark
-        keeps none)."""
+    def read_csv(
+        self, name: str, path: Path, delimiter: str, header: list[str], encoding: str, gzipped: bool
+    ) -> tuple[int, list[int]]:
+        """Spark's CSV reader (PERMISSIVE; the encoding by its Java name, a gzip by its suffix): the lines it cannot
+        parse are counted, without line numbers (Spark keeps none: the list is empty)."""
         from pyspark.sql import functions as fn
         from pyspark.sql import types as T
 
@@ -166,7 +181,7 @@ class SparkEngine:
             .option("sep", delimiter)
             .option("quote", '"')
             .option("escape", '"')
-            .option("encoding", encoding)
+            .option("encoding", {"utf-8-sig": "UTF-8", "cp1252": "windows-1252"}.get(encoding, encoding))
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", corrupt)
             .schema(schema)
@@ -177,7 +192,7 @@ class SparkEngine:
         malformed = bad.count()
         frame.filter(fn.col(corrupt).isNull()).drop(corrupt).createOrReplaceTempView(name)
         self._cached.append(frame)
-        return int(malformed)
+        return int(malformed), []
 
     def read_parquet(self, name: str, path: Path) -> None:
         self.spark.read.parquet(str(path)).createOrReplaceTempView(name)

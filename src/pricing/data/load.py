@@ -217,9 +217,7 @@ def _read_csv(path: Path) -> RawRead:
     from pyarrow import csv as arrow_csv
 
     text, encoding = decode(_file_bytes(path))
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    delimiter = max(",;\t", key=first_line.count)  # the header names hold none of the three
-    header = next(csv.reader([first_line], delimiter=delimiter))
+    delimiter, header = sniff_header(text)
     malformed: list[int] = []
 
     def skip(row) -> str:
@@ -238,6 +236,14 @@ def _read_csv(path: Path) -> RawRead:
     frame, columns = _rename(table.to_pandas(), path)
     details = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
     return RawRead(frame, len(frame) + len(malformed), sorted(malformed), columns, details)
+
+
+def sniff_header(text: str) -> tuple[str, list[str]]:
+    """The delimiter (`,`, `;` or tab: the one the first line holds most of; the header names hold none of the
+    three) and the column names of a CSV whose text starts `text`."""
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = max(",;\t", key=first_line.count)
+    return delimiter, next(csv.reader([first_line], delimiter=delimiter), [])
 
 
 def _read_workbook(path: Path) -> RawRead:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,9 +144,8 @@ def prepare(
     from pricing.data.engine import open_engine
 
     db = open_engine(engine, memory_limit, spill_dir)
-    work = Path(tempfile.mkdtemp(prefix="pricing-prepare-", dir=spill_dir))
     try:
-        read = R.read(db, raw, date_order, work)
+        read = R.read(db, raw, date_order)
         column = read["source_columns"].get("invoice_date", "InvoiceDate")
         convention = R.type_rows(db, date_order, column)
         R.clean(db)
@@ -208,7 +206,6 @@ def prepare(
         return report
     finally:
         db.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _refuse_short(raw: Path, split_report: dict) -> None:

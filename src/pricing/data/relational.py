@@ -27,7 +27,6 @@ Spark's, and test_prepare_engine.py DuckDB's to the in-memory path's on twelve f
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 from pathlib import Path
 
@@ -68,11 +67,11 @@ def _ts(value: pd.Timestamp) -> str:
 
 
 # -- 1. read ---------------------------------------------------------------------------------------------------------
-def read(engine, path: Path, date_order: str | None, work: Path) -> dict:
+def read(engine, path: Path, date_order: str | None) -> dict:
     """Every file of `path` (a file, a folder or a glob, as `load.read_raw`) into the engine's table `raw`:
     columns load.CANONICAL as text and `date_cell` (a workbook's date cells). Returns the report's reading part:
-    rows_read, malformed line numbers (or counts: Spark keeps none), source columns, details. DataError as
-    `load.read_raw`, naming the file of a folder that cannot be read (nothing is written)."""
+    rows_read, malformed line numbers (none from Spark, which keeps none) and their count, source columns, details.
+    DataError as `load.read_raw`, naming the file of a folder that cannot be read (nothing is written)."""
     path = Path(path)
     if date_order is not None and date_order not in L.DATE_ORDERS:
         raise ValueError(f"date_order must be one of {L.DATE_ORDERS} or None, got {date_order!r}")
@@ -83,7 +82,7 @@ def read(engine, path: Path, date_order: str | None, work: Path) -> dict:
         try:
             if not file.is_file():
                 raise L.DataError(f"cannot read {file}: no such file")
-            part = _read_one(engine, file, f"raw_{i}", work)
+            part = _read_one(engine, file, f"raw_{i}")
         except L.DataError as exc:
             if not many:
                 raise
@@ -98,15 +97,9 @@ def read(engine, path: Path, date_order: str | None, work: Path) -> dict:
         parts.append(part)
         columns = columns or part["source_columns"]
         shared += part["details"].get("shared_between_sheets", 0)
-        lines = part["malformed"]
-        malformed += (
-            [f"{file.name}:{n}" for n in lines]
-            if many and isinstance(lines, list)
-            else (lines if isinstance(lines, list) else [])
-        )
+        malformed += [f"{file.name}:{n}" for n in part["malformed"]] if many else part["malformed"]
         details[file.name] = {"rows_read": part["rows_read"], **part["details"]}
     engine.create("raw", " UNION ALL ".join(f"SELECT * FROM raw_{i}" for i in range(len(files))))
-    uncounted = sum(p["malformed"] for p in parts if isinstance(p["malformed"], int))
     if many:
         read_details = {"format": "folder", "files": details, "shared_between_sheets": shared}
     else:
@@ -115,7 +108,7 @@ def read(engine, path: Path, date_order: str | None, work: Path) -> dict:
     return {
         "rows_read": sum(p["rows_read"] for p in parts),
         "malformed": malformed,
-        "malformed_count": len(malformed) + uncounted,
+        "malformed_count": sum(p["malformed_count"] for p in parts),
         "source_columns": columns,
         "details": read_details,
     }
@@ -144,7 +137,7 @@ def _mapping(names: list[str], file: Path) -> tuple[dict[str, str], dict[str, st
     return mapping, {canonical: name for name, canonical in mapping.items()}
 
 
-def _read_one(engine, file: Path, table: str, work: Path) -> dict:
+def _read_one(engine, file: Path, table: str) -> dict:
     suffix = file.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
         # a workbook holds at most a million rows a sheet: read in Python, as today (the DuckDB excel extension
@@ -155,6 +148,7 @@ def _read_one(engine, file: Path, table: str, work: Path) -> dict:
         return {
             "rows_read": raw.rows_read,
             "malformed": [],
+            "malformed_count": 0,
             "source_columns": raw.source_columns,
             "details": raw.details,
         }
@@ -175,8 +169,9 @@ def _read_one(engine, file: Path, table: str, work: Path) -> dict:
             )
         engine.create(table, select)
         rows = int(engine.frame(f"SELECT count(*) AS n FROM {table}").n.iat[0])
-        return {"rows_read": rows, "malformed": [], "source_columns": columns, "details": {"format": "parquet"}}
-    return _read_csv(engine, file, table, work)
+        details = {"format": "parquet"}
+        return {"rows_read": rows, "malformed": [], "malformed_count": 0, "source_columns": columns, "details": details}
+    return _read_csv(engine, file, table)
 
 
 def _workbook_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -194,34 +189,23 @@ def _workbook_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out[[*_TEXT_COLUMNS, "date_cell"]]
 
 
-def _read_csv(engine, file: Path, table: str, work: Path) -> dict:
+def _read_csv(engine, file: Path, table: str) -> dict:
     encoding, gzipped = file_encoding(file)
-    opener = gzip.open if gzipped else open
-    with opener(file, "rb") as handle:
+    with (gzip.open if gzipped else open)(file, "rb") as handle:
         head = handle.read(1 << 16)
-    first_line = codecs.decode(head, encoding, errors="replace").lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
-    delimiter = max(",;\t", key=first_line.count)
-    header = next(iter(csv.reader([first_line], delimiter=delimiter)), [])
+    delimiter, header = L.sniff_header(codecs.decode(head, encoding, errors="replace").lstrip("\ufeff"))
     mapping, columns = _mapping(header, file)
-    source = file
-    if engine.name == "duckdb" and (encoding not in ("utf-8",) or (gzipped and not file.name.lower().endswith(".gz"))):
-        # DuckDB reads UTF-8 (plain or .gz): any other encoding, or a BOM, is transcoded into the work folder first,
-        # a chunk at a time
-        source = work / f"{table}.csv"
-        with opener(file, "rb") as raw, open(source, "w", encoding="utf-8", newline="") as out:
-            reader = codecs.getreader(encoding)(raw)
-            while chunk := reader.read(1 << 24):
-                out.write(chunk.lstrip("\ufeff") if out.tell() == 0 else chunk)
-    if engine.name == "duckdb":
-        malformed = engine.read_csv(f"{table}_file", source, delimiter, header)
-    else:
-        spark_encoding = {"utf-8-sig": "UTF-8", "cp1252": "windows-1252"}.get(encoding, encoding)
-        malformed = engine.read_csv(f"{table}_file", source, delimiter, header, spark_encoding)
+    count, numbers = engine.read_csv(f"{table}_file", file, delimiter, header, encoding, gzipped)
     engine.create(table, _canonical_select(f"{table}_file", mapping))
     rows = int(engine.frame(f"SELECT count(*) AS n FROM {table}").n.iat[0])
-    count = len(malformed) if isinstance(malformed, list) else malformed
     details = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
-    return {"rows_read": rows + count, "malformed": malformed, "source_columns": columns, "details": details}
+    return {
+        "rows_read": rows + count,
+        "malformed": numbers,
+        "malformed_count": count,
+        "source_columns": columns,
+        "details": details,
+    }
 
 
 # -- 2. type ---------------------------------------------------------------------------------------------------------

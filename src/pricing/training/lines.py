@@ -61,7 +61,8 @@ def sample_split(data_dir: Path, name: str, budget: int | None, seed: int) -> pd
     product (module docstring), in time order; the sample is the same for the same seed. Its frame has
     `attrs["lines"]`, the split's lines before sampling."""
     con = _connect()
-    source = _source(_files(data_dir, [name]))
+    files = _files(data_dir, [name])
+    source = _source(files)
     total = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
     if budget is None or total <= budget:
         frame = normalise_split(con.execute(f"SELECT * FROM {source}").df())
@@ -72,7 +73,7 @@ def sample_split(data_dir: Path, name: str, budget: int | None, seed: int) -> pd
             SELECT *, hash(file_row_number, {int(seed)}) AS draw,
                 -- the keep draw is independent of the order: the lines past a product's first are not the high draws
                 hash(file_row_number, {int(seed)}, 'keep') / 18446744073709551616.0 AS pick
-            FROM {_source(_files(data_dir, [name]), row_numbers=True)}
+            FROM {_source(files, row_numbers=True)}
         )"""
     products = int(con.execute(f"SELECT count(DISTINCT stockcode) FROM {source}").fetchone()[0])
     # every product keeps KEEP_PER_PRODUCT lines, fewer when the products alone would fill the budget (one at least)
