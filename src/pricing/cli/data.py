@@ -45,6 +45,14 @@ def add_generate(commands: argparse._SubParsersAction) -> None:
         help="confounded: historic list prices rose with an unobserved demand level, so passive estimates of the "
         "price effect are biased toward inelastic (docs/DATA.md) (default: %(default)s)",
     )
+    gen.add_argument(
+        "--history",
+        choices=("auto", "whole", "by-day"),
+        default="auto",
+        help="how the year of lines is drawn: whole (in memory, about 0.4 KB a line) or by-day (a trading day at a "
+        "time in bounded memory, the same demand truth, other draws of the lines; from 100,000 rows); auto: "
+        "by-day from 5,000,000 rows, generate.BY_DAY_FROM_ROWS (default: %(default)s)",
+    )
     gen.add_argument("--out-dir", type=Path, default=RAW_DIR, help="output folder (default: %(default)s)")
     gen.set_defaults(func=cmd_generate)
 
@@ -53,25 +61,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Generate and write the files to --out-dir (pricing.data.generate) and print where they went; 0."""
     from pricing.data import generate
 
-    bar = _stages(["generate", "write"], "generate")
-    bar.set_postfix_str(f"{args.rows:,} rows")
+    settings = {
+        "rows": args.rows,
+        "seed": args.seed,
+        "confounding": args.confounding,
+        "incidence": args.incidence,
+        "within_day_prices": args.within_day_prices,
+        "market": args.market,
+    }
     started = time.perf_counter()
-    generated = generate.generate(
-        rows=args.rows,
-        seed=args.seed,
-        confounding=args.confounding,
-        incidence=args.incidence,
-        within_day_prices=args.within_day_prices,
-        market=args.market,
-    )
-    bar.update()
-    bar.set_postfix_str("writing CSV")
-    paths = generate.write(generated, args.out_dir)
-    bar.update()
-    bar.close()
-    truth = generated.ground_truth
+    if args.history == "by-day" or (args.history == "auto" and args.rows >= generate.BY_DAY_FROM_ROWS):
+        paths, truth = generate.write_by_day(args.out_dir, progress=True, **settings)
+    else:
+        bar = _stages(["generate", "write"], "generate")
+        bar.set_postfix_str(f"{args.rows:,} rows")
+        generated = generate.generate(**settings)
+        bar.update()
+        bar.set_postfix_str("writing CSV")
+        paths = generate.write(generated, args.out_dir)
+        bar.update()
+        bar.close()
+        truth = generated.ground_truth
     print(
-        f"wrote {len(generated.export):,} rows to {paths['transactions']} and the truth for "
+        f"wrote {args.rows:,} rows to {paths['transactions']} and the truth for "
         f"{len(truth):,} products to {paths['ground_truth']} in {time.perf_counter() - started:.1f} s"
         + (f"; unit costs (for --costs) to {paths['unit_costs']}" if "unit_costs" in paths else "")
     )

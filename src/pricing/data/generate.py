@@ -50,14 +50,20 @@ The code lives in pricing.data.synthetic, a module a job: `truth` (the demand tr
 product's parameters), `market` (drawing the products, customers, calendar and historic list prices, and what
 the market buys at a price on a day), `catalogue` (stock codes and descriptions), `ledger` (documents, lines
 and the export's format), `sales` (the sale invoices), `history` (every other line of the file and their
-counts) and `files` (the truth tables and the CSV files). This module keeps the entry points, `generate` and
-`write`, and every name callers import from it.
+counts), `files` (the truth tables and the CSV files) and `by_day` (the history written a day at a time, for
+files of tens of millions of lines). This module keeps the entry points, `generate`, `write` and `write_by_day`,
+and every name callers import from it.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from pricing.data.synthetic import by_day
+from pricing.data.synthetic.by_day import BY_DAY_FROM_ROWS, BY_DAY_MIN_ROWS
 from pricing.data.synthetic.files import Generated, load_ground_truth, tables, write
 from pricing.data.synthetic.history import (
     ADJUSTMENT_RATE,
@@ -141,6 +147,8 @@ __all__ = [
     "BREAK_PRICE_FACTOR",
     "BREAK_QUANTITIES",
     "BREAK_SHARES",
+    "BY_DAY_FROM_ROWS",
+    "BY_DAY_MIN_ROWS",
     "CANCELLATION_RATE",
     "CANCELLED_LINES_PER_INVOICE",
     "CLOSED",
@@ -201,6 +209,7 @@ __all__ = [
     "undo_within_day_prices",
     "within_day_factor",
     "write",
+    "write_by_day",
 ]
 
 
@@ -221,6 +230,28 @@ def generate(
     MARKETS, `confounded` for the market whose historic prices rose with an unobserved demand level (docs/DATA.md;
     the default market's files are unchanged by it). ValueError for settings outside those ranges, an unknown
     market or fewer than 1,000 rows."""
+    _check(rows, confounding, incidence, market)
+    return _Builder(rows, seed, confounding, incidence, within_day_prices, market).build()
+
+
+def write_by_day(
+    out_dir: Path,
+    rows: int,
+    seed: int = 0,
+    confounding: float = DEFAULT_CONFOUNDING,
+    incidence: float = 1.0,
+    within_day_prices: bool = True,
+    market: str = "default",
+    progress: bool = False,
+) -> tuple[dict[str, Path], pd.DataFrame]:
+    """The files `write(generate(...), out_dir)` writes, the history written a trading day at a time in bounded
+    memory (pricing.data.synthetic.by_day): the same demand truth for the seed, other draws of the lines. Returns
+    the paths by table name and the ground truth. ValueError as `generate`, and below BY_DAY_MIN_ROWS rows."""
+    _check(rows, confounding, incidence, market)
+    return by_day.write_by_day(out_dir, rows, seed, confounding, incidence, within_day_prices, market, progress)
+
+
+def _check(rows: int, confounding: float, incidence: float, market: str) -> None:
     if rows < 1_000:
         raise ValueError(f"rows must be at least 1000, got {rows}")
     if not 0 <= confounding <= 1:
@@ -229,7 +260,6 @@ def generate(
         raise ValueError(f"incidence must be within [0, 5], got {incidence}")
     if market not in MARKETS:
         raise ValueError(f"market must be one of {', '.join(MARKETS)}, got {market!r}")
-    return _Builder(rows, seed, confounding, incidence, within_day_prices, market).build()
 
 
 class _Builder:

@@ -2,7 +2,8 @@
 sales that the real export has: huge orders cancelled the same day, customers' cancellations, stock write-offs,
 the bad-debt adjustment, postage, fees and other non-product codes, and exact duplicate lines.
 
-`write_history` writes them into a ledger in the order a seed's files depend on."""
+`write_history` writes them into a ledger in the order a seed's files depend on; `write_lines` writes given counts
+of each kind (a day's share, `LineCounts.by_day`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ import numpy as np
 
 from pricing.data.synthetic.ledger import Ledger
 from pricing.data.synthetic.market import COUNTRY_NAMES, UK, Market, Streams
-from pricing.data.synthetic.sales import GUEST_LINE_SHARE, Sales, write_sales
+from pricing.data.synthetic.sales import (
+    CUSTOMER_INVOICE_MEAN_LINES,
+    GUEST_INVOICE_MEAN_LINES,
+    GUEST_LINE_SHARE,
+    Sales,
+    invoice_sizes,
+    write_sales,
+)
 
 DUPLICATE_RATE = 0.006  # plus ~0.4% that repeat by chance: ~1% exact duplicate lines in all
 CANCELLATION_RATE = 0.017
@@ -33,6 +41,7 @@ NON_PRODUCT = {
     "CRUK": ("CRUK Commission", 0.0000295),
     "PADS": ("PADS TO MATCH ALL CUSHIONS", 0.0000074),
 }
+BAD_DEBT_DAY = date(2011, 8, 12)  # the real file's bad-debt write-off
 ADJUSTMENT_REASONS = (
     "damaged",
     "lost",
@@ -55,6 +64,10 @@ class LineCounts:
     non_product: dict[str, int]  # per NON_PRODUCT code
     guest: int  # guests' sale lines: GUEST_LINE_SHARE of the file less the other lines without a customer id
     customer: int  # known customers' sale lines
+    manual_refunds: int = 0  # of non_product["M"], the refunds on credit notes of their own (a fifth)
+    # the lines of each guest and customer invoice, where drawn for the year before it was shared over days (by_day)
+    guest_sizes: np.ndarray | None = None
+    customer_sizes: np.ndarray | None = None
 
     @classmethod
     def of(cls, rows: int) -> LineCounts:
@@ -77,19 +90,63 @@ class LineCounts:
         )
         sale_lines = rows - sum(other.values()) - sum(non_product.values())
         guest_lines = max(1, round(GUEST_LINE_SHARE * rows) - guestless_extras)
-        return cls(other, non_product, guest_lines, sale_lines - guest_lines)
+        return cls(other, non_product, guest_lines, sale_lines - guest_lines, non_product["M"] // 5)
+
+    def by_day(self, weight: np.ndarray, bad_debt_day: int, rng: np.random.Generator) -> list[LineCounts]:
+        """These counts shared over the trading days, one LineCounts a day, adding up to these: the year's sale
+        invoices drawn whole (their sizes as write_sales draws them), each on a day drawn by `weight` (the days'
+        shares of invoices, Calendar.day_weight); each other kind's lines a multinomial draw by `weight`, the huge
+        sales kept in pairs with their cancellations, the bad-debt lines all on `bad_debt_day` (a day number)."""
+
+        def share(total: int) -> np.ndarray:
+            return rng.multinomial(total, weight)
+
+        def invoices(total: int, mean: float) -> list[np.ndarray]:
+            sizes = invoice_sizes(rng, total, mean)
+            day = rng.choice(len(weight), len(sizes), p=weight)
+            order = np.argsort(day, kind="stable")
+            return np.split(sizes[order], np.searchsorted(day[order], np.arange(1, len(weight))))
+
+        other = {kind: share(n) for kind, n in self.other.items() if kind not in ("huge", "baddebt")}
+        other["huge"] = 2 * share(self.other["huge"] // 2)
+        other["baddebt"] = np.where(np.arange(len(weight)) == bad_debt_day, self.other["baddebt"], 0)
+        non_product = {code: share(n) for code, n in self.non_product.items() if code != "M"}
+        refunds = share(self.manual_refunds)
+        non_product["M"] = share(self.non_product["M"] - self.manual_refunds) + refunds
+        guest = invoices(self.guest, GUEST_INVOICE_MEAN_LINES)
+        customer = invoices(self.customer, CUSTOMER_INVOICE_MEAN_LINES)
+        return [
+            LineCounts(
+                {kind: int(n[day]) for kind, n in other.items()},
+                {code: int(non_product[code][day]) for code in self.non_product},
+                int(guest[day].sum()),
+                int(customer[day].sum()),
+                int(refunds[day]),
+                guest[day],
+                customer[day],
+            )
+            for day in range(len(weight))
+        ]
 
 
 def write_history(market: Market, ledger: Ledger, streams: Streams, rows: int) -> Sales:
     """Every line of a file of `rows` rows into `ledger`, the sales first (its first block); returns the sales."""
-    counts = LineCounts.of(rows)
-    sales = write_sales(market, ledger, streams, counts.guest, counts.customer)
+    return write_lines(market, ledger, streams, LineCounts.of(rows))
+
+
+def write_lines(market: Market, ledger: Ledger, streams: Streams, counts: LineCounts, cover: bool = True) -> Sales:
+    """`counts`' lines of each kind into `ledger`, the sales first (its first block), in the order a seed's files
+    depend on; returns the sales. The bad-debt lines come only where `counts` has them; `cover`: write_sales'."""
+    sales = write_sales(
+        market, ledger, streams, counts.guest, counts.customer, cover, counts.guest_sizes, counts.customer_sizes
+    )
     other = OtherLines(market, ledger, streams.main, sales)
     other.huge_pairs(counts.other["huge"] // 2)
     other.cancellations(counts.other["cancel"])
     other.stock_adjustments(counts.other["adjust"], counts.other["nodesc"])
-    other.bad_debt()
-    other.non_product_lines(counts.non_product)
+    if counts.other["baddebt"]:
+        other.bad_debt()
+    other.non_product_lines(counts.non_product, counts.manual_refunds)
     other.duplicates(counts.other["duplicate"])
     return sales
 
@@ -131,11 +188,17 @@ class OtherLines:
         sold = self.sale_lines()
         # cancel a few lines of each chosen invoice, as customers do
         customer_docs = np.unique(sold["doc"][sold["customer"] > 0])
+        if n <= 0 or not len(customer_docs):  # a day's share of a file can hold none
+            return
         chosen = rng.choice(
             customer_docs, size=max(1, min(len(customer_docs), round(n / CANCELLED_LINES_PER_INVOICE))), replace=False
         )
         candidates = np.flatnonzero(np.isin(sold["doc"], chosen))
-        src = np.sort(rng.choice(candidates, size=min(n, len(candidates)), replace=False))
+        src = rng.choice(candidates, size=min(n, len(candidates)), replace=False)
+        if len(src) < n:  # a day's share (by_day) can pick invoices of fewer lines than it cancels
+            rest = np.setdiff1d(np.flatnonzero(sold["customer"] > 0), candidates)
+            src = np.concatenate([src, rng.choice(rest, size=min(n - len(src), len(rest)), replace=False)])
+        src = np.sort(src)
         src_doc = sold["doc"][src]
         uniq, inverse = np.unique(src_doc, return_inverse=True)
         doc_day = self.ledger.days()
@@ -187,7 +250,7 @@ class OtherLines:
 
     def bad_debt(self) -> None:
         """The real file's bad-debt write-off on 12 August 2011: one A-document a line, an amount and its reversal."""
-        day = int(np.searchsorted(np.array(self.market.calendar.days), date(2011, 8, 12)))
+        day = int(np.searchsorted(np.array(self.market.calendar.days), BAD_DEBT_DAY))
         amount = round(float(self.rng.uniform(5_000, 15_000)), 2)
         docs = self.ledger.new_docs(np.full(3, day), np.array([14 * 60 + 50, 14 * 60 + 51, 14 * 60 + 52]), prefix="A")
         self.ledger.lines.add(
@@ -199,10 +262,11 @@ class OtherLines:
             price=np.array([amount, -amount, -amount]),
         )
 
-    def non_product_lines(self, counts: dict[str, int]) -> None:
+    def non_product_lines(self, counts: dict[str, int], manual_refunds: int) -> None:
         """Postage, carriage, manual lines and pads on sale invoices; manual refunds, discounts, samples, bank
         charges, Amazon fees and CRUK commission on documents of their own: `counts[code]` lines of each
-        NON_PRODUCT code. Quantities and prices are drawn before the invoices they go on (the seed's order)."""
+        NON_PRODUCT code, `manual_refunds` of the "M" lines on credit notes of their own. Quantities and prices
+        are drawn before the invoices they go on (the seed's order)."""
         rng, country = self.rng, self.sales.country
         guest = np.flatnonzero(self.sales.is_guest)
         customer_inv = np.flatnonzero(~self.sales.is_guest)
@@ -212,9 +276,8 @@ class OtherLines:
         self._on_sale_invoices("POST", n, abroad, rng.integers(1, 7, n), rng.choice([15.0, 18.0, 28.0, 40.0], n))
         n = counts["DOT"]
         self._on_sale_invoices("DOT", n, guest, np.ones(n, np.int64), rng.lognormal(np.log(120), 0.9, n))
-        n_manual = counts["M"]
-        n_refund = n_manual // 5
-        n = n_manual - n_refund
+        n_refund = manual_refunds
+        n = counts["M"] - n_refund
         self._on_sale_invoices("M", n, customer_inv, rng.integers(1, 13, n), rng.lognormal(np.log(2.5), 1.3, n))
         refund = rng.lognormal(np.log(5), 1.3, n_refund)
         self._on_own_documents("M", n_refund, -np.ones(n_refund, np.int64), refund, True, "C")

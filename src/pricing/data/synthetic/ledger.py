@@ -120,12 +120,12 @@ class Ledger:
         whole of `Export(self, lines, products)`."""
         return Export(self, lines, products).frame()
 
-    def numbers(self) -> np.ndarray:
-        """Document numbers in time order from FIRST_INVOICE, with the real file's occasional gaps in the
-        sequence (a draw from the main stream), (documents,)."""
+    def numbers(self, first: int = FIRST_INVOICE) -> np.ndarray:
+        """Document numbers in time order (ties in the order the documents were made) from `first`, with the real
+        file's occasional gaps in the sequence (a draw from `rng`), (documents,)."""
         order = np.lexsort((np.arange(self.n_docs), self.minutes(), self.days()))
         number = np.empty(self.n_docs, dtype=np.int64)
-        number[order] = FIRST_INVOICE + np.cumsum(1 + (self.rng.random(self.n_docs) < 0.4)) - 1
+        number[order] = first + np.cumsum(1 + (self.rng.random(self.n_docs) < 0.4)) - 1
         return number
 
 
@@ -137,10 +137,13 @@ class Export:
     row order and each document's invoice number and time stamp as text (documents are a few per cent of lines);
     the product's code and description, the invoice and the stamp of each line are looked up only for the rows
     being formatted. `frame(rows)` is the same table, row for row, as the whole export's rows at those positions,
-    so `write_csv` gives the same bytes for any chunk size."""
+    so `write_csv` gives the same bytes for any chunk size. `number`: the documents' numbers when the caller has
+    drawn them (the history written a day at a time, `pricing.data.synthetic.by_day`); else `ledger.numbers()`."""
 
-    def __init__(self, ledger: Ledger, lines: dict[str, np.ndarray], products: Products) -> None:
-        number = ledger.numbers()
+    def __init__(
+        self, ledger: Ledger, lines: dict[str, np.ndarray], products: Products, number: np.ndarray | None = None
+    ) -> None:
+        number = ledger.numbers() if number is None else number
         prefix = np.concatenate(ledger.doc_prefix)
         self.invoice = np.array([f"{p}{n}" for p, n in zip(prefix, number, strict=True)], dtype=object)
         self.stamp = np.array(
@@ -187,11 +190,17 @@ class Export:
     def write_csv(self, path, chunk_rows: int = 1_000_000, **to_csv) -> None:
         """The export as CSV at `path` without an index column, `chunk_rows` rows formatted at a time (the header
         once; `to_csv`: pandas' other options, the same for every chunk). ValueError for chunk_rows below 1."""
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            self.write(handle, chunk_rows, header=True, **to_csv)
+
+    def write(self, handle, chunk_rows: int = 1_000_000, header: bool = True, **to_csv) -> None:
+        """The export as CSV rows on the open text `handle`, `chunk_rows` rows at a time, the header first when
+        `header` (nothing at all for an empty export without it). ValueError for chunk_rows below 1."""
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            for start in range(0, max(len(self.order), 1), chunk_rows):
-                self.frame(slice(start, start + chunk_rows)).to_csv(handle, index=False, header=start == 0, **to_csv)
+        for start in range(0, max(len(self.order), 1 if header else 0), chunk_rows):
+            rows = slice(start, start + chunk_rows)
+            self.frame(rows).to_csv(handle, index=False, header=header and start == 0, **to_csv)
 
 
 def _format_stamp(day: date, minute: int) -> str:

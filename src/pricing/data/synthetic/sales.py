@@ -30,15 +30,30 @@ class Sales:
     country: np.ndarray  # index into COUNTRY_NAMES
 
 
-def write_sales(market: Market, ledger: Ledger, streams: Streams, guest_lines: int, customer_lines: int) -> Sales:
-    """Guest and customer invoices of about `guest_lines` and exactly `customer_lines` lines, their lines added
-    to the ledger as its first block."""
+def write_sales(
+    market: Market,
+    ledger: Ledger,
+    streams: Streams,
+    guest_lines: int,
+    customer_lines: int,
+    cover: bool = True,
+    guest_sizes: np.ndarray | None = None,
+    customer_sizes: np.ndarray | None = None,
+) -> Sales:
+    """Guest and customer invoices of about `guest_lines` and exactly `customer_lines` lines (of the given
+    sizes where given: a day's share of a year's invoices), their lines added to the ledger as its first block.
+    `cover`: every country and customer gets an invoice where there are enough (a whole year's sales); off for a
+    single day's (`invoice_countries`, `invoice_customers`)."""
     rng = streams.main
-    guest_sizes = invoice_sizes(rng, guest_lines, GUEST_INVOICE_MEAN_LINES)
-    cust_sizes = invoice_sizes(rng, customer_lines, CUSTOMER_INVOICE_MEAN_LINES)
+    if guest_sizes is None:
+        guest_sizes = invoice_sizes(rng, guest_lines, GUEST_INVOICE_MEAN_LINES)
+    cust_sizes = (
+        invoice_sizes(rng, customer_lines, CUSTOMER_INVOICE_MEAN_LINES) if customer_sizes is None else customer_sizes
+    )
     n_guest = len(guest_sizes)
     guest_country = guest_countries(rng, n_guest)
-    customer = invoice_customers(rng, market.customers, invoice_countries(rng, market.customers, len(cust_sizes)))
+    country = invoice_countries(rng, market.customers, len(cust_sizes), cover)
+    customer = invoice_customers(rng, market.customers, country, cover)
     sizes = np.concatenate([guest_sizes, cust_sizes])
     inv_customer = np.concatenate([np.full(n_guest, -1), customer])
     inv_country = np.concatenate([guest_country, market.customers.country[customer]])
@@ -66,28 +81,32 @@ def guest_countries(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([COUNTRY_NAMES.index(c) for c in names])[rng.choice(len(names), n, p=shares / shares.sum())]
 
 
-def invoice_countries(rng: np.random.Generator, customers: Customers, n: int) -> np.ndarray:
+def invoice_countries(rng: np.random.Generator, customers: Customers, n: int, cover: bool = True) -> np.ndarray:
     """The country of each of `n` customer invoices: the real file's line shares less the guests' part, over
-    the countries with customers; a country left without an invoice takes one from the UK's."""
+    the countries with customers; with `cover`, a country left without an invoice takes one from the UK's."""
     line_share = np.array([s for _, s, _ in COUNTRIES])
     guest_share = np.array([GUEST_COUNTRIES.get(c, 0.0) for c in COUNTRY_NAMES])
     has_customers = np.bincount(customers.country, minlength=len(COUNTRIES)) > 0
     weight = np.clip(line_share - GUEST_LINE_SHARE * guest_share, 0, None) * has_customers
     country = rng.choice(len(COUNTRIES), n, p=weight / weight.sum())
+    if not cover:
+        return country
     absent = np.flatnonzero(has_customers & (np.bincount(country, minlength=len(COUNTRIES)) == 0))
     country[rng.choice(np.flatnonzero(country == UK), len(absent), replace=False)] = absent
     return country
 
 
-def invoice_customers(rng: np.random.Generator, customers: Customers, country: np.ndarray) -> np.ndarray:
-    """The customer (index into `customers`) of each invoice of the given countries: within a country every
-    customer shops at least once where there are invoices enough, then by activity; the invoices then shuffled,
-    so first visits spread over the year."""
+def invoice_customers(
+    rng: np.random.Generator, customers: Customers, country: np.ndarray, cover: bool = True
+) -> np.ndarray:
+    """The customer (index into `customers`) of each invoice of the given countries: within a country, with
+    `cover`, every customer shops at least once where there are invoices enough, the rest by activity (all by
+    activity without it); the invoices then shuffled, so first visits spread over the year."""
     customer = np.empty(len(country), dtype=np.int64)
     for c in np.unique(country):
         pool = rng.permutation(np.flatnonzero(customers.country == c))
         where = np.flatnonzero(country == c)
-        first = min(len(pool), len(where))
+        first = min(len(pool), len(where)) if cover else 0
         customer[where[:first]] = pool[:first]
         act = customers.activity[pool]
         customer[where[first:]] = pool[rng.choice(len(pool), len(where) - first, p=act / act.sum())]
