@@ -6,6 +6,8 @@ price), at the week's list price p_t; p0 is the product's first week's price."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,3 +45,16 @@ def write_lines(
                 )  # fmt: skip
     pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
     return len(rows)
+
+
+def pricing(*args) -> subprocess.CompletedProcess:
+    """`python -m pricing ARGS` in a process of its own, its output captured (10 minutes at most)."""
+    return subprocess.run([sys.executable, "-m", "pricing", *args], capture_output=True, text=True, timeout=600)
+
+
+def experiment_update(store, raw: Path, out: Path) -> tuple[subprocess.CompletedProcess, str, Path]:
+    """`pricing experiment update` of `raw` into `store` (a LocalStore) through the CLI: its process, the version
+    it started from (the parent) and its report folder `out`."""
+    parent = store.latest()
+    done = pricing("experiment", "update", "--raw", str(raw), "--store", str(store.root), "--out", str(out))
+    return done, parent, out

@@ -14,8 +14,6 @@ all with a known elasticity TRUE_SLOPE; and GIBBERISH_CODE at one price.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ from pricing.serving import launch
 from pricing.serving.decision import PRIOR_SD_FLOOR
 from pricing.serving.predictor import Predictor
 from pricing.serving.request import LaunchRequest, PriceRequest
-from tests.experiment_lines import write_lines
+from tests.experiment_lines import experiment_update, write_lines
 
 TRUE_SLOPE = 2.0
 KNOWN = 4
@@ -41,10 +39,6 @@ FIRST_MONDAY = pd.Timestamp("2012-01-02")
 STEP = 0.05  # update.BUNDLE_STEP: the prior's central difference
 SAMPLES = 200  # update.CURVE_SAMPLES: the held-out contexts the update reads curves with
 TARGET = 0.9  # the learnt curve's profit optimum over P0 that the change test sets the unit cost for
-
-
-def pricing(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pricing", *args], capture_output=True, text=True, timeout=600)
 
 
 def look_alike(description: str) -> str:
@@ -84,10 +78,7 @@ def shop(quick_bundle, parent, tmp_path_factory):
 @pytest.fixture(scope="module")
 def updated(store, shop, tmp_path_factory):
     """`pricing experiment update` run once through the CLI: its process, the parent version, the report folder."""
-    parent_version = store.latest()
-    out = tmp_path_factory.mktemp("launch-report")
-    done = pricing("experiment", "update", "--raw", str(shop[0]), "--store", str(store.root), "--out", str(out))
-    return done, parent_version, out
+    return experiment_update(store, shop[0], tmp_path_factory.mktemp("launch-report"))
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,6 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,7 @@ from scipy.stats import norm
 from pricing.artifacts.bundle import MANIFEST, copy_bundle, open_bundle, sha256_of
 from pricing.artifacts.store import LocalStore
 from pricing.experiments.results import product_results, product_state
-from tests.experiment_lines import write_lines
+from tests.experiment_lines import experiment_update, pricing, write_lines
 
 TRUE_SLOPE = 2.0  # -d log(units per week) / d log(price): elastic, unlike the quick bundle's curve
 TESTED, HOLDOUT = 8, 4
@@ -58,10 +56,6 @@ SHAPE_MEAN_TOLERANCE = 0.07
 SHAPE_EACH_TOLERANCE = 0.25
 RESIDUAL_SD = 0.1
 CONTRACT_WEEK_KEYS = {"week", "price", "units", "realised", "expected"}
-
-
-def pricing(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pricing", *args], capture_output=True, text=True, timeout=600)
 
 
 def best_sellers(bundle: Path, n: int) -> pd.DataFrame:
@@ -101,10 +95,7 @@ def test_weeks(quick_bundle, tmp_path_factory) -> tuple[Path, pd.DataFrame, dict
 @pytest.fixture(scope="module")
 def updated(store, test_weeks, tmp_path_factory):
     """The command run once on the test weeks: its process, the parent version and the report folder."""
-    parent = store.latest()
-    out = tmp_path_factory.mktemp("report")
-    done = pricing("experiment", "update", "--raw", str(test_weeks[0]), "--store", str(store.root), "--out", str(out))
-    return done, parent, out
+    return experiment_update(store, test_weeks[0], tmp_path_factory.mktemp("report"))
 
 
 def test_the_update_recovers_a_known_slope_into_a_new_version(store, test_weeks, updated):

@@ -167,6 +167,13 @@ def daily_list_prices(lines: pd.DataFrame, ladder: pd.DataFrame | None = None) -
 def ladder_of(products: pd.DataFrame | pd.Index, lines: pd.DataFrame) -> pd.DataFrame:
     """The price ladder a product table carries (`pricing.data.features.product_table` writes it from the training
     window), or, for a bare index of codes or a table written before the ladder, the one `lines` show."""
+    carried = carried_ladder(products)
+    return price_ladder(lines) if carried is None else carried
+
+
+def carried_ladder(products: pd.DataFrame | pd.Index) -> pd.DataFrame | None:
+    """The price ladder (LADDER_COLUMNS, one row a product) a product table carries; None for a bare index of
+    codes or a table written before the ladder."""
     if isinstance(products, pd.DataFrame) and set(LADDER_COLUMNS) <= set(products.columns):
         return products[list(LADDER_COLUMNS)]
-    return price_ladder(lines)
+    return None

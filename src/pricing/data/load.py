@@ -292,18 +292,28 @@ def _canonical_name(column: object) -> str | None:
 
 
 def _rename(frame: pd.DataFrame, path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The frame with canonical column names, and canonical name -> the file's own name. A missing column is a
-    DataError that names it as the two published layouts do."""
-    mapping = {c: _canonical_name(c) for c in frame.columns if _canonical_name(c)}
-    frame = frame.rename(columns=mapping)
-    missing = [c for c in CANONICAL if c not in frame.columns]
+    """The frame with canonical column names, and canonical name -> the file's own name (`column_mapping`)."""
+    where = f"{path} (sheet {sheet!r})" if sheet is not None else str(path)
+    mapping = column_mapping([str(c) for c in frame.columns], where)
+    frame = frame[[c for c in frame.columns if str(c) in mapping]].set_axis(list(mapping.values()), axis=1)
+    return frame[list(CANONICAL)], {canonical: source for source, canonical in mapping.items()}
+
+
+def column_mapping(names: list[str], where: str) -> dict[str, str]:
+    """The file's column name -> its canonical name, for the columns of `names` that are one of the two published
+    layouts' (the first where two name the same column). A missing column is a DataError that names `where` and
+    the column as the layouts do. Shared by the in-memory reader and the engines' (pricing.data.relational)."""
+    mapping: dict[str, str] = {}
+    for name in names:
+        canonical = _canonical_name(name)
+        if canonical and canonical not in mapping.values():
+            mapping[name] = canonical
+    missing = [c for c in CANONICAL if c not in mapping.values()]
     if missing:
-        where = f"{path} (sheet {sheet!r})" if sheet is not None else str(path)
         raise DataError(
-            f"{where} lacks column(s) {', '.join(SOURCE_NAMES[c] for c in missing)} "
-            f"(has: {', '.join(map(str, frame.columns))[:200]})"
+            f"{where} lacks column(s) {', '.join(SOURCE_NAMES[c] for c in missing)} (has: {', '.join(names)[:200]})"
         )
-    return frame[list(CANONICAL)], {canonical: str(source) for source, canonical in mapping.items()}
+    return mapping
 
 
 @dataclass

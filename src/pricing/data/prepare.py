@@ -108,15 +108,21 @@ def build_tables(cleaned: pd.DataFrame, windows: SplitWindows) -> tuple[dict[str
         rows = cleaned[split == name]
         tables[name] = F.build_features(rows, products, history, fill)
         unseen[name] = int(len(rows) - len(tables[name]))
-    report = {
+    kept = {name: len(tables[name]) for name in SPLITS}
+    return tables, products, split_report(windows, kept, unseen, len(products), fill)
+
+
+def split_report(windows: SplitWindows, rows: dict, unseen: dict, products: int, fill: float) -> dict:
+    """The report's `split` part (both paths): the windows' starts, rows kept per split, rows dropped per split
+    for a product never sold in the training window, the products, and the fill of a missing log quantity."""
+    return {
         "val_start": str(windows.val_start),
         "test_start": str(windows.test_start),
-        "rows": {name: len(tables[name]) for name in SPLITS},
-        "dropped_unseen_product": unseen,  # val/test rows of products never sold in the training window
-        "products": len(products),
+        "rows": rows,
+        "dropped_unseen_product": unseen,
+        "products": products,
         "fill_log_quantity": fill,
     }
-    return tables, products, report
 
 
 def prepare(
@@ -174,16 +180,9 @@ def prepare(
             fill = float(counts.loc["train", "mean_log_q"])
             known = db.frame("SELECT split, count(*) AS n FROM priced_lines GROUP BY split").set_index("split")["n"]
             rows = {name: int(known.get(name, 0)) for name in SPLITS}
-            split_report = {
-                "val_start": str(windows.val_start),
-                "test_start": str(windows.test_start),
-                "rows": rows,
-                "dropped_unseen_product": {name: int(counts["n"].get(name, 0)) - rows[name] for name in SPLITS},
-                "products": len(products),
-                "fill_log_quantity": fill,
-            }
-            report["split"] = {**how, **split_report}
-            _refuse_short(raw, split_report)
+            unseen = {name: int(counts["n"].get(name, 0)) - rows[name] for name in SPLITS}
+            report["split"] = {**how, **split_report(windows, rows, unseen, len(products), fill)}
+            _refuse_short(raw, report["split"])
         except ValueError as exc:
             report.update(status="error", error=str(exc), engine=db.describe())
             _write_report(out_dir, report)
@@ -208,11 +207,11 @@ def prepare(
         db.close()
 
 
-def _refuse_short(raw: Path, split_report: dict) -> None:
-    short = {name: rows for name, rows in split_report["rows"].items() if rows < MIN_SPLIT_ROWS}
+def _refuse_short(raw: Path, split: dict) -> None:
+    short = {name: rows for name, rows in split["rows"].items() if rows < MIN_SPLIT_ROWS}
     if short:
         raise TooShortError(
-            f"{raw}: too short to split: {split_report['rows']} rows of products known to the training window "
+            f"{raw}: too short to split: {split['rows']} rows of products known to the training window "
             f"(at least {MIN_SPLIT_ROWS} per split)"
         )
 
@@ -232,9 +231,9 @@ def _prepare_in_memory(
                 f"{raw}: no usable rows after cleaning: {cleaned.report['rows_read']:,} read, dropped {reasons}"
             )
         windows, how = choose_windows(invoice_times(cleaned.frame["invoice_date"]), val_days, test_days)
-        tables, products, split_report = build_tables(cleaned.frame, windows)
-        report["split"] = {**how, **split_report}
-        _refuse_short(raw, split_report)
+        tables, products, split = build_tables(cleaned.frame, windows)
+        report["split"] = {**how, **split}
+        _refuse_short(raw, split)
     except ValueError as exc:
         report.update(status="error", error=str(exc))
         _write_report(out_dir, report)

@@ -122,18 +122,8 @@ def _canonical_select(source: str, mapping: dict[str, str], date_cell: str = "CA
 
 
 def _mapping(names: list[str], file: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """file column -> canonical name, and canonical -> the file's name; DataError for a missing column (as
-    `load._rename`)."""
-    mapping = {}
-    for name in names:
-        canonical = L._canonical_name(name)
-        if canonical and canonical not in mapping.values():
-            mapping[name] = canonical
-    missing = [c for c in L.CANONICAL if c not in mapping.values()]
-    if missing:
-        raise L.DataError(
-            f"{file} lacks column(s) {', '.join(L.SOURCE_NAMES[c] for c in missing)} (has: {', '.join(names)[:200]})"
-        )
+    """file column -> canonical name (`load.column_mapping`), and canonical -> the file's name."""
+    mapping = L.column_mapping(names, str(file))
     return mapping, {canonical: name for name, canonical in mapping.items()}
 
 

@@ -32,16 +32,16 @@ class WeeklySplit:
 
 
 def weekly_splits(
-    data_dir: Path, products: pd.DataFrame, preprocessor: Preprocessor
+    data_dir: Path, products: pd.DataFrame, preprocessor: Preprocessor, first_week: pd.Timestamp
 ) -> tuple[dict[str, WeeklySplit], I.ReferenceWeeks]:
     """The weekly tables of every split of `data_dir`, as model inputs, and the test split's weeks as the reference
     weeks. Each split's weeks read its own lines' price ladder (`incidence.weekly_table` given the product codes
-    only), a group of products at a time (pricing.training.lines.PreparedLines)."""
-    first = PreparedLines(data_dir, ["train"]).first_week()
+    only), a group of products at a time (pricing.training.lines.PreparedLines); `first_week`: the Monday of the
+    training split's first week (the trend's origin)."""
     splits, reference = {}, None
     for name in ("train", "val", "test"):
         lines = PreparedLines(data_dir, [name])
-        weekly = lines.weekly(first, lines.ladder())
+        weekly = lines.weekly(first_week, lines.ladder())
         weekly = weekly[weekly["stockcode"].isin(products.index)].reset_index(drop=True)
         features, week_mean = I.training_features(weekly, products)
         splits[name] = WeeklySplit(
@@ -119,12 +119,12 @@ def poisson_deviance(counts: np.ndarray, expected: np.ndarray) -> float:
 
 
 def fit_incidence(
-    data_dir: Path, products: pd.DataFrame, preprocessor: Preprocessor, seed: int = 0
+    data_dir: Path, products: pd.DataFrame, preprocessor: Preprocessor, first_week: pd.Timestamp, seed: int = 0
 ) -> tuple[dict[str, object], dict, I.ReferenceWeeks, WeeklySplit]:
     """Both incidence models, their test-week metrics (deviance; the network's pooled elasticity), the
     reference weeks and the training weeks (for the slopes' uncertainty, pricing.training.evidence), from the
-    prepared lines of `data_dir`."""
-    splits, reference = weekly_splits(data_dir, products, preprocessor)
+    prepared lines of `data_dir` (`weekly_splits`)."""
+    splits, reference = weekly_splits(data_dir, products, preprocessor, first_week)
     n_products = preprocessor.n_products
     train, val, test = splits["train"], splits["val"], splits["test"]
     network = fit_incidence_network(train, val, n_products, seed=seed)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.data import incidence as I
-from pricing.data.list_price import daily_list_prices, price_ladder
+from pricing.data.list_price import carried_ladder, daily_list_prices, price_ladder
 from pricing.data.prepare import normalise_split
 
 LINE_COLUMNS = ["stockcode", "invoice_date", "unit_price", "customer_id", "quantity"]
@@ -151,6 +151,11 @@ class PreparedLines:
     def ladder(self) -> pd.DataFrame:
         """`list_price.price_ladder` of these lines (per product: exact a group at a time)."""
         return pd.concat([price_ladder(chunk) for chunk in self.chunks()])
+
+    def ladder_of(self, products: pd.DataFrame) -> pd.DataFrame:
+        """`list_price.ladder_of` these lines: the ladder `products` carries, else these lines' (`ladder`)."""
+        carried = carried_ladder(products)
+        return self.ladder() if carried is None else carried
 
     def days(self, ladder: pd.DataFrame) -> pd.DataFrame:
         """`list_price.daily_list_prices` of these lines through `ladder` (every product's: its pooled guest factor

@@ -25,7 +25,6 @@ from tqdm import tqdm
 from pricing.artifacts.bundle import CONTEXTS, fingerprint, new_version, write_manifest
 from pricing.data.features import FEATURES, META, TARGET
 from pricing.data.incidence import weekly_from_days
-from pricing.data.list_price import LADDER_COLUMNS
 from pricing.data.preprocess import Preprocessor
 from pricing.models import registry
 from pricing.models.network import DFNConfig
@@ -206,10 +205,10 @@ def train(
     # group of products at a time: memory follows the group, not the data (pricing.training.lines)
     products = pd.read_parquet(data_dir / "products.parquet").set_index("stockcode")
     first_week = PreparedLines(data_dir, ["train"]).first_week()
-    incidence = fit_incidence(data_dir, products, preprocessor, seed)
+    incidence = fit_incidence(data_dir, products, preprocessor, first_week, seed)
     lap("fit incidence")
     every = PreparedLines(data_dir)
-    ladder = products[list(LADDER_COLUMNS)] if set(LADDER_COLUMNS) <= set(products.columns) else every.ladder()
+    ladder = every.ladder_of(products)
     days = every.days(ladder)
     shop = every.lines_per_week()
     evidence_tables = {
