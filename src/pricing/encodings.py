@@ -28,15 +28,17 @@ def decode(data: bytes) -> tuple[str, str]:
     return data.decode("latin-1"), "latin-1"
 
 
-def file_encoding(path, chunk_bytes: int = 1 << 24) -> tuple[str, bool]:
+def file_encoding(path, chunk_bytes: int = 1 << 24, opener=None) -> tuple[str, bool]:
     """The encoding `decode` would read the file at `path` with (the same rules, decided from the whole file), and
     whether the file is gzipped (by its first bytes, so a .gz without the suffix counts), read a chunk of
-    `chunk_bytes` at a time: memory stays flat for a file of any size."""
+    `chunk_bytes` at a time: memory stays flat for a file of any size. `opener`: a callable giving a fresh binary
+    stream of the file (a file on a cluster's file system, pricing.data.sources); default: `path` on this disk."""
     import gzip
 
-    with open(path, "rb") as handle:
+    opener = opener or (lambda: open(path, "rb"))  # noqa: SIM115 (each caller below closes it)
+    with opener() as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
-    with (gzip.open if gzipped else open)(path, "rb") as handle:
+    with opener() as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
         head = handle.read(4096)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16", gzipped

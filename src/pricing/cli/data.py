@@ -95,11 +95,11 @@ def add_prepare(commands: argparse._SubParsersAction) -> None:
     prep = commands.add_parser("prepare", help="clean a raw file and write train/val/test feature tables")
     prep.add_argument(
         "--raw",
-        type=Path,
+        type=raw_source,
         default=default_raw(),
         help="CSV (any common encoding, .csv.gz too), xlsx (every sheet) or parquet in the Online Retail "
-        "(or II) layout; or a folder of such files, or a quoted glob ('exports/2011-*.csv'), read as one "
-        "(default: %(default)s)",
+        "(or II) layout; or a folder of such files, or a quoted glob ('exports/2011-*.csv'), read as one; with "
+        "--engine spark a URI the session reads too (s3://bucket/exports/) (default: %(default)s)",
     )
     prep.add_argument("--out-dir", type=Path, default=PROCESSED_DIR, help="output folder (default: %(default)s)")
     prep.add_argument(
@@ -130,6 +130,13 @@ def add_prepare(commands: argparse._SubParsersAction) -> None:
         "temporary folder); it needs about the prepared tables' size free",
     )
     prep.set_defaults(func=cmd_prepare)
+
+
+def raw_source(text: str) -> Path | str:
+    """--raw: a path, or a URI kept as text (a Path would fold s3://bucket into s3:/bucket)."""
+    from pricing.data.sources import is_uri
+
+    return text if is_uri(text) else Path(text)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pricing.data.sources import SourceFile, hadoop_files, local_files
+
 ENGINES = ("duckdb", "spark")
 DEFAULT_MEMORY_LIMIT = "3GB"  # issue 27's target: 27 M lines prepared under 4 GB of peak RSS with a 3 GB limit
 
@@ -78,22 +80,30 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
         self.con.unregister("_incoming")
 
+    @staticmethod
+    def files(source) -> tuple[list[SourceFile], bool]:
+        """The files of the input `source` on this machine's disk (sources.local_files)."""
+        return local_files(source)
+
     def read_csv(
-        self, name: str, path: Path, delimiter: str, header: list[str], encoding: str, gzipped: bool
+        self, name: str, file: SourceFile, delimiter: str, header: list[str], encoding: str, gzipped: bool
     ) -> tuple[int, list[int]]:
         """A CSV file in `encoding` (`encodings.file_encoding`'s name), gzipped or not, as table `name`: every column
         text, named as `header`. DuckDB reads UTF-8, plain or as a .gz: any other file (another encoding, a BOM, a
         gzip without its suffix) is transcoded to UTF-8 in the engine's folder first, a chunk at a time. Returns
         how many lines could not be parsed (a wrong number of fields, an unterminated quote; they are skipped) and
         their 1-based line numbers (the header is line 1, as pyarrow, the in-memory reader, numbers them)."""
-        if encoding != "utf-8" or (gzipped and not path.name.lower().endswith(".gz")):
-            source = self.folder / f"{name}.csv"
-            opener = gzip.open if gzipped else open
-            with opener(path, "rb") as raw, open(source, "w", encoding="utf-8", newline="") as out:
-                reader = codecs.getreader(encoding)(raw)
+        path = Path(file.location)
+        if encoding != "utf-8" or (gzipped and file.suffix != ".gz"):
+            path = self.folder / f"{name}.csv"
+            with (
+                file.open() as raw,
+                gzip.open(raw, "rb") if gzipped else raw as data,
+                open(path, "w", encoding="utf-8", newline="") as out,
+            ):
+                reader = codecs.getreader(encoding)(data)
                 while chunk := reader.read(1 << 24):
                     out.write(chunk.lstrip("\ufeff") if out.tell() == 0 else chunk)
-            path = source
         columns = "{" + ", ".join(f"{_quote_text(h)}: 'VARCHAR'" for h in header) + "}"
         self.con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
         self.con.execute(
@@ -127,8 +137,9 @@ class DuckDBEngine:
 class SparkEngine:
     """Apache Spark: the SparkSession in the environment (`spark-submit`, Databricks, EMR) or `session`. Each
     statement of pricing.data.relational is translated from DuckDB's dialect to Spark SQL by sqlglot; tables are
-    temporary views, cached (`create`). Paths are whatever the session reads (s3://, dbfs:/, hdfs://, a local
-    path with local[N])."""
+    temporary views, cached (`create`). Inputs are whatever the session's file systems hold (sources.hadoop_files:
+    s3://, dbfs:/, hdfs://, a path of the default file system, the local disk with local[N]); outputs a path
+    or URI the session writes."""
 
     name = "spark"
 
@@ -164,8 +175,12 @@ class SparkEngine:
         data = frame.astype(object).where(frame.notna(), None)
         self.spark.createDataFrame(data, schema=schema).createOrReplaceTempView(name)
 
+    def files(self, source) -> tuple[list[SourceFile], bool]:
+        """The files of the input `source` as the session's file systems hold them (sources.hadoop_files)."""
+        return hadoop_files(self.spark, source)
+
     def read_csv(
-        self, name: str, path: Path, delimiter: str, header: list[str], encoding: str, gzipped: bool
+        self, name: str, file: SourceFile, delimiter: str, header: list[str], encoding: str, gzipped: bool
     ) -> tuple[int, list[int]]:
         """Spark's CSV reader (PERMISSIVE; the encoding by its Java name, a gzip by its suffix): the lines it cannot
         parse are counted, without line numbers (Spark keeps none: the list is empty)."""
@@ -185,7 +200,7 @@ class SparkEngine:
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", corrupt)
             .schema(schema)
-            .csv(str(path))
+            .csv(file.location)
             .cache()
         )
         bad = frame.filter(fn.col(corrupt).isNotNull())
@@ -198,9 +213,12 @@ class SparkEngine:
         self.spark.read.parquet(str(path)).createOrReplaceTempView(name)
 
     def write_parquet(self, sql: str, path: Path, dtypes: dict[str, str]) -> None:
-        """A folder of parquet parts (pandas reads it as one table); pandas' dtypes are not stored: pandas reads
-        the customer id of a folder Spark wrote as float64 (NaN for a guest)."""
-        self.spark.sql(self.translate(sql)).write.mode("overwrite").parquet(str(path))
+        """A folder of parquet parts (pandas reads it as one table) at the local path `path`, written as a `file:`
+        URI: prepare's Python moves and reads what Spark wrote, so both must see one place (a folder every node
+        mounts: /dbfs/, an NFS or EFS share; any folder on local[N]), not the cluster's default file system.
+        pandas' dtypes are not stored: pandas reads the customer id of a folder Spark wrote as float64 (NaN for a
+        guest)."""
+        self.spark.sql(self.translate(sql)).write.mode("overwrite").parquet(Path(path).absolute().as_uri())
 
     def close(self) -> None:
         for frame in self._cached:

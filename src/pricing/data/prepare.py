@@ -14,6 +14,7 @@ import pandas as pd
 from pricing.data import features as F
 from pricing.data.engine import DEFAULT_MEMORY_LIMIT
 from pricing.data.load import load
+from pricing.data.sources import local_files
 
 SPLITS = ("train", "val", "test")
 # the calendar windows are used while they leave the training window at least this share of the rows; a shorter
@@ -145,6 +146,7 @@ def prepare(
     `"status": "error"` and the reason, and ValueError is raised after). Raises DataError for a file that cannot
     be read at all (see pricing.data.load); the tables are written only once all of them are built."""
     if engine == "pandas":
+        local_files(raw)  # a URI is refused in one line: pandas reads this machine's disk
         return _prepare_in_memory(raw, out_dir, val_days, test_days, on_stage, date_order)
     from pricing.data import relational as R
     from pricing.data.engine import open_engine

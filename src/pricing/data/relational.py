@@ -36,6 +36,7 @@ import pandas as pd
 from pricing.data import features as F
 from pricing.data import load as L
 from pricing.data.list_price import LADDER_COLUMNS, MIN_BREAK_SEPARATION, MIN_GUEST_LINES, break_quantities_from_counts
+from pricing.data.sources import SourceFile, scratch_folder
 from pricing.encodings import file_encoding
 
 # the feature tables' columns and the dtypes pandas reads them back with (today's tables', held by the golden test)
@@ -67,32 +68,29 @@ def _ts(value: pd.Timestamp) -> str:
 
 
 # -- 1. read ---------------------------------------------------------------------------------------------------------
-def read(engine, path: Path, date_order: str | None) -> dict:
-    """Every file of `path` (a file, a folder or a glob, as `load.read_raw`) into the engine's table `raw`:
-    columns load.CANONICAL as text and `date_cell` (a workbook's date cells). Returns the report's reading part:
-    rows_read, malformed line numbers (none from Spark, which keeps none) and their count, source columns, details.
-    DataError as `load.read_raw`, naming the file of a folder that cannot be read (nothing is written)."""
-    path = Path(path)
+def read(engine, source, date_order: str | None) -> dict:
+    """Every file of `source` (a file, a folder or a glob, as `load.read_raw`; as the engine sees them,
+    `engine.files`: a URI on Spark) into the engine's table `raw`: columns load.CANONICAL as text and `date_cell` (a
+    workbook's date cells). Returns the report's reading part: rows_read, malformed line numbers (none from Spark,
+    which keeps none) and their count, source columns, details. DataError as `load.read_raw`, naming the file of a
+    folder that cannot be read (nothing is written)."""
     if date_order is not None and date_order not in L.DATE_ORDERS:
         raise ValueError(f"date_order must be one of {L.DATE_ORDERS} or None, got {date_order!r}")
-    many = path.is_dir() or bool(L._GLOB.search(str(path)))
-    files = L.files_of(path) if many else [path]
+    files, many = engine.files(source)
     parts, malformed, details, columns, shared = [], [], {}, {}, 0
     for i, file in enumerate(files):
         try:
-            if not file.is_file():
-                raise L.DataError(f"cannot read {file}: no such file")
             part = _read_one(engine, file, f"raw_{i}")
         except L.DataError as exc:
             if not many:
                 raise
             raise L.DataError(
-                f"cannot read {path}: {file.name}: {str(exc).removeprefix(f'cannot read {file}: ')}"
+                f"cannot read {source}: {file.name}: {str(exc).removeprefix(f'cannot read {file.location}: ')}"
             ) from exc
         except Exception as exc:  # the engine's parser failing on the file: the one-line reason the CLI prints
             message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             raise L.DataError(
-                f"cannot read {path}: {file.name}: {message}" if many else f"cannot read {file}: {message}"
+                f"cannot read {source}: {file.name}: {message}" if many else f"cannot read {file.location}: {message}"
             ) from exc
         parts.append(part)
         columns = columns or part["source_columns"]
@@ -121,18 +119,20 @@ def _canonical_select(source: str, mapping: dict[str, str], date_cell: str = "CA
     return f"SELECT {', '.join(items)}, {date_cell} AS date_cell FROM {source}"
 
 
-def _mapping(names: list[str], file: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """file column -> canonical name (`load.column_mapping`), and canonical -> the file's name."""
-    mapping = L.column_mapping(names, str(file))
+def _mapping(names: list[str], where: str) -> tuple[dict[str, str], dict[str, str]]:
+    """file column -> canonical name (`load.column_mapping`; `where` names the file in its error), and canonical ->
+    the file's name."""
+    mapping = L.column_mapping(names, where)
     return mapping, {canonical: name for name, canonical in mapping.items()}
 
 
-def _read_one(engine, file: Path, table: str) -> dict:
-    suffix = file.suffix.lower()
+def _read_one(engine, file: SourceFile, table: str) -> dict:
+    suffix = file.suffix
     if suffix in (".xlsx", ".xlsm", ".xls"):
         # a workbook holds at most a million rows a sheet: read in Python, as today (the DuckDB excel extension
-        # downloads itself at run time, which a closed machine cannot do)
-        raw = L._read_workbook(file)
+        # downloads itself at run time, which a closed machine cannot do); one on a cluster's file system is copied
+        with scratch_folder() as folder:
+            raw = L._read_workbook(file.local_copy(Path(folder)))
         engine.register(f"{table}_cells", _workbook_text(raw.frame))
         engine.create(table, f"SELECT {', '.join(_TEXT_COLUMNS)}, date_cell FROM {table}_cells")
         return {
@@ -143,9 +143,9 @@ def _read_one(engine, file: Path, table: str) -> dict:
             "details": raw.details,
         }
     if suffix == ".parquet":
-        engine.read_parquet(f"{table}_file", file)
+        engine.read_parquet(f"{table}_file", file.location)
         names = list(engine.frame(f"SELECT * FROM {table}_file LIMIT 0").columns)
-        mapping, columns = _mapping(names, file)
+        mapping, columns = _mapping(names, file.location)
         kinds = engine.frame(f"DESCRIBE SELECT * FROM {table}_file") if engine.name == "duckdb" else None
         date_name = columns["invoice_date"]
         typed_date = kinds is not None and "TIMESTAMP" in str(
@@ -179,12 +179,12 @@ def _workbook_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out[[*_TEXT_COLUMNS, "date_cell"]]
 
 
-def _read_csv(engine, file: Path, table: str) -> dict:
-    encoding, gzipped = file_encoding(file)
-    with (gzip.open if gzipped else open)(file, "rb") as handle:
+def _read_csv(engine, file: SourceFile, table: str) -> dict:
+    encoding, gzipped = file_encoding(file.location, opener=file.open)
+    with file.open() as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
         head = handle.read(1 << 16)
     delimiter, header = L.sniff_header(codecs.decode(head, encoding, errors="replace").lstrip("\ufeff"))
-    mapping, columns = _mapping(header, file)
+    mapping, columns = _mapping(header, file.location)
     count, numbers = engine.read_csv(f"{table}_file", file, delimiter, header, encoding, gzipped)
     engine.create(table, _canonical_select(f"{table}_file", mapping))
     rows = int(engine.frame(f"SELECT count(*) AS n FROM {table}").n.iat[0])

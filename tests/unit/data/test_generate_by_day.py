@@ -120,11 +120,11 @@ def test_prepare_reads_it_as_it_reads_the_whole_year_file(by_day, generated_200k
     assert reports[0]["stockcodes"] == pytest.approx(reports[1]["stockcodes"], rel=0.005)  # a rare product or two
 
 
-def test_the_same_seed_writes_the_same_bytes_and_too_few_rows_are_refused(tmp_path, capsys):
-    first, _ = G.write_by_day(tmp_path / "a", G.BY_DAY_MIN_ROWS, seed=3)
-    again, _ = G.write_by_day(tmp_path / "b", G.BY_DAY_MIN_ROWS, seed=3)
+def test_the_same_seed_writes_the_same_bytes_and_too_few_rows_are_refused(by_day, tmp_path, capsys):
+    first = by_day[0]
+    again, _ = G.write_by_day(tmp_path / "again", ROWS, seed=SEED)
     for name in first:
         assert first[name].read_bytes() == again[name].read_bytes(), name
-    assert not list((tmp_path / "a").glob("*.partial"))
+    assert not list(first["transactions"].parent.glob("*.partial"))
     code = main(["generate", "--rows", "50000", "--history", "by-day", "--out-dir", str(tmp_path / "c")])
     assert code == 1 and "rows must be at least 100000" in capsys.readouterr().err

@@ -152,3 +152,14 @@ def test_the_duckdb_engine_keeps_its_limit_and_cleans_up(tmp_path):
     assert limit.replace(" ", "").upper().startswith(("61", "64"))  # DuckDB prints it in MiB
     engine.close()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_uri_is_refused_in_one_line_by_the_engines_that_read_this_disk(engine, tmp_path, capsys):
+    from pricing.cli import main
+
+    code = main(["prepare", "--raw", "s3://shop/exports/", "--out-dir", str(tmp_path), "--engine", engine])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]  # beside the stage bar
+    assert code == 1 and len(errors) == 1
+    assert "s3://shop/exports/" in errors[0] and "--engine spark" in errors[0]  # the bucket, not s3:/shop
+    assert not list(tmp_path.iterdir())
