@@ -93,27 +93,34 @@ def break_quantities_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     or above it plus the share of the others below it, minus 1; 1 for a clean break). `counts`: lines per
     stockcode, quantity and discounted (bool), column `n`, over the lines on days with two or more prices (what an
     engine aggregates: pricing.data.relational). Index stockcode; empty when no product qualifies."""
-    rows = {}
-    counts = counts.assign(discounted=counts["discounted"].astype(bool)).sort_values(["stockcode", "quantity"])
-    for product, group in counts.groupby("stockcode", sort=True):
-        cut = group[group["discounted"]]
-        full = group[~group["discounted"]]
-        n_cut, n_full = int(cut["n"].sum()), int(full["n"].sum())
-        if n_cut < MIN_BREAK_LINES:
-            continue
-        candidates = cut["quantity"].to_numpy(dtype=float)  # distinct and sorted: one row per quantity
-        cut_before = np.concatenate([[0], np.cumsum(cut["n"].to_numpy())[:-1]])  # discounted lines below each
+    # every product at once (a loop over products took 2 s of the real file's 8 s prepare): per candidate, a
+    # discounted line's quantity, the shares of the product's discounted lines at or above it and of its other
+    # lines below it; the rows sorted so that at one quantity the discounted row comes before the full-price one
+    rows = counts.assign(discounted=counts["discounted"].astype(bool)).sort_values(
+        ["stockcode", "quantity", "discounted"], ascending=[True, True, False]
+    )
+    code, n = rows["stockcode"], rows["n"].to_numpy(dtype=np.int64)
+    cut_n = np.where(rows["discounted"], n, 0)
+    full_n = n - cut_n
+    n_cut = pd.Series(cut_n).groupby(code.to_numpy()).transform("sum").to_numpy()
+    n_full = pd.Series(full_n).groupby(code.to_numpy()).transform("sum").to_numpy()
+    cut_before = pd.Series(cut_n).groupby(code.to_numpy()).cumsum().to_numpy() - cut_n
+    full_below = pd.Series(full_n).groupby(code.to_numpy()).cumsum().to_numpy() - full_n
+    candidate = rows["discounted"].to_numpy() & (n_cut >= MIN_BREAK_LINES)
+    with np.errstate(divide="ignore", invalid="ignore"):
         at_or_above = 1.0 - cut_before / n_cut
-        if n_full:
-            full_q, full_cum = full["quantity"].to_numpy(dtype=float), np.cumsum(full["n"].to_numpy())
-            at = np.searchsorted(full_q, candidates, "left")  # full-price quantities below each candidate
-            below = np.where(at > 0, full_cum[np.maximum(at - 1, 0)], 0) / n_full
-        else:
-            below = np.ones(len(candidates))
-        best = int(np.argmax(at_or_above + below))
-        rows[product] = (candidates[best], at_or_above[best] + below[best] - 1.0)
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["break_quantity", "separation"]).rename_axis(
-        "stockcode"
+        below = np.where(n_full > 0, full_below / np.where(n_full > 0, n_full, 1), 1.0)
+    scored = pd.DataFrame(
+        {
+            "stockcode": code.to_numpy()[candidate],
+            "break_quantity": rows["quantity"].to_numpy(dtype=float)[candidate],
+            "score": (at_or_above + below)[candidate],
+        }
+    )
+    best = scored.loc[scored.groupby("stockcode", sort=True)["score"].idxmax()]
+    return pd.DataFrame(
+        {"break_quantity": best["break_quantity"].to_numpy(), "separation": best["score"].to_numpy() - 1.0},
+        index=pd.Index(best["stockcode"].to_numpy(), name="stockcode"),
     )
 
 

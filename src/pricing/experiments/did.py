@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import statsmodels.api as sm
 
 LEVEL = 0.9
 
@@ -55,6 +54,8 @@ def difference_in_differences(
 
     def within(a: np.ndarray) -> np.ndarray:
         return a - a.mean(axis=1, keepdims=True) - a.mean(axis=0, keepdims=True) + a.mean()
+
+    import statsmodels.api as sm  # here, not at the top: the CLI imports this module to build its parser (1 s)
 
     groups = np.repeat(np.arange(len(treated)), len(post))
     fit = sm.OLS(within(y).ravel(), within(d).ravel()[:, None]).fit(

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pricing.data import list_price as L
 
@@ -78,3 +80,40 @@ def test_lines_without_a_quantity_column_get_no_break(lines):
     ladder = L.price_ladder(lines.drop(columns="quantity"))
     assert ladder["break_quantity"].isna().all() and (ladder["break_factor"] == 1.0).all()
     assert ladder.loc["A", "guest_factor"] == pytest.approx(2.0)
+
+
+def _youden_by_hand(counts: pd.DataFrame) -> dict:
+    """Per product with MIN_BREAK_LINES discounted lines, the discounted quantity q maximising the share of its
+    discounted lines at or above q plus the share of its other lines below q (the first such q), and that sum - 1:
+    every candidate scored from the lines themselves."""
+    found = {}
+    for code, group in counts.groupby("stockcode"):
+        cut, full = group[group["discounted"]], group[~group["discounted"]]
+        if cut["n"].sum() < L.MIN_BREAK_LINES:
+            continue
+        scores = []
+        for q in sorted(cut["quantity"]):
+            above = cut.loc[cut["quantity"] >= q, "n"].sum() / cut["n"].sum()
+            below = full.loc[full["quantity"] < q, "n"].sum() / full["n"].sum() if len(full) else 1.0
+            scores.append((above + below, q))
+        best = max(scores, key=lambda s: s[0])  # the first of equal scores, as sorted
+        found[code] = (best[1], best[0] - 1.0)
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("ABC"), st.sampled_from([1, 2, 3, 6, 12, 24]), st.booleans(), st.integers(1, 9)),
+        max_size=30,
+    )
+)
+def test_the_break_quantity_is_youdens_best_cut_for_every_table_of_counts(rows):
+    counts = pd.DataFrame(rows, columns=["stockcode", "quantity", "discounted", "n"])
+    counts = counts.groupby(["stockcode", "quantity", "discounted"], as_index=False)["n"].sum()
+    found = L.break_quantities_from_counts(counts)
+    expected = _youden_by_hand(counts)
+    assert sorted(found.index) == sorted(expected)
+    for code, (quantity, separation) in expected.items():
+        assert found.loc[code, "break_quantity"] == quantity
+        assert found.loc[code, "separation"] == pytest.approx(separation, abs=1e-12)
