@@ -13,10 +13,7 @@ def decode(data: bytes) -> tuple[str, str]:
     the file is valid UTF-8, else Windows-1252, else latin-1 (which takes any byte). Decided from the whole file,
     so a first non-ASCII byte far into it cannot make one part read in one encoding and the rest in another.
     UnicodeDecodeError only for bytes that look like UTF-16 but are not."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    if (sample := data[:4096]) and sample.count(0) * 4 > len(sample):
-        encoding = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+    if encoding := utf16_encoding(data[:4096]):
         return data.decode(encoding), encoding
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
@@ -26,6 +23,16 @@ def decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     return data.decode("latin-1"), "latin-1"
+
+
+def utf16_encoding(head: bytes) -> str | None:
+    """The UTF-16 flavour a file starting with `head` (its first 4 KB) is in, by its BOM or, without one, by the zero
+    bytes of mostly-ASCII text (Excel's "Unicode Text" export); None for a file in a byte encoding."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head and head.count(0) * 4 > len(head):
+        return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+    return None
 
 
 def file_encoding(path, chunk_bytes: int = 1 << 24, opener=None) -> tuple[str, bool]:
@@ -40,10 +47,8 @@ def file_encoding(path, chunk_bytes: int = 1 << 24, opener=None) -> tuple[str, b
         gzipped = handle.read(2) == b"\x1f\x8b"
     with opener() as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
         head = handle.read(4096)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", gzipped
-        if head and head.count(0) * 4 > len(head):
-            return ("utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"), gzipped
+        if encoding := utf16_encoding(head):
+            return encoding, gzipped
         candidates = ["utf-8", "cp1252"]
         decoders = {name: codecs.getincrementaldecoder(name)() for name in candidates}
         chunk = head

@@ -49,7 +49,7 @@ def add_generate(commands: argparse._SubParsersAction) -> None:
         "--history",
         choices=("auto", "whole", "by-day"),
         default="auto",
-        help="how the year of lines is drawn: whole (in memory, about 0.4 KB a line) or by-day (a trading day at a "
+        help="how the year of lines is drawn: whole (in memory, about 0.3 KB a line) or by-day (a trading day at a "
         "time in bounded memory, the same demand truth, other draws of the lines; from 100,000 rows); auto: "
         "by-day from 5,000,000 rows, generate.BY_DAY_FROM_ROWS (default: %(default)s)",
     )

@@ -37,7 +37,6 @@ from pricing.data import features as F
 from pricing.data import load as L
 from pricing.data.list_price import LADDER_COLUMNS, MIN_BREAK_SEPARATION, MIN_GUEST_LINES, break_quantities_from_counts
 from pricing.data.sources import SourceFile, scratch_folder
-from pricing.encodings import file_encoding
 
 # the feature tables' columns and the dtypes pandas reads them back with (today's tables', held by the golden test)
 LINE_DTYPES = {
@@ -180,7 +179,7 @@ def _workbook_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_csv(engine, file: SourceFile, table: str) -> dict:
-    encoding, gzipped = file_encoding(file.location, opener=file.open)
+    encoding, gzipped = engine.encoding_of(file)
     with file.open() as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
         head = handle.read(1 << 16)
     delimiter, header = L.sniff_header(codecs.decode(head, encoding, errors="replace").lstrip("\ufeff"))

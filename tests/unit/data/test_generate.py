@@ -354,7 +354,7 @@ def test_the_export_is_written_in_chunks_with_the_same_bytes_whatever_their_size
     bounded memory): the file is byte for byte the whole table's CSV, for any chunk size."""
     generated = G.generate(rows=5_000, seed=4)
     whole = generated.transactions.to_csv(index=False, float_format="%.15g", lineterminator="\n").encode()
-    for chunk_rows in (1, 7, 4_999, 10**9):
+    for chunk_rows in (3, 4_999, 10**9):  # a short chunk, an uneven one, one chunk
         paths = G.write(generated, tmp_path / str(chunk_rows), chunk_rows=chunk_rows)
         assert paths["transactions"].read_bytes() == whole, chunk_rows
     with pytest.raises(ValueError, match="chunk_rows"):

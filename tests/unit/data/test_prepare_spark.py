@@ -53,7 +53,7 @@ def test_spark_local_prepares_a_generated_file_as_recorded(spark, tmp_path):
 def test_the_files_of_a_folder_or_glob_uri_are_listed_and_read_through_hadoop(spark, tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
-    text = "InvoiceNo,StockCode\n" + "536365,85123A,CAFÉ £2\n" * 60_000  # over a megabyte: several reads
+    text = "InvoiceNo,StockCode\n" + "536365,85123A,2\n" * 60_000 + "536366,85123A,CAFÉ £2\n"  # over 1 MB
     (folder / "2011-02.csv").write_text(text, encoding="cp1252")
     (folder / "2011-01.csv").write_text("InvoiceNo\n1\n", encoding="utf-8")
     (folder / "_SUCCESS").write_text("")  # what Spark leaves beside its parts: not an input
@@ -62,7 +62,9 @@ def test_the_files_of_a_folder_or_glob_uri_are_listed_and_read_through_hadoop(sp
     assert many and [f.name for f in files] == ["2011-01.csv", "2011-02.csv"]
     with files[1].open() as stream:
         assert stream.read() == (folder / "2011-02.csv").read_bytes()
-    assert file_encoding(files[1].location, opener=files[1].open) == ("cp1252", False)
+    assert file_encoding(files[1].location, opener=files[1].open) == ("cp1252", False)  # read by the driver
+    engine = SparkEngine(spark)  # or by the executors, far past the first bytes
+    assert [engine.encoding_of(f) for f in files] == [("utf-8", False), ("cp1252", False)]
     globbed, many = sources.hadoop_files(spark, f"{folder.as_uri()}/2011-0[2-9].csv")
     assert many and [f.name for f in globbed] == ["2011-02.csv"]
     one, many = sources.hadoop_files(spark, str(folder / "2011-01.csv"))  # a path of the default file system

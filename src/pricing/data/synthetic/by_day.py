@@ -44,7 +44,7 @@ from pricing.data.synthetic.files import (
 )
 from pricing.data.synthetic.history import BAD_DEBT_DAY, LineCounts, write_lines
 from pricing.data.synthetic.ledger import FIRST_INVOICE, Export, Ledger
-from pricing.data.synthetic.market import Calendar, Market, Streams, market_size
+from pricing.data.synthetic.market import DEFAULT_CONFOUNDING, Calendar, Market, Streams, market_size
 
 BY_DAY_FROM_ROWS = 5_000_000  # `pricing generate` writes by day from here: the whole year took 0.78 GB at 2 M lines
 BY_DAY_MIN_ROWS = 100_000  # below it a quiet day can be left without a sale for its other lines to sit on
@@ -88,7 +88,7 @@ def write_by_day(
     out_dir: Path,
     rows: int,
     seed: int = 0,
-    confounding: float = 0.0,
+    confounding: float = DEFAULT_CONFOUNDING,
     incidence: float = 1.0,
     within_day_prices: bool = True,
     market: str = "default",
