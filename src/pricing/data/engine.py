@@ -144,8 +144,8 @@ class SparkEngine:
     """Apache Spark: the SparkSession in the environment (`spark-submit`, Databricks, EMR) or `session`. Each
     statement of pricing.data.relational is translated from DuckDB's dialect to Spark SQL by sqlglot; tables are
     temporary views, cached (`create`). Inputs are whatever the session's file systems hold (sources.hadoop_files:
-    s3://, dbfs:/, hdfs://, a path of the default file system, the local disk with local[N]); outputs a path
-    or URI the session writes."""
+    s3://, dbfs:/, hdfs://, a path of the default file system, the local disk with local[N]); the output is a
+    folder every node mounts (`write_parquet`)."""
 
     name = "spark"
 
