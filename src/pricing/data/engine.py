@@ -23,6 +23,7 @@ import json
 import shutil
 import tempfile
 import uuid
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,8 @@ from pricing.data.sources import SourceFile, hadoop_files, local_files
 from pricing.encodings import file_encoding, utf16_encoding
 
 ENGINES = ("duckdb", "spark")
+# the charsets Spark 4's CSV reader takes without spark.sql.legacy.javaCharsets (its error message lists them)
+SPARK_CHARSETS = ("iso-8859-1", "us-ascii", "utf-16", "utf-16be", "utf-16le", "utf-32", "utf-8")
 DEFAULT_MEMORY_LIMIT = "3GB"  # issue 27's target: 27 M lines prepared under 4 GB of peak RSS with a 3 GB limit
 
 
@@ -154,6 +157,9 @@ class SparkEngine:
 
         self.spark = session or SparkSession.builder.getOrCreate()
         self._cached = []
+        # PySpark 4.3 warns on every toPandas that it does not yet fully support pandas 3: prepare's Spark tables
+        # are held equal to DuckDB's (tests/unit/data/test_prepare_spark.py), so the dozens of warnings go
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
     @staticmethod
     def translate(sql: str) -> str:
@@ -217,6 +223,11 @@ class SparkEngine:
         from pyspark.sql import functions as fn
         from pyspark.sql import types as T
 
+        charset = {"utf-8-sig": "UTF-8", "cp1252": "windows-1252"}.get(encoding, encoding)
+        if charset.lower() not in SPARK_CHARSETS:
+            # Spark 4 reads only the Unicode charsets, ISO-8859-1 and US-ASCII unless told to take any Java charset:
+            # Windows-1252, the export of many shops, needs it (its bytes 0x80-0x9F are not ISO-8859-1's)
+            self.spark.conf.set("spark.sql.legacy.javaCharsets", "true")
         corrupt = f"_corrupt_{uuid.uuid4().hex[:8]}"
         schema = T.StructType(
             [T.StructField(h, T.StringType()) for h in header] + [T.StructField(corrupt, T.StringType())]
@@ -226,7 +237,7 @@ class SparkEngine:
             .option("sep", delimiter)
             .option("quote", '"')
             .option("escape", '"')
-            .option("encoding", {"utf-8-sig": "UTF-8", "cp1252": "windows-1252"}.get(encoding, encoding))
+            .option("encoding", charset)
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", corrupt)
             .schema(schema)

@@ -74,6 +74,23 @@ def test_the_files_of_a_folder_or_glob_uri_are_listed_and_read_through_hadoop(sp
             sources.hadoop_files(spark, f"{folder.as_uri()}/{missing}")
 
 
+def test_a_folder_uri_of_a_windows_1252_and_a_utf_8_export_reads_as_one(spark, tmp_path):
+    """Windows-1252 (the byte 0x8C is Œ there, and nothing in ISO-8859-1) read by Spark's reader as such."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    line = "536365,85123A,{},6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+    (folder / "2010-12.csv").write_text(header + line.format("CŒUR LIGHT £"), encoding="cp1252")
+    (folder / "2011-01.csv").write_text(header + line.format("CAFÉ LIGHT €"), encoding="utf-8")
+    read = R.read(SparkEngine(spark), folder.as_uri(), None)
+    assert [read["details"]["files"][name]["encoding"] for name in ("2010-12.csv", "2011-01.csv")] == [
+        "cp1252",
+        "utf-8",
+    ]
+    described = spark.sql("SELECT description FROM raw ORDER BY description").toPandas()["description"].tolist()
+    assert described == ["CAFÉ LIGHT €", "CŒUR LIGHT £"]
+
+
 def test_a_bad_file_in_a_folder_uri_is_named(spark, tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()

@@ -100,7 +100,9 @@ def write_by_day(
     renamed when whole. `progress`: a bar of days on stderr. ValueError for fewer than BY_DAY_MIN_ROWS rows, or
     what `generate.generate` refuses."""
     if rows < BY_DAY_MIN_ROWS:
-        raise ValueError(f"rows must be at least {BY_DAY_MIN_ROWS} to write by day, got {rows}")
+        raise ValueError(
+            f"rows must be at least {BY_DAY_MIN_ROWS} to write by day (--history whole writes fewer), got {rows}"
+        )
     from tqdm import tqdm
 
     streams = Streams.of(seed)
