@@ -168,7 +168,8 @@ def prepare(
                 )
             windows, how = choose_windows(R.invoice_times(db), val_days, test_days)
             R.split(db, windows)
-            counts = db.frame("SELECT split, count(*) AS n, avg(log_q) AS mean_log_q FROM lines GROUP BY split")
+            mean = R.EXACT_MEAN.format("log_q")
+            counts = db.frame(f"SELECT split, count(*) AS n, {mean} AS mean_log_q FROM lines GROUP BY split")
             counts = counts.set_index("split")
             if "train" not in counts.index:
                 raise TooShortError(

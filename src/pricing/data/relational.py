@@ -55,6 +55,9 @@ _DAY_MONTH_SQL = (
     r"(?:[ T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?$"
 )  # load._DAY_MONTH without its back-reference (RE2 and Java differ there): the two separators are compared
 _ISO_SQL = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$"
+# a mean summed as exact decimals, so the same on every run: a float sum over parallel threads moves its last
+# digits with the threads' order (a user saw the report's fill_log_quantity change between two runs)
+EXACT_MEAN = "CAST(avg(CAST({} AS DECIMAL(38, 18))) AS DOUBLE)"
 _PRODUCT_CODE_SQL = r"^[0-9]{5}[A-Z]{0,3}$"  # load._PRODUCT_CODE on the upper-cased canonical code
 
 
@@ -421,7 +424,7 @@ def products(engine) -> pd.DataFrame:
     """The product table (`features.product_table`) of the training window's lines, from the engine's per-product
     aggregates; registered as the engine's table `products`."""
     table = engine.frame(
-        """WITH t AS (SELECT * FROM lines WHERE split = 'train'),
+        f"""WITH t AS (SELECT * FROM lines WHERE split = 'train'),
         described AS (SELECT stockcode, description, count(*) AS n FROM t GROUP BY stockcode, description),
         mode AS (
             SELECT stockcode, description FROM (
@@ -432,7 +435,7 @@ def products(engine) -> pd.DataFrame:
         )
         SELECT t.stockcode, any_value(m.description) AS description, min(unit_price) AS price_min,
             median(unit_price) AS price_median, max(unit_price) AS price_max, count(*) AS lines,
-            sum(quantity) AS units, avg(log_q) AS mean_log_quantity, min(invoice_date) AS first_sold,
+            sum(quantity) AS units, {EXACT_MEAN.format("log_q")} AS mean_log_quantity, min(invoice_date) AS first_sold,
             max(invoice_date) AS last_sold
         FROM t JOIN mode m ON t.stockcode = m.stockcode
         GROUP BY t.stockcode"""
