@@ -33,9 +33,7 @@ def data_report(data_dir: Path) -> dict:
     calibration measures (`fixed_effect_elasticities`, under `data_fixed_effects`). FileNotFoundError when
     `data_dir` lacks data_quality.json or a split's parquet file."""
     quality = json.loads((Path(data_dir) / "data_quality.json").read_text())
-    columns = ["stockcode", "unit_price", "invoice_date", "quantity", "customer_id", "country"]
-    splits = {name: read_split(data_dir, name, columns) for name in SPLITS}
-    every = pd.concat(splits.values(), ignore_index=True)
+    splits, every = data_splits(data_dir)
     return {
         "cleaning": {k: quality.get(k) for k in ("source", "rows_read", "rows_kept", "dropped", "read", "split")},
         "price_structure": price_structure(splits["train"]),
@@ -45,6 +43,14 @@ def data_report(data_dir: Path) -> dict:
             "published_daily_units": PUBLISHED_ELASTICITIES,
         },
     }
+
+
+def data_splits(data_dir: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The columns the data sections read of each prepared split (by name), and every split's rows together.
+    FileNotFoundError for a missing split."""
+    columns = ["stockcode", "unit_price", "invoice_date", "quantity", "customer_id", "country"]
+    splits = {name: read_split(data_dir, name, columns) for name in SPLITS}
+    return splits, pd.concat(splits.values(), ignore_index=True)
 
 
 def build_report(bundle: Bundle, data_dir: Path, top: int = 150, bins: int = 50, samples: int = 500) -> dict:
