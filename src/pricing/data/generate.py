@@ -57,13 +57,9 @@ and every name callers import from it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 
-from pricing.data.synthetic import by_day
-from pricing.data.synthetic.by_day import BY_DAY_FROM_ROWS, BY_DAY_MIN_ROWS
+from pricing.data.synthetic.by_day import BY_DAY_FROM_ROWS, BY_DAY_MIN_ROWS, write_by_day
 from pricing.data.synthetic.files import Generated, load_ground_truth, tables, write
 from pricing.data.synthetic.history import (
     ADJUSTMENT_RATE,
@@ -104,6 +100,7 @@ from pricing.data.synthetic.market import (
     WHOLESALE_SHARE,
     Market,
     Streams,
+    check_settings,
     market_size,
 )
 from pricing.data.synthetic.sales import (
@@ -230,36 +227,8 @@ def generate(
     MARKETS, `confounded` for the market whose historic prices rose with an unobserved demand level (docs/DATA.md;
     the default market's files are unchanged by it). ValueError for settings outside those ranges, an unknown
     market or fewer than 1,000 rows."""
-    _check(rows, confounding, incidence, market)
+    check_settings(rows, confounding, incidence, market)
     return _Builder(rows, seed, confounding, incidence, within_day_prices, market).build()
-
-
-def write_by_day(
-    out_dir: Path,
-    rows: int,
-    seed: int = 0,
-    confounding: float = DEFAULT_CONFOUNDING,
-    incidence: float = 1.0,
-    within_day_prices: bool = True,
-    market: str = "default",
-    progress: bool = False,
-) -> tuple[dict[str, Path], pd.DataFrame]:
-    """The files `write(generate(...), out_dir)` writes, the history written a trading day at a time in bounded
-    memory (pricing.data.synthetic.by_day): the same demand truth for the seed, other draws of the lines. Returns
-    the paths by table name and the ground truth. ValueError as `generate`, and below BY_DAY_MIN_ROWS rows."""
-    _check(rows, confounding, incidence, market)
-    return by_day.write_by_day(out_dir, rows, seed, confounding, incidence, within_day_prices, market, progress)
-
-
-def _check(rows: int, confounding: float, incidence: float, market: str) -> None:
-    if rows < 1_000:
-        raise ValueError(f"rows must be at least 1000, got {rows}")
-    if not 0 <= confounding <= 1:
-        raise ValueError(f"confounding must be within [0, 1], got {confounding}")
-    if not 0 <= incidence <= 5:
-        raise ValueError(f"incidence must be within [0, 5], got {incidence}")
-    if market not in MARKETS:
-        raise ValueError(f"market must be one of {', '.join(MARKETS)}, got {market!r}")
 
 
 class _Builder:

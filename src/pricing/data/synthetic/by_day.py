@@ -44,7 +44,14 @@ from pricing.data.synthetic.files import (
 )
 from pricing.data.synthetic.history import BAD_DEBT_DAY, LineCounts, write_lines
 from pricing.data.synthetic.ledger import FIRST_INVOICE, Export, Ledger
-from pricing.data.synthetic.market import DEFAULT_CONFOUNDING, Calendar, Market, Streams, market_size
+from pricing.data.synthetic.market import (
+    DEFAULT_CONFOUNDING,
+    Calendar,
+    Market,
+    Streams,
+    check_settings,
+    market_size,
+)
 
 BY_DAY_FROM_ROWS = 5_000_000  # `pricing generate` writes by day from here: the whole year took 0.78 GB at 2 M lines
 BY_DAY_MIN_ROWS = 100_000  # below it a quiet day can be left without a sale for its other lines to sit on
@@ -95,10 +102,11 @@ def write_by_day(
     progress: bool = False,
 ) -> tuple[dict[str, Path], pd.DataFrame]:
     """`generate.write(generate.generate(...), out_dir)`'s files for these settings (the arguments are
-    `generate.generate`'s), the history written a day at a time (module docstring); returns the paths by table
-    name and the ground truth (one row a product). The transactions are written under a `.partial` name and
-    renamed when whole. `progress`: a bar of days on stderr. ValueError for fewer than BY_DAY_MIN_ROWS rows, or
-    what `generate.generate` refuses."""
+    `generate.generate`'s), the history written a day at a time (module docstring): the same demand truth for the
+    seed, other draws of the lines. Returns the paths by table name and the ground truth (one row a product). The
+    transactions are written under a `.partial` name and renamed when whole. `progress`: a bar of days on stderr.
+    ValueError for fewer than BY_DAY_MIN_ROWS rows, or what `generate.generate` refuses (`check_settings`)."""
+    check_settings(rows, confounding, incidence, market)
     if rows < BY_DAY_MIN_ROWS:
         raise ValueError(
             f"rows must be at least {BY_DAY_MIN_ROWS} to write by day (--history whole writes fewer), got {rows}"

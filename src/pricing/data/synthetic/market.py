@@ -176,6 +176,19 @@ class Streams:
         )
 
 
+def check_settings(rows: int, confounding: float, incidence: float, market: str) -> None:
+    """ValueError for a file's settings the generator cannot honour: fewer than 1,000 rows, confounding outside
+    [0, 1], incidence outside [0, 5], a market not in MARKETS."""
+    if rows < 1_000:
+        raise ValueError(f"rows must be at least 1000, got {rows}")
+    if not 0 <= confounding <= 1:
+        raise ValueError(f"confounding must be within [0, 1], got {confounding}")
+    if not 0 <= incidence <= 5:
+        raise ValueError(f"incidence must be within [0, 5], got {incidence}")
+    if market not in MARKETS:
+        raise ValueError(f"market must be one of {', '.join(MARKETS)}, got {market!r}")
+
+
 def market_size(rows: int) -> tuple[int, int]:
     """Products and customers for a file of `rows` lines: the real file's counts, scaled by the square root of
     rows / REAL_ROWS below it, and at least 30 products and 40 customers."""
