@@ -5,6 +5,12 @@ that import it, so the image never carries the training-side loader."""
 from __future__ import annotations
 
 import codecs
+import gzip
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -35,17 +41,34 @@ def utf16_encoding(head: bytes) -> str | None:
     return None
 
 
+def is_gzipped(opener: Callable[[], BinaryIO]) -> bool:
+    """Whether a file is gzipped, by its first bytes (so a .gz without the suffix counts); `opener` gives a fresh
+    binary stream of it."""
+    with opener() as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+@contextmanager
+def data_stream(opener: Callable[[], BinaryIO], gzipped: bool | None = None) -> Iterator[BinaryIO]:
+    """A fresh stream of a file's data: its bytes, decompressed when it is gzipped (`is_gzipped` when not given).
+    `opener` gives a fresh binary stream of the file; both streams are closed on leaving."""
+    gzipped = is_gzipped(opener) if gzipped is None else gzipped
+    with opener() as raw:
+        if gzipped:
+            with gzip.open(raw, "rb") as data:
+                yield data
+        else:
+            yield raw
+
+
 def file_encoding(path, chunk_bytes: int = 1 << 24, opener=None) -> tuple[str, bool]:
     """The encoding `decode` would read the file at `path` with (the same rules, decided from the whole file), and
-    whether the file is gzipped (by its first bytes, so a .gz without the suffix counts), read a chunk of
-    `chunk_bytes` at a time: memory stays flat for a file of any size. `opener`: a callable giving a fresh binary
-    stream of the file (a file on a cluster's file system, pricing.data.sources); default: `path` on this disk."""
-    import gzip
-
-    opener = opener or (lambda: open(path, "rb"))  # noqa: SIM115 (each caller below closes it)
-    with opener() as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    with opener() as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
+    whether the file is gzipped (`is_gzipped`), read a chunk of `chunk_bytes` at a time: memory stays flat for a
+    file of any size. `opener`: a callable giving a fresh binary stream of the file (a file on a cluster's file
+    system, pricing.data.sources); default: `path` on this disk."""
+    opener = opener or (lambda: open(path, "rb"))  # noqa: SIM115 (data_stream closes it)
+    gzipped = is_gzipped(opener)
+    with data_stream(opener, gzipped) as handle:
         head = handle.read(4096)
         if encoding := utf16_encoding(head):
             return encoding, gzipped

@@ -18,7 +18,6 @@ input's size. The file is deleted on `close`.
 from __future__ import annotations
 
 import codecs
-import gzip
 import json
 import shutil
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from pricing.data.sources import SourceFile, hadoop_files, local_files
-from pricing.encodings import file_encoding, utf16_encoding
+from pricing.encodings import data_stream, file_encoding, is_gzipped, utf16_encoding
 
 ENGINES = ("duckdb", "spark")
 # the charsets Spark 4's CSV reader takes without spark.sql.legacy.javaCharsets (its error message lists them)
@@ -105,11 +104,7 @@ class DuckDBEngine:
         path = Path(file.location)
         if encoding != "utf-8" or (gzipped and file.suffix != ".gz"):
             path = self.folder / f"{name}.csv"
-            with (
-                file.open() as raw,
-                gzip.open(raw, "rb") if gzipped else raw as data,
-                open(path, "w", encoding="utf-8", newline="") as out,
-            ):
+            with data_stream(file.open, gzipped) as data, open(path, "w", encoding="utf-8", newline="") as out:
                 reader = codecs.getreader(encoding)(data)
                 while chunk := reader.read(1 << 24):
                     out.write(chunk.lstrip("\ufeff") if out.tell() == 0 else chunk)
@@ -200,9 +195,8 @@ class SparkEngine:
         disk), too slow to read every byte there."""
         from pyspark.errors import AnalysisException
 
-        with file.open() as stream:
-            gzipped = stream.read(2) == b"\x1f\x8b"
-        with file.open() as raw, gzip.open(raw, "rb") if gzipped else raw as stream:
+        gzipped = is_gzipped(file.open)
+        with data_stream(file.open, gzipped) as stream:
             head = stream.read(4096)
         if encoding := utf16_encoding(head):
             return encoding, gzipped

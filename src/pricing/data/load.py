@@ -12,7 +12,6 @@ from the data as a whole (a first field above 12 proves day-first, a second abov
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.data.features import canonical_stockcodes
-from pricing.encodings import decode
+from pricing.encodings import data_stream, decode
 
 CANONICAL = ("invoice", "stockcode", "description", "quantity", "invoice_date", "unit_price", "customer_id", "country")
 # source column names, lower-cased with spaces and underscores removed -> canonical name
@@ -205,10 +204,7 @@ def read_many(path: Path, date_order: str | None = None) -> RawRead:
 
 
 def _file_bytes(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"  # by content, so a .gz without the suffix reads too
-    opener = gzip.open if gzipped else open
-    with opener(path, "rb") as handle:
+    with data_stream(lambda: open(path, "rb")) as handle:  # gzipped by content: a .gz without the suffix reads too
         return handle.read()
 
 

@@ -27,7 +27,6 @@ Spark's, and test_prepare_engine.py DuckDB's to the in-memory path's on twelve f
 from __future__ import annotations
 
 import codecs
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from pricing.data import features as F
 from pricing.data import load as L
 from pricing.data.list_price import LADDER_COLUMNS, MIN_BREAK_SEPARATION, MIN_GUEST_LINES, break_quantities_from_counts
 from pricing.data.sources import SourceFile, scratch_folder
+from pricing.encodings import data_stream
 
 # the feature tables' columns and the dtypes pandas reads them back with (today's tables', held by the golden test)
 LINE_DTYPES = {
@@ -183,7 +183,7 @@ def _workbook_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _read_csv(engine, file: SourceFile, table: str) -> dict:
     encoding, gzipped = engine.encoding_of(file)
-    with file.open() as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
+    with data_stream(file.open, gzipped) as handle:
         head = handle.read(1 << 16)
     delimiter, header = L.sniff_header(codecs.decode(head, encoding, errors="replace").lstrip("\ufeff"))
     mapping, columns = _mapping(header, file.location)
