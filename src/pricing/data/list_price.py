@@ -99,20 +99,20 @@ def break_quantities_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     rows = counts.assign(discounted=counts["discounted"].astype(bool)).sort_values(
         ["stockcode", "quantity", "discounted"], ascending=[True, True, False]
     )
-    code, n = rows["stockcode"], rows["n"].to_numpy(dtype=np.int64)
+    code, n = rows["stockcode"].to_numpy(), rows["n"].to_numpy(dtype=np.int64)
     cut_n = np.where(rows["discounted"], n, 0)
-    full_n = n - cut_n
-    n_cut = pd.Series(cut_n).groupby(code.to_numpy()).transform("sum").to_numpy()
-    n_full = pd.Series(full_n).groupby(code.to_numpy()).transform("sum").to_numpy()
-    cut_before = pd.Series(cut_n).groupby(code.to_numpy()).cumsum().to_numpy() - cut_n
-    full_below = pd.Series(full_n).groupby(code.to_numpy()).cumsum().to_numpy() - full_n
+    lines = pd.DataFrame({"cut": cut_n, "full": n - cut_n})
+    per_product = lines.groupby(code)
+    totals, before = per_product.transform("sum"), per_product.cumsum() - lines  # lines at lower rows, per product
+    n_cut, n_full = totals["cut"].to_numpy(), totals["full"].to_numpy()
+    cut_before, full_below = before["cut"].to_numpy(), before["full"].to_numpy()
     candidate = rows["discounted"].to_numpy() & (n_cut >= MIN_BREAK_LINES)
     with np.errstate(divide="ignore", invalid="ignore"):
         at_or_above = 1.0 - cut_before / n_cut
         below = np.where(n_full > 0, full_below / np.where(n_full > 0, n_full, 1), 1.0)
     scored = pd.DataFrame(
         {
-            "stockcode": code.to_numpy()[candidate],
+            "stockcode": code[candidate],
             "break_quantity": rows["quantity"].to_numpy(dtype=float)[candidate],
             "score": (at_or_above + below)[candidate],
         }
